@@ -1,0 +1,39 @@
+// The `asap` command line. Each command lives in its own module and exports `run(args)`.
+
+interface Command {
+  readonly summary: string;
+  readonly load: () => Promise<{ run(args: string[]): Promise<void> }>;
+}
+
+const commands: Record<string, Command> = {
+  demo: { summary: 'run the main job on the embedded default model', load: () => import('./demo.ts') },
+  'bench channels': { summary: 'channel latency and bandwidth vs postMessage', load: () => import('../bench/channels.ts') },
+  'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
+  'gen-model': { summary: 'write a deterministic tiny checkpoint', load: () => import('./gen-model.ts') },
+  prefill: { summary: 'prefill one prompt and print the first token', load: () => import('./prefill.ts') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  asap ${name.padEnd(width)}  ${c.summary}`);
+  return ['usage:', ...lines].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const two = argv.slice(0, 2).join(' ');
+  const name = commands[two] ? two : argv[0];
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    process.stderr.write(`${name ? `asap: unknown command "${argv.join(' ')}"\n` : ''}${usage()}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const rest = argv.slice(name.split(' ').length);
+  const module = await command.load();
+  await module.run(rest);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`asap: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

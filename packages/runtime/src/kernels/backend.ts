@@ -1,0 +1,99 @@
+import type { DType } from '../tensor/dtype.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+
+export type BackendName = 'js' | 'wasm' | 'native';
+
+/** Every op a backend may offer. A backend lists the ones it has, with the weight/input dtypes it accepts. */
+export type OpName =
+  | 'matmul'
+  | 'rmsNorm'
+  | 'rope'
+  | 'attention'
+  | 'routerTopK'
+  | 'siluMul'
+  | 'gatherRows'
+  | 'scatterAddRows'
+  | 'add'
+  | 'scale';
+
+export type BackendCapabilities = Readonly<Record<OpName, readonly DType[]>>;
+
+/** Options of causal grouped-query attention over one prompt (or one chunk of it). */
+export interface AttentionOptions {
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  /** Multiplier of q·k; 1/sqrt(headDim) when absent. */
+  readonly scale?: number;
+  /**
+   * Absolute position of the first query row. Query row i sits at `queryOffset + i` and attends to keys
+   * 0..queryOffset+i, so a chunk of a long prompt attends to the whole KV so far. Defaults to
+   * `keys.rowCount - queries.rowCount` (the queries are the last rows of the keys).
+   */
+  readonly queryOffset?: number;
+}
+
+export interface RopeOptions {
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly theta: number;
+  /** Absolute position of each row. */
+  readonly positions: Int32Array;
+  /** Rotary dims per head (partial rotary); headDim when absent. */
+  readonly rotaryDim?: number;
+}
+
+export interface RouterOptions {
+  readonly topK: number;
+  /** Divide the top-k probabilities by their sum (mixtral always; qwen per `norm_topk_prob`). */
+  readonly renormalize: boolean;
+}
+
+/** The k chosen experts per row, in slot order (descending probability, lowest expert id on ties). */
+export interface RouterChoice {
+  readonly topK: number;
+  /** [rows * topK] expert ids. */
+  readonly experts: Int32Array;
+  /** [rows * topK] gate weights. */
+  readonly weights: Float32Array;
+}
+
+/**
+ * One interface, interchangeable backends. All ops compute in f32 and return f32 tensors; weights may
+ * be stored f32 or bf16 (see capabilities). Where `out` is given the result is written there (it may
+ * alias an input only where the op says so). Every op is batch-invariant: a row's result never depends
+ * on which other rows share the call or where it sits.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  readonly capabilities: BackendCapabilities;
+
+  /** Y[M,N] = X[M,K] · W[N,K]ᵀ (W row-major as Hugging Face stores Linear weights), plus optional bias[N]. */
+  matmul(x: Tensor, w: Tensor, bias?: Tensor, out?: Tensor): Tensor;
+  /** Each row of x[M,D] (or each D-wide slice of a row, for per-head q/k norm) normalised, times weight[D]. */
+  rmsNorm(x: Tensor, weight: Tensor, eps: number, out?: Tensor): Tensor;
+  /** Rotary embedding, Hugging Face "rotate_half" layout, on x[M, numHeads*headDim]. In place allowed (out = x). */
+  rope(x: Tensor, options: RopeOptions, out?: Tensor): Tensor;
+  /** Causal GQA: q[Tq, H*Dh], k/v[Tk, Hkv*Dh] → [Tq, H*Dh]; memory linear in Tk (tiled, no Tq×Tk matrix). */
+  attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, out?: Tensor): Tensor;
+  /** Softmax over logits[M,E] then top-k per row. */
+  routerTopK(logits: Tensor, options: RouterOptions): RouterChoice;
+  /** silu(gate) * up, elementwise over [M,F]. In place allowed (out = gate). */
+  siluMul(gate: Tensor, up: Tensor, out?: Tensor): Tensor;
+  /** out[i] = x[index[i]] (x may be bf16, e.g. an embedding table; out is f32). */
+  gatherRows(x: Tensor, index: Int32Array, out?: Tensor): Tensor;
+  /** dst[index[i]] += scale[i] * src[i], applied in i order (so slot order fixes the sum). */
+  scatterAddRows(dst: Tensor, src: Tensor, index: Int32Array, scale?: Float32Array): Tensor;
+  /** a + b elementwise. In place allowed (out = a). */
+  add(a: Tensor, b: Tensor, out?: Tensor): Tensor;
+  /** x * s elementwise. In place allowed. */
+  scale(x: Tensor, s: number, out?: Tensor): Tensor;
+
+  /**
+   * A copy of `t` in memory the kernels read in place (for wasm, its linear memory), for weights that are
+   * used many times. Backends that compute on any memory return `t` itself.
+   */
+  resident(t: Tensor): Tensor;
+  /** Frees what the backend holds (wasm memory, native handles). */
+  dispose(): void;
+}

@@ -1,0 +1,159 @@
+import { type DType, bytesPerElement } from './dtype.ts';
+import { Tensor } from './tensor.ts';
+
+/** Asking an arena for more than it has left. The message says who asked, for how much, and what was free. */
+export class ArenaExhaustedError extends Error {
+  constructor(
+    readonly arena: string,
+    readonly requestedBytes: number,
+    readonly freeBytes: number,
+    readonly budgetBytes: number,
+  ) {
+    super(
+      `arena "${arena}": cannot allocate ${requestedBytes} bytes: ${freeBytes} of ${budgetBytes} bytes free ` +
+        `(largest block may be smaller); raise the budget or free tensors first`,
+    );
+    this.name = 'ArenaExhaustedError';
+  }
+}
+
+export interface ArenaOptions {
+  /** Names the owner in errors, e.g. the actor id. */
+  readonly name: string;
+  /** Fixed byte budget. */
+  readonly bytes: number;
+  /** Memory to carve from (e.g. a shared WebAssembly.Memory's buffer); a fresh SharedArrayBuffer if absent. */
+  readonly buffer?: SharedArrayBuffer | ArrayBuffer;
+  /** Where the arena starts in `buffer`. */
+  readonly byteOffset?: number;
+}
+
+interface Block {
+  offset: number;
+  size: number;
+}
+
+const ALIGN = 64; // a cache line: also satisfies every SIMD and dtype alignment
+
+/**
+ * A fixed budget of tensor memory for one actor: first-fit allocation with coalescing frees.
+ * Never grows. `alloc` beyond the budget throws; `allocWhenFree` waits for a `free` (backpressure).
+ */
+export class Arena {
+  readonly name: string;
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
+  readonly byteOffset: number;
+  readonly budgetBytes: number;
+  private readonly freeList: Block[];
+  private readonly live = new Map<number, number>(); // offset → size
+  private readonly waiters: Array<{ bytes: number; wake: () => void }> = [];
+  private usedBytes = 0;
+  private peak = 0;
+
+  constructor(options: ArenaOptions) {
+    const offset = options.byteOffset ?? 0;
+    if (!Number.isInteger(options.bytes) || options.bytes <= 0) {
+      throw new RangeError(`arena "${options.name}": budget must be a positive integer of bytes, got ${options.bytes}`);
+    }
+    if (offset % ALIGN !== 0) throw new RangeError(`arena "${options.name}": byteOffset ${offset} is not ${ALIGN}-aligned`);
+    this.name = options.name;
+    this.buffer = options.buffer ?? new SharedArrayBuffer(options.bytes);
+    if (offset + options.bytes > this.buffer.byteLength) {
+      throw new RangeError(
+        `arena "${options.name}": ${options.bytes} bytes at ${offset} do not fit a ${this.buffer.byteLength}-byte buffer`,
+      );
+    }
+    this.byteOffset = offset;
+    this.budgetBytes = options.bytes;
+    this.freeList = [{ offset, size: options.bytes }];
+  }
+
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  get peakUsed(): number {
+    return this.peak;
+  }
+
+  get free(): number {
+    return this.budgetBytes - this.usedBytes;
+  }
+
+  /** Whether `t` lives in this arena's memory (so a kernel bound to it can read it in place). */
+  owns(t: Tensor): boolean {
+    return t.buffer === this.buffer && t.byteOffset >= this.byteOffset && t.byteOffset + t.byteLength <= this.byteOffset + this.budgetBytes;
+  }
+
+  /** A zero-filled tensor in the arena; throws ArenaExhaustedError when it does not fit. */
+  alloc(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const t = this.tryAlloc(shape, dtype);
+    if (!t) throw new ArenaExhaustedError(this.name, this.sizeFor(shape, dtype), this.free, this.budgetBytes);
+    return t;
+  }
+
+  /** Like `alloc`, but waits until enough is freed. Rejects at once if the request can never fit. */
+  async allocWhenFree(shape: readonly number[], dtype: DType = 'f32'): Promise<Tensor> {
+    const bytes = this.sizeFor(shape, dtype);
+    if (bytes > this.budgetBytes) throw new ArenaExhaustedError(this.name, bytes, this.free, this.budgetBytes);
+    for (;;) {
+      const t = this.tryAlloc(shape, dtype);
+      if (t) return t;
+      await new Promise<void>((wake) => this.waiters.push({ bytes, wake }));
+    }
+  }
+
+  /** Returns a tensor's memory. Freeing a view or a tensor twice is an error, not silent corruption. */
+  release(t: Tensor): void {
+    const offset = t.byteOffset;
+    const size = this.live.get(offset);
+    if (t.buffer !== this.buffer || size === undefined) {
+      throw new Error(`arena "${this.name}": ${t} at byte ${offset} was not allocated here (or was already released)`);
+    }
+    this.live.delete(offset);
+    this.usedBytes -= size;
+    this.insertFree({ offset, size });
+    const waiters = this.waiters.splice(0);
+    for (const w of waiters) w.wake();
+  }
+
+  private sizeFor(shape: readonly number[], dtype: DType): number {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return Math.max(ALIGN, Math.ceil((n * bytesPerElement(dtype)) / ALIGN) * ALIGN);
+  }
+
+  private tryAlloc(shape: readonly number[], dtype: DType): Tensor | undefined {
+    const bytes = this.sizeFor(shape, dtype);
+    const i = this.freeList.findIndex((b) => b.size >= bytes);
+    if (i < 0) return undefined;
+    const block = this.freeList[i];
+    const offset = block.offset;
+    if (block.size === bytes) this.freeList.splice(i, 1);
+    else {
+      block.offset += bytes;
+      block.size -= bytes;
+    }
+    this.live.set(offset, bytes);
+    this.usedBytes += bytes;
+    this.peak = Math.max(this.peak, this.usedBytes);
+    const t = Tensor.over(this.buffer, offset, shape, dtype);
+    t.data.fill(0);
+    return t;
+  }
+
+  private insertFree(block: Block): void {
+    const list = this.freeList;
+    let i = 0;
+    while (i < list.length && list[i].offset < block.offset) i++;
+    list.splice(i, 0, block);
+    // Coalesce with the neighbours so fragmentation does not eat the budget.
+    if (i + 1 < list.length && block.offset + block.size === list[i + 1].offset) {
+      block.size += list[i + 1].size;
+      list.splice(i + 1, 1);
+    }
+    if (i > 0 && list[i - 1].offset + list[i - 1].size === block.offset) {
+      list[i - 1].size += block.size;
+      list.splice(i, 1);
+    }
+  }
+}
