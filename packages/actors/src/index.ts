@@ -1,0 +1,44 @@
+// Public API of @asap/actors. Each area adds its exports in its own block.
+
+// model: checkpoints, configs, weights
+export { CheckpointError } from './model/checkpoint-error.ts';
+export { ARCH_NAMES, moeLayers, type ArchName, type LayerKind, type ModelConfig } from './model/config/model-config.ts';
+export { CONFIG_FILE, parseModelConfig, readModelConfig } from './model/config/parse.ts';
+export { SafetensorsFile } from './model/safetensors/file.ts';
+export { INDEX_FILE, SINGLE_FILE, SafetensorsCheckpoint } from './model/safetensors/checkpoint-files.ts';
+export type { SafetensorsEntry } from './model/safetensors/header.ts';
+export { writeCheckpointWeights, writeSafetensors, type NamedTensors } from './model/safetensors/write.ts';
+export type {
+  AttentionParams,
+  AttentionSideParams,
+  DenseLayerParams,
+  LayerParams,
+  MlpParams,
+  MoeLayerParams,
+  TensorSpec,
+} from './model/weights/params.ts';
+export { attentionSideSpecs, checkpointSpecs, expertSpecs } from './model/weights/names.ts';
+export { MoeModel } from './model/weights/model.ts';
+export { loadModel, type ExpertSelection, type LoadedModel, type LoadOptions } from './model/weights/load.ts';
+export { residentModel } from './model/weights/resident.ts';
+
+// model: generator
+export { SeededRandom } from './model/generate/prng.ts';
+export { PRESET_NAMES, PRESETS, presetConfigJson, type ModelPreset, type PresetName } from './model/generate/presets.ts';
+export { generateModel, generateTensor, type GeneratedModel, type GenerateOptions } from './model/generate/generate.ts';
+
+// model: forward pieces and the reference forward
+export { KvCache, LayerKv } from './model/forward/kv-cache.ts';
+export { checkPrompt } from './model/forward/prompt.ts';
+export { gatedFfn } from './model/forward/gated-ffn.ts';
+export {
+  attentionHalf,
+  type AttentionHalfResult,
+  type MoeDispatch,
+  type SharedExpertOutput,
+} from './model/forward/attention-half.ts';
+export { rowsByExpert, type ExpertRows } from './model/forward/dispatch.ts';
+export { combine, slotOutputsFor } from './model/forward/combine.ts';
+export { runLocalExperts } from './model/forward/local-experts.ts';
+export { argmax, lmHeadLogits } from './model/forward/lm-head.ts';
+export { referencePrefill, type PrefillResult, type ReferencePrefillOptions } from './model/forward/reference.ts';

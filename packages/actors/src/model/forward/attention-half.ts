@@ -1,0 +1,108 @@
+import type { Backend, RouterChoice, Tensor } from '@asap/runtime';
+import type { MoeModel } from '../weights/model.ts';
+import type { AttentionParams } from '../weights/params.ts';
+import { gatedFfn } from './gated-ffn.ts';
+import type { LayerKv } from './kv-cache.ts';
+
+/** The qwen2_moe shared expert's contribution before combine: its output and sigmoid(gate · x) per row. */
+export interface SharedExpertOutput {
+  /** [T, hidden], not yet scaled by the gate. */
+  readonly output: Tensor;
+  /** [T] */
+  readonly gate: Float32Array;
+}
+
+/** What the attention side of a MoE layer hands to the expert side, and keeps for combine. */
+export interface MoeDispatch {
+  readonly layer: number;
+  /** [T, hidden]: the post-attention-normed rows the routed experts consume. */
+  readonly expertInput: Tensor;
+  /** Top-k experts and gate weights per row, in slot order. */
+  readonly routing: RouterChoice;
+  readonly shared?: SharedExpertOutput;
+}
+
+export interface AttentionHalfResult {
+  /** The residual stream after attention; for a dense layer, the layer's output. */
+  readonly hidden: Tensor;
+  /** Present for a MoE layer: the layer's output is `combine(hidden, moe, expert outputs)`. */
+  readonly moe?: MoeDispatch;
+}
+
+const f = Math.fround;
+
+/** f32 sigmoid, one rounding per step (the backend has no sigmoid op; this is a single scalar per row). */
+function sigmoidColumn(logits: Tensor): Float32Array {
+  const x = logits.toF32();
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = f(1 / f(1 + f(Math.exp(-x[i]))));
+  return out;
+}
+
+/**
+ * Self-attention over the chunk's rows with the request's KV cache: q/k/v projections (+bias), per-head
+ * q/k RMSNorm (qwen3_moe) before RoPE, RoPE at positions kv.length.., the keys and values appended to `kv`,
+ * causal GQA over every position held, o_proj. Returns the attention output [T, hidden].
+ */
+function selfAttention(backend: Backend, model: MoeModel, params: AttentionParams<Tensor>, x: Tensor, kv: LayerKv): Tensor {
+  const c = model.config;
+  const rows = x.rowCount;
+  const start = kv.length;
+  const end = start + rows;
+  if (c.slidingWindow !== null && end > c.slidingWindow) {
+    throw new RangeError(
+      `${end} positions exceed the sliding window of ${c.slidingWindow}: windowed attention is not implemented`,
+    );
+  }
+  const positions = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) positions[i] = start + i;
+  const slot = kv.reserve(rows);
+
+  let q = backend.matmul(x, params.q, params.qBias);
+  let k = backend.matmul(x, params.k, params.kBias);
+  backend.matmul(x, params.v, params.vBias, slot.values);
+  if (params.qNorm && params.kNorm) {
+    q = backend.rmsNorm(q, params.qNorm, c.rmsNormEps);
+    k = backend.rmsNorm(k, params.kNorm, c.rmsNormEps);
+  }
+  backend.rope(q, { numHeads: c.numHeads, headDim: c.headDim, theta: c.ropeTheta, positions }, q);
+  backend.rope(k, { numHeads: c.numKvHeads, headDim: c.headDim, theta: c.ropeTheta, positions }, slot.keys);
+  kv.commit(rows);
+
+  const attended = backend.attention(q, kv.filledKeys, kv.filledValues, {
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    scale: 1 / Math.sqrt(c.headDim),
+    queryOffset: start,
+  });
+  return backend.matmul(attended, params.o, params.oBias);
+}
+
+/**
+ * The attention side of one layer for one request's chunk: input norm, self-attention, residual,
+ * post-attention norm, then either the dense MLP and its residual (dense layer) or the router top-k and
+ * the shared expert (MoE layer), leaving the routed experts to the expert side.
+ * `hidden` is [T, hidden] at positions kv.length..kv.length+T-1.
+ */
+export function attentionHalf(backend: Backend, model: MoeModel, layer: number, hidden: Tensor, kv: LayerKv): AttentionHalfResult {
+  const c = model.config;
+  const params = model.attention().layers[layer];
+  if (!params) throw new RangeError(`attentionHalf: layer ${layer} is outside 0..${c.numLayers - 1}`);
+
+  const x = backend.rmsNorm(hidden, params.inputNorm, c.rmsNormEps);
+  const residual = backend.add(hidden, selfAttention(backend, model, params.attention, x, kv));
+  const normed = backend.rmsNorm(residual, params.postAttentionNorm, c.rmsNormEps);
+  if (params.kind === 'dense') {
+    return { hidden: backend.add(residual, gatedFfn(backend, params.mlp, normed)) };
+  }
+  const routing = backend.routerTopK(backend.matmul(normed, params.router), { topK: c.topK, renormalize: c.normTopkProb });
+  const shared =
+    params.sharedExpert && params.sharedExpertGate
+      ? {
+          output: gatedFfn(backend, params.sharedExpert, normed),
+          gate: sigmoidColumn(backend.matmul(normed, params.sharedExpertGate)),
+        }
+      : undefined;
+  return { hidden: residual, moe: { layer, expertInput: normed, routing, shared } };
+}

@@ -1,0 +1,124 @@
+/**
+ * The parameters of a model, generic in the leaf: `TensorSpec` (name + shape, what a checkpoint must hold)
+ * or `Tensor` (loaded weights). One structure serves naming, loading, generation and the forward.
+ */
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/** A SiLU-gated FFN: down(silu(gate(x)) * up(x)). Mixtral's w1/w3/w2 are gate/up/down. */
+export interface MlpParams<T> {
+  readonly gate: T;
+  readonly up: T;
+  readonly down: T;
+}
+
+export interface AttentionParams<T> {
+  readonly q: T;
+  readonly k: T;
+  readonly v: T;
+  readonly o: T;
+  readonly qBias?: T;
+  readonly kBias?: T;
+  readonly vBias?: T;
+  readonly oBias?: T;
+  /** Per-head RMSNorm weights [headDim] (qwen3_moe). */
+  readonly qNorm?: T;
+  readonly kNorm?: T;
+}
+
+interface LayerCommon<T> {
+  readonly index: number;
+  readonly inputNorm: T;
+  readonly postAttentionNorm: T;
+  readonly attention: AttentionParams<T>;
+}
+
+export interface DenseLayerParams<T> extends LayerCommon<T> {
+  readonly kind: 'dense';
+  readonly mlp: MlpParams<T>;
+}
+
+/** The attention-side parts of a MoE layer; its routed experts live apart (see `ExpertParams`). */
+export interface MoeLayerParams<T> extends LayerCommon<T> {
+  readonly kind: 'moe';
+  /** Router weight [numExperts, hidden]. */
+  readonly router: T;
+  /** qwen2_moe: an always-on expert scaled by sigmoid(sharedExpertGate · x). */
+  readonly sharedExpert?: MlpParams<T>;
+  /** [1, hidden]. */
+  readonly sharedExpertGate?: T;
+}
+
+export type LayerParams<T> = DenseLayerParams<T> | MoeLayerParams<T>;
+
+/** Everything but the routed experts: what an attention rank holds. */
+export interface AttentionSideParams<T> {
+  readonly embedTokens: T;
+  readonly finalNorm: T;
+  /** The LM head; the embedding itself when tie_word_embeddings. */
+  readonly lmHead: T;
+  readonly layers: readonly LayerParams<T>[];
+}
+
+export function mapMlp<A, B>(p: MlpParams<A>, f: (a: A) => B): MlpParams<B> {
+  return { gate: f(p.gate), up: f(p.up), down: f(p.down) };
+}
+
+function mapOptional<A, B>(a: A | undefined, f: (a: A) => B): B | undefined {
+  return a === undefined ? undefined : f(a);
+}
+
+function mapAttention<A, B>(p: AttentionParams<A>, f: (a: A) => B): AttentionParams<B> {
+  return {
+    q: f(p.q),
+    k: f(p.k),
+    v: f(p.v),
+    o: f(p.o),
+    qBias: mapOptional(p.qBias, f),
+    kBias: mapOptional(p.kBias, f),
+    vBias: mapOptional(p.vBias, f),
+    oBias: mapOptional(p.oBias, f),
+    qNorm: mapOptional(p.qNorm, f),
+    kNorm: mapOptional(p.kNorm, f),
+  };
+}
+
+function mapLayer<A, B>(p: LayerParams<A>, f: (a: A) => B): LayerParams<B> {
+  const common = {
+    index: p.index,
+    inputNorm: f(p.inputNorm),
+    postAttentionNorm: f(p.postAttentionNorm),
+    attention: mapAttention(p.attention, f),
+  };
+  if (p.kind === 'dense') return { kind: 'dense', ...common, mlp: mapMlp(p.mlp, f) };
+  return {
+    kind: 'moe',
+    ...common,
+    router: f(p.router),
+    sharedExpert: mapOptional(p.sharedExpert, (m) => mapMlp(m, f)),
+    sharedExpertGate: mapOptional(p.sharedExpertGate, f),
+  };
+}
+
+/** The same structure with every leaf mapped (specs → tensors, tensors → backend-resident tensors). */
+export function mapAttentionSide<A, B>(p: AttentionSideParams<A>, f: (a: A) => B): AttentionSideParams<B> {
+  const embedTokens = f(p.embedTokens);
+  return {
+    embedTokens,
+    finalNorm: f(p.finalNorm),
+    lmHead: p.lmHead === p.embedTokens ? embedTokens : f(p.lmHead),
+    layers: p.layers.map((layer) => mapLayer(layer, f)),
+  };
+}
+
+/** Every leaf, in structure order, without duplicates (a tied LM head is the embedding). */
+export function attentionSideLeaves<T>(p: AttentionSideParams<T>): T[] {
+  const leaves: T[] = [];
+  mapAttentionSide(p, (leaf) => {
+    leaves.push(leaf);
+    return leaf;
+  });
+  return [...new Set(leaves)];
+}

@@ -1,0 +1,62 @@
+// `asap gen-model` and `asap prefill --json`: the stdout contract later engines must keep.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadModel, referencePrefill } from '@asap/actors';
+import { createBackend } from '@asap/runtime';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.ts');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function asap(...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'asap-cli-test-'));
+  const gen = await asap('gen-model', '--arch', 'qwen3_moe', '--preset', 'tiny', '--seed', '1', '--out', dir);
+  assert.equal(gen.code, 0, gen.stderr);
+  assert.match(gen.stdout, /wrote qwen3_moe/);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('prefill --json prints exactly {firstToken, logits} and they equal the reference forward', async () => {
+  const run = await asap('prefill', '--model', dir, '--tokens', '1,2,3,250', '--engine', 'reference', '--backend', 'js', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(run.stdout.endsWith('}\n') && run.stdout.indexOf('\n') === run.stdout.length - 1, 'one line of JSON');
+  const out = JSON.parse(run.stdout);
+  assert.deepEqual(Object.keys(out), ['firstToken', 'logits']);
+  const backend = await createBackend('js');
+  const expected = referencePrefill(backend, (await loadModel(dir)).model, [1, 2, 3, 250]);
+  backend.dispose();
+  assert.equal(out.firstToken, expected.firstToken);
+  assert.deepEqual(Float32Array.from(out.logits), expected.logits);
+});
+
+test('prefill errors go to stderr with a non-zero exit and nothing on stdout', async () => {
+  const bad = await asap('prefill', '--model', dir, '--tokens', '1,999', '--backend', 'js', '--json');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /token 999 at position 1 is out of range/);
+  const missing = await asap('prefill', '--model', join(dir, 'nope'), '--tokens', '1', '--backend', 'js', '--json');
+  assert.match(missing.stderr, /config\.json: missing config\.json/);
+  const engine = await asap('prefill', '--model', dir, '--tokens', '1', '--engine', 'warp', '--backend', 'js');
+  assert.match(engine.stderr, /--engine must be one of .*reference.*, got "warp"/);
+});
