@@ -16,6 +16,22 @@ export type OpName =
   | 'add'
   | 'scale';
 
+/**
+ * Per op, the storage dtypes a backend reads for the op's weight-like operand: w and bias of matmul, the
+ * weight of rmsNorm, x of gatherRows; for the other ops, their (f32) inputs. Activations are always f32.
+ * Anything outside the list is a KernelUnsupportedError, never a silent conversion or another backend.
+ */
+/** Options of `createBackend`; each backend reads the ones that concern it. */
+export interface BackendOptions {
+  /** wasm: bytes of the backend's shared WebAssembly.Memory (resident weights + scratch); fixed, never grown. */
+  readonly memoryBytes?: number;
+  /**
+   * wasm: use relaxed SIMD (fused multiply-add) when this V8 offers it ('auto', the default), insist on it
+   * (true: an error if unavailable), or never (false: plain SIMD, matmul bit-identical to the js backend).
+   */
+  readonly relaxedSimd?: boolean | 'auto';
+}
+
 export type BackendCapabilities = Readonly<Record<OpName, readonly DType[]>>;
 
 /** Options of causal grouped-query attention over one prompt (or one chunk of it). */

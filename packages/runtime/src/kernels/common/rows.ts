@@ -1,0 +1,63 @@
+// Row gather and scatter-add: data movement with at most one multiply-add per element, so every backend
+// runs this code directly on the tensors' memory (a wasm backend's memory is a SharedArrayBuffer too).
+import { f16ToF32 } from '../../tensor/dtype.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
+import { checkRowIndex, fail, outputFor, requireF32, requireRank2 } from './checks.ts';
+
+const f = Math.fround;
+
+/** out[i] = x[index[i]], decoded to f32 (exact for bf16/f16). */
+export function gatherRows(x: Tensor, index: Int32Array, out?: Tensor): Tensor {
+  requireRank2('gatherRows', 'x', x);
+  const [rows, cols] = x.shape;
+  checkRowIndex('gatherRows', index, rows, `x [${x.shape.join(', ')}]`);
+  const y = outputFor('gatherRows', [index.length, cols], out);
+  const dst = y.data as Float32Array;
+  if (x.dtype === 'f32') {
+    const src = x.data as Float32Array;
+    for (let i = 0; i < index.length; i++) dst.set(src.subarray(index[i] * cols, (index[i] + 1) * cols), i * cols);
+    return y;
+  }
+  const src = x.data as Uint16Array;
+  if (x.dtype === 'bf16') {
+    const wide = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
+    for (let i = 0; i < index.length; i++) {
+      const from = index[i] * cols;
+      const to = i * cols;
+      for (let c = 0; c < cols; c++) wide[to + c] = src[from + c] << 16;
+    }
+    return y;
+  }
+  for (let i = 0; i < index.length; i++) {
+    const from = index[i] * cols;
+    const to = i * cols;
+    for (let c = 0; c < cols; c++) dst[to + c] = f16ToF32(src[from + c]);
+  }
+  return y;
+}
+
+/** dst[index[i]] += scale[i] * src[i] (f32, each product and sum rounded), applied in i order. */
+export function scatterAddRows(dst: Tensor, src: Tensor, index: Int32Array, scale?: Float32Array): Tensor {
+  requireRank2('scatterAddRows', 'dst', dst);
+  requireRank2('scatterAddRows', 'src', src);
+  requireF32('scatterAddRows', 'dst', dst);
+  requireF32('scatterAddRows', 'src', src);
+  const [rows, cols] = dst.shape;
+  if (src.shape[1] !== cols) fail('scatterAddRows', `src [${src.shape.join(', ')}] and dst [${dst.shape.join(', ')}] differ in row width`);
+  if (index.length !== src.shape[0]) fail('scatterAddRows', `${index.length} indices for ${src.shape[0]} rows of src`);
+  if (scale && scale.length !== index.length) fail('scatterAddRows', `${scale.length} scales for ${index.length} rows of src`);
+  checkRowIndex('scatterAddRows', index, rows, `dst [${dst.shape.join(', ')}]`);
+  const d = dst.data as Float32Array;
+  const s = src.data as Float32Array;
+  for (let i = 0; i < index.length; i++) {
+    const to = index[i] * cols;
+    const from = i * cols;
+    if (scale) {
+      const k = scale[i];
+      for (let c = 0; c < cols; c++) d[to + c] = f(d[to + c] + f(k * s[from + c]));
+    } else {
+      for (let c = 0; c < cols; c++) d[to + c] = f(d[to + c] + s[from + c]);
+    }
+  }
+  return dst;
+}
