@@ -1,0 +1,269 @@
+import { Observable, type Subscriber } from 'rxjs';
+import type { Arena } from '../tensor/arena.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { DEFAULT_POLL_US, Doorbell, LARGE_RECORD_BYTES, type RingEndOptions, wakeIfSleeping } from './doorbell.ts';
+import { ChannelClosedError } from './errors.ts';
+import { ArenaLanding, FreshLanding } from './landing.ts';
+import type { ChannelMessage, ChannelReceiver } from './message.ts';
+import { type KindNames, type RecordHeader, type RingMemory, WRAP, copyTensorsOut, messageOf, readHeader, ringMemory } from './record.ts';
+import {
+  DATA_BELL,
+  DATA_OFFSET,
+  HEAD,
+  RECEIVER_BUSY,
+  RECEIVER_CLAIMED,
+  RECEIVER_SLEEPING,
+  RECEIVER_STATE,
+  type RingDescriptor,
+  SENDER_BUSY,
+  SENDER_SLEEPING,
+  SENDER_STATE,
+  SPACE_BELL,
+  STREAM_DONE,
+  STREAM_POS,
+  TAIL,
+  abortReason,
+  checkRing,
+  claimEnd,
+  controlWords,
+  ringBell,
+} from './ring.ts';
+
+export interface RingReceiverOptions extends RingEndOptions {
+  /**
+   * Where received tensors are copied. Absent: fresh shared memory owned by the receiver and reclaimed by
+   * GC (small messages share 64 KiB slabs). Present: the receiver allocates from this arena and stops
+   * reading while it is full, so a consumer that releases tensors late holds the sender back (backpressure
+   * end to end); the consumer must `arena.release` every received tensor, and the arena must hold the
+   * largest message.
+   */
+  readonly arena?: Arena;
+  /** Messages read in one go before yielding to the event loop. Default 64. */
+  readonly maxBatch?: number;
+}
+
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+type Ending = { readonly kind: 'complete' } | { readonly kind: 'error'; readonly error: Error };
+
+/** A large record the sender is still writing, copied out as far as it is written. */
+interface StreamingRecord {
+  readonly header: RecordHeader;
+  readonly targets: Tensor[];
+  copied: number;
+}
+
+/**
+ * The receiving end. One read loop per receiver, started by the first subscription; it copies each record
+ * out (so the slot is reused at once), frees the slot, then emits to every current subscriber. While no one
+ * is subscribed the loop reads nothing: messages wait in the ring and the sender feels backpressure.
+ */
+class RingReceiver implements ChannelReceiver {
+  readonly name: string;
+  readonly inbox$: Observable<ChannelMessage>;
+  private readonly ring: RingDescriptor;
+  private readonly control: Int32Array;
+  private readonly memory: RingMemory;
+  private readonly kinds: KindNames = [];
+  private readonly capacity: number;
+  private readonly data: Doorbell;
+  private readonly fresh = new FreshLanding();
+  private readonly arena: ArenaLanding | undefined;
+  private readonly maxBatch: number;
+  private readonly subscribers = new Set<Subscriber<ChannelMessage>>();
+  private tail: number;
+  private running = false;
+  private ending: Ending | undefined;
+  private resume: (() => void) | undefined;
+  /** Set when the arena was full: the loop waits for these tensors, then the next drain uses them. */
+  private placing: Promise<Tensor[]> | undefined;
+  private placed: Tensor[] | undefined;
+  private partial: StreamingRecord | undefined;
+
+  constructor(ring: RingDescriptor, options: RingReceiverOptions) {
+    checkRing(ring, 'ringReceiver');
+    this.ring = ring;
+    this.name = ring.name;
+    this.control = controlWords(ring);
+    claimEnd(ring, this.control, RECEIVER_CLAIMED, 'receiver');
+    this.memory = ringMemory(ring.buffer);
+    this.capacity = ring.capacityBytes;
+    this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US);
+    this.arena = options.arena ? new ArenaLanding(options.arena, ring.name) : undefined;
+    this.maxBatch = options.maxBatch ?? 64;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
+      throw new RangeError(`ringReceiver "${ring.name}": maxBatch must be a positive integer, got ${options.maxBatch}`);
+    }
+    this.tail = Atomics.load(this.control, TAIL);
+    this.inbox$ = new Observable<ChannelMessage>((subscriber) => {
+      if (this.ending) {
+        if (this.ending.kind === 'error') subscriber.error(this.ending.error);
+        else subscriber.complete();
+        return;
+      }
+      this.subscribers.add(subscriber);
+      this.resume?.();
+      if (!this.running) void this.run();
+      return () => {
+        this.subscribers.delete(subscriber);
+      };
+    });
+  }
+
+  close(): void {
+    if (this.ending) return;
+    Atomics.store(this.control, RECEIVER_STATE, 1);
+    ringBell(this.control, SPACE_BELL);
+    this.finish({ kind: 'complete' });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.ending) {
+        if (this.subscribers.size === 0) {
+          await new Promise<void>((resolve) => (this.resume = resolve));
+          this.resume = undefined;
+          continue;
+        }
+        const read = this.drain();
+        if (this.ending) break;
+        if (this.placing) {
+          const placed = await this.placing;
+          this.placing = undefined;
+          if (this.ending) {
+            this.arena?.release(placed);
+            break;
+          }
+          this.placed = placed;
+          continue;
+        }
+        if (read === this.maxBatch) await yieldTurn();
+        if (read > 0) continue;
+        // Read the sender's state before head: a sender that closed published all its records first.
+        const senderClosed = Atomics.load(this.control, SENDER_STATE) !== 0;
+        const aborted = abortReason(this.ring, this.control);
+        if (Atomics.load(this.control, HEAD) !== this.tail) continue;
+        if (aborted !== undefined) {
+          this.finish({ kind: 'error', error: new ChannelClosedError(this.name, `the channel was aborted: ${aborted}`) });
+        } else if (senderClosed) {
+          this.finish({ kind: 'complete' });
+        } else {
+          await this.data.wait(() => this.ending !== undefined || this.subscribers.size === 0 || this.hasNews());
+        }
+      }
+    } catch (error) {
+      this.finish({ kind: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+    } finally {
+      this.running = false;
+      this.data.dispose();
+    }
+  }
+
+  private hasNews(): boolean {
+    return (
+      Atomics.load(this.control, HEAD) !== this.tail ||
+      this.streamedBytes() > (this.partial?.copied ?? 0) ||
+      Atomics.load(this.control, SENDER_STATE) !== 0 ||
+      abortReason(this.ring, this.control) !== undefined
+    );
+  }
+
+  /** How much of the record at `tail` the sender has written while still writing it (0: none or not known). */
+  private streamedBytes(): number {
+    const done = Atomics.load(this.control, STREAM_DONE);
+    // Position last: if it still names our record, `done` was about our record too.
+    return Atomics.load(this.control, STREAM_POS) === this.tail + 1 ? done : 0;
+  }
+
+  /** Reads up to maxBatch records and emits them; stops early when the arena is full (see `placing`). */
+  private drain(): number {
+    const cap = this.capacity;
+    let read = 0;
+    while (read < this.maxBatch && !this.ending && this.subscribers.size > 0) {
+      const complete = Atomics.load(this.control, HEAD) !== this.tail;
+      const offset = this.tail >= cap ? this.tail - cap : this.tail;
+      const at = DATA_OFFSET + offset;
+      if (!complete) {
+        this.copyBehindSender(at);
+        break;
+      }
+      if (this.memory.words[at >> 2] === WRAP) {
+        this.advance(cap - offset);
+        continue;
+      }
+      const partial = this.partial;
+      this.partial = undefined;
+      const header = partial?.header ?? readHeader(this.name, this.memory, this.kinds, at, DATA_OFFSET + cap);
+      const targets = partial?.targets ?? this.place(header);
+      if (!targets) break;
+      const large = header.recordBytes >= LARGE_RECORD_BYTES;
+      if (large) {
+        // Tell a sender waiting for space that it is coming, and wake it now so it is up when the copy ends.
+        Atomics.store(this.control, RECEIVER_BUSY, header.recordBytes);
+        wakeIfSleeping(this.control, SPACE_BELL, SENDER_SLEEPING);
+      }
+      copyTensorsOut(this.memory, at, header, targets, partial?.copied ?? 0, header.recordBytes);
+      if (large) Atomics.store(this.control, RECEIVER_BUSY, 0);
+      this.advance(header.recordBytes);
+      read++;
+      const message = messageOf(header, targets);
+      for (const s of this.subscribers) s.next(message);
+    }
+    return read;
+  }
+
+  /** Copies out what the sender has written so far of a large record it is still writing. */
+  private copyBehindSender(at: number): void {
+    const done = this.streamedBytes();
+    if (done === 0) return;
+    if (!this.partial) {
+      const header = readHeader(this.name, this.memory, this.kinds, at, DATA_OFFSET + this.capacity);
+      const targets = this.place(header);
+      if (!targets) return;
+      this.partial = { header, targets, copied: 0 };
+    }
+    const partial = this.partial;
+    if (done <= partial.copied) return;
+    copyTensorsOut(this.memory, at, partial.header, partial.targets, partial.copied, done);
+    partial.copied = done;
+  }
+
+  /** Memory for a record's tensors; undefined (and `placing` set) when the arena must free some first. */
+  private place(header: RecordHeader): Tensor[] | undefined {
+    if (!this.arena) return this.fresh.place(header);
+    const placed = this.placed ?? this.arena.place(header);
+    this.placed = undefined;
+    if (!placed) this.placing = this.arena.whenPlaced(header);
+    return placed;
+  }
+
+  private advance(bytes: number): void {
+    let tail = this.tail + bytes;
+    if (tail >= 2 * this.capacity) tail -= 2 * this.capacity;
+    this.tail = tail;
+    Atomics.store(this.control, TAIL, tail);
+    wakeIfSleeping(this.control, SPACE_BELL, SENDER_SLEEPING);
+  }
+
+  private finish(ending: Ending): void {
+    if (this.ending) return;
+    this.ending = ending;
+    this.arena?.release([...(this.partial?.targets ?? []), ...(this.placed ?? [])]);
+    this.partial = undefined;
+    this.placed = undefined;
+    this.data.interrupt();
+    this.resume?.();
+    const subscribers = [...this.subscribers];
+    this.subscribers.clear();
+    for (const s of subscribers) {
+      if (ending.kind === 'error') s.error(ending.error);
+      else s.complete();
+    }
+  }
+}
+
+/** The receiving end of `ring`, for the one thread that receives on it. */
+export function ringReceiver(ring: RingDescriptor, options: RingReceiverOptions = {}): ChannelReceiver {
+  return new RingReceiver(ring, options);
+}
