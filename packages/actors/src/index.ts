@@ -23,7 +23,6 @@ export { loadModel, type ExpertSelection, type LoadedModel, type LoadOptions } f
 export { residentModel } from './model/weights/resident.ts';
 
 // model: generator
-export { SeededRandom } from './model/generate/prng.ts';
 export { PRESET_NAMES, PRESETS, presetConfigJson, type ModelPreset, type PresetName } from './model/generate/presets.ts';
 export { generateModel, generateTensor, type GeneratedModel, type GenerateOptions } from './model/generate/generate.ts';
 

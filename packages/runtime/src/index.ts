@@ -1,9 +1,12 @@
 // Public API of @asap/runtime. Each area adds its exports in its own block.
 
+// deterministic randomness
+export { SeededRandom } from './random/seeded-random.ts';
+
 // tensors
 export * from './tensor/dtype.ts';
 export { Tensor, type TensorData, type TensorDescriptor } from './tensor/tensor.ts';
-export { Arena, ArenaExhaustedError, type ArenaOptions } from './tensor/arena.ts';
+export { type AllocOptions, Arena, ArenaExhaustedError, type ArenaOptions } from './tensor/arena.ts';
 
 // kernels
 export type {
@@ -11,13 +14,39 @@ export type {
   Backend,
   BackendCapabilities,
   BackendName,
+  BackendOptions,
   OpName,
   RopeOptions,
   RouterChoice,
   RouterOptions,
 } from './kernels/backend.ts';
+export { availableBackends, createBackend } from './kernels/registry.ts';
+export { KernelUnsupportedError } from './kernels/common/errors.ts';
+export { WasmBackend } from './kernels/wasm/backend.ts';
 
 // channels
 export type { ChannelMessage, ChannelReceiver, ChannelSender } from './channel/message.ts';
+export { type RingDescriptor, abortRing, createRing } from './channel/ring.ts';
+export type { RingEndOptions } from './channel/doorbell.ts';
+export { ringSender } from './channel/sender.ts';
+export { type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
+export { ChannelClosedError, MessageTooLargeError } from './channel/errors.ts';
+export { anyRank, rankBarrier } from './channel/combinators.ts';
 
 // actors and hosts
+export { type ActorId, DRIVER, checkActorId } from './actor/ids.ts';
+export type { ActorContext, Device, DeviceOp, Envelope, HostKind, Timer } from './actor/context.ts';
+export {
+  type ActorBehaviour,
+  type ActorDefinition,
+  type ActorSetup,
+  defineActor,
+  isActorDefinition,
+} from './actor/definition.ts';
+export { ActorCrashedError, ActorSpawnError, ActorStoppedError } from './actor/errors.ts';
+export type { ActorStats } from './actor/runner.ts';
+export type { ActorEvent, ActorSpec, Host, HostOptions } from './host/host.ts';
+export { type ThreadsHostOptions, startThreadsHost } from './host/threads/host.ts';
+export { type SimHost, type SimHostOptions, startSimHost } from './host/sim/host.ts';
+export { DEFAULT_LINK, type LinkProfile } from './host/sim/link.ts';
+export { DEFAULT_DEVICE_COST, type DeviceCost, type RooflineProfile, rooflineCost } from './host/sim/device.ts';

@@ -1,13 +1,12 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tensor } from '@asap/runtime';
+import { SeededRandom, Tensor } from '@asap/runtime';
 import { CONFIG_FILE, parseModelConfig } from '../config/parse.ts';
 import type { ArchName, ModelConfig } from '../config/model-config.ts';
 import { INDEX_FILE, SINGLE_FILE } from '../safetensors/checkpoint-files.ts';
 import { writeCheckpointWeights } from '../safetensors/write.ts';
 import { checkpointSpecs } from '../weights/names.ts';
 import type { TensorSpec } from '../weights/params.ts';
-import { SeededRandom } from './prng.ts';
 import { PRESETS, presetConfigJson, type ModelPreset, type PresetName } from './presets.ts';
 
 export interface GenerateOptions {

@@ -197,7 +197,7 @@ export class WasmBackend implements Backend {
   resident(t: Tensor): Tensor {
     this.live();
     if (this.mem.holds(t)) return t;
-    const copy = this.mem.arena.alloc(t.shape, t.dtype);
+    const copy = this.mem.arena.alloc(t.shape, t.dtype, { zero: false });
     new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength).set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
     return copy;
   }

@@ -1,0 +1,241 @@
+import { type Observable, type SchedulerLike, Subject, type Subscription, throwError } from 'rxjs';
+import type { ChannelMessage } from '../channel/message.ts';
+import type { ActorContext, Device, Envelope, HostKind, Timer } from './context.ts';
+import type { ActorBehaviour, ActorDefinition } from './definition.ts';
+import { ActorStoppedError } from './errors.ts';
+import { type ActorId, DRIVER } from './ids.ts';
+import { SeededRandom } from '../random/seeded-random.ts';
+
+/** What a host gives one actor: its clock, scheduler, device and data plane. */
+export interface ActorPort {
+  readonly host: HostKind;
+  readonly scheduler: SchedulerLike;
+  readonly device: Device;
+  now(): number;
+  /** Puts the message on the data plane; the runner has checked the destination already. */
+  send(to: ActorId, message: ChannelMessage): Promise<void>;
+  log(event: string, detail: unknown): void;
+  /** The actor failed (a handler, timer or stream threw). Called at most once. */
+  crash(error: unknown): void;
+}
+
+/** Where an actor sits: its id, who else is on the host, where it may send, and the host's seed. */
+export interface ActorPlacement {
+  readonly id: ActorId;
+  readonly peers: readonly ActorId[];
+  readonly destinations: readonly ActorId[];
+  readonly seed: number;
+}
+
+/** Figures every actor has, plus what its behaviour's `stats()` returns (`custom`). */
+export interface ActorStats<Custom = unknown> {
+  readonly id: ActorId;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** Tensor payload bytes received (headers not counted). */
+  readonly bytesIn: number;
+  /** Tensor payload bytes sent (headers not counted). */
+  readonly bytesOut: number;
+  readonly deviceOps: number;
+  readonly deviceBusyMs: number;
+  readonly custom: Custom | undefined;
+}
+
+type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
+
+export function payloadBytes(message: ChannelMessage): number {
+  let n = 0;
+  for (const t of message.tensors ?? []) n += t.byteLength;
+  return n;
+}
+
+/**
+ * Runs one actor instance under any host: builds its context, calls its setup, delivers messages to its
+ * handler and inbox streams, and turns every throw in its code into one crash report to the host.
+ */
+export class ActorRunner {
+  readonly ctx: ActorContext;
+  private state: RunnerState = 'setting-up';
+  private behaviour: ActorBehaviour | undefined;
+  private readonly early: Envelope[] = [];
+  private readonly all = new Subject<Envelope>();
+  private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
+  private readonly downPeers = new Map<ActorId, Error>();
+  private readonly timers = new Set<Subscription>();
+  private runSubscription: Subscription | undefined;
+  private messagesIn = 0;
+  private messagesOut = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  constructor(
+    readonly placement: ActorPlacement,
+    private readonly port: ActorPort,
+  ) {
+    const stream = SeededRandom.forName(placement.seed, placement.id);
+    const random = (): number => stream.next();
+    this.ctx = {
+      id: placement.id,
+      host: port.host,
+      peers: placement.peers,
+      destinations: placement.destinations,
+      scheduler: port.scheduler,
+      device: port.device,
+      inbox$: this.all.asObservable(),
+      inboxFrom: (sender) => this.inboxFrom(sender),
+      send: (to, message) => this.send(to, message),
+      now: () => port.now(),
+      random,
+      setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),
+      after: (delayMs) => new Promise<void>((resolve) => this.setTimer(delayMs, resolve)),
+      log: (event, detail) => port.log(event, detail),
+    };
+  }
+
+  get id(): ActorId {
+    return this.placement.id;
+  }
+
+  get running(): boolean {
+    return this.state === 'running' || this.state === 'setting-up';
+  }
+
+  /** Calls the actor's setup; a throw in it rejects (the host reports it as a failed spawn). */
+  async start(definition: ActorDefinition, config: unknown): Promise<void> {
+    const behaviour = await definition.setup(this.ctx, config);
+    if (typeof behaviour !== 'object' || behaviour === null) {
+      throw new TypeError(`actor "${this.id}": setup must return a behaviour object (it may be empty: {})`);
+    }
+    if (this.state !== 'setting-up') return;
+    this.behaviour = behaviour;
+    this.state = 'running';
+    if (behaviour.run$) {
+      this.runSubscription = behaviour.run$.subscribe({ error: (error: unknown) => this.fail(error) });
+    }
+    for (const envelope of this.early.splice(0)) this.deliver(envelope.from, envelope.message);
+  }
+
+  /** A message arrived from `from` (a peer or the driver). */
+  deliver(from: ActorId, message: ChannelMessage): void {
+    if (this.state === 'setting-up') {
+      this.early.push({ from, message });
+      return;
+    }
+    if (this.state !== 'running') return;
+    this.messagesIn++;
+    this.bytesIn += payloadBytes(message);
+    const onMessage = this.behaviour?.onMessage;
+    const sender = this.bySender.get(from);
+    if (!onMessage && !this.all.observed && !sender?.observed) {
+      this.fail(
+        new Error(`message "${message.kind}" from "${from}" arrived, but the actor has no onMessage and nothing subscribed to its inbox`),
+      );
+      return;
+    }
+    if (onMessage) {
+      this.guard(() => onMessage.call(this.behaviour, from, message));
+      if (this.state !== 'running') return;
+    }
+    sender?.next(message);
+    this.all.next({ from, message });
+  }
+
+  /** A peer crashed or stopped: whoever waits on its messages gets `error`, and sends to it fail. */
+  peerDown(peer: ActorId, error: Error): void {
+    if (this.downPeers.has(peer)) return;
+    this.downPeers.set(peer, error);
+    this.bySender.get(peer)?.error(error);
+  }
+
+  /** Cancels timers and streams, then runs the behaviour's `stop`. */
+  async stop(): Promise<void> {
+    const wasRunning = this.state === 'running';
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.cancelWork();
+    if (wasRunning) await this.behaviour?.stop?.();
+    this.all.complete();
+    for (const subject of this.bySender.values()) subject.complete();
+  }
+
+  stats(): ActorStats {
+    return {
+      id: this.id,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      deviceOps: this.port.device.ops,
+      deviceBusyMs: this.port.device.busyMs,
+      custom: this.behaviour?.stats?.(),
+    };
+  }
+
+  /** Turns a throw or a rejection from actor code into a crash. */
+  private guard(work: () => void | Promise<void>): void {
+    try {
+      const result = work();
+      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => this.fail(error));
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    this.state = 'failed';
+    this.cancelWork();
+    this.port.crash(error);
+  }
+
+  private cancelWork(): void {
+    for (const timer of this.timers) timer.unsubscribe();
+    this.timers.clear();
+    this.runSubscription?.unsubscribe();
+  }
+
+  private inboxFrom(sender: ActorId): Observable<ChannelMessage> {
+    if (sender !== DRIVER && !this.placement.peers.includes(sender)) {
+      throw new TypeError(`actor "${this.id}": inboxFrom("${sender}"): no such actor (peers: ${this.placement.peers.join(', ')})`);
+    }
+    const down = this.downPeers.get(sender);
+    if (down) return throwError(() => down);
+    let subject = this.bySender.get(sender);
+    if (!subject) {
+      subject = new Subject<ChannelMessage>();
+      this.bySender.set(sender, subject);
+    }
+    return subject.asObservable();
+  }
+
+  private async send(to: ActorId, message: ChannelMessage): Promise<void> {
+    if (!this.running) throw new ActorStoppedError(this.id, `it cannot send "${message?.kind}" to "${to}" any more`);
+    if (!this.placement.destinations.includes(to)) {
+      throw new TypeError(
+        `actor "${this.id}" cannot send to "${to}": not one of its destinations (${this.placement.destinations.join(', ')})`,
+      );
+    }
+    const down = this.downPeers.get(to);
+    if (down) throw new ActorStoppedError(to, down.message);
+    await this.port.send(to, message);
+    this.messagesOut++;
+    this.bytesOut += payloadBytes(message);
+  }
+
+  private setTimer(delayMs: number, callback: () => void | Promise<void>): Timer {
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RangeError(`actor "${this.id}": timer delay must be a finite number of ms >= 0, got ${delayMs}`);
+    }
+    const subscription = this.port.scheduler.schedule(() => {
+      this.timers.delete(subscription);
+      if (this.running) this.guard(callback);
+    }, delayMs);
+    if (!subscription.closed) this.timers.add(subscription);
+    return {
+      cancel: () => {
+        subscription.unsubscribe();
+        this.timers.delete(subscription);
+      },
+    };
+  }
+}

@@ -1,0 +1,150 @@
+import { type SchedulerAction, type SchedulerLike, Subscription } from 'rxjs';
+
+interface SimEvent {
+  readonly time: number;
+  readonly seq: number;
+  readonly run: () => void;
+  cancelled: boolean;
+}
+
+export interface ScheduledEvent {
+  cancel(): void;
+}
+
+function before(a: SimEvent, b: SimEvent): boolean {
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Virtual time for one thread of actors. Events run in (time, insertion) order; before each event every
+ * promise continuation the previous one started has run (one macrotask turn), so async actor code sees
+ * the same order on every run. Nothing here reads the wall clock.
+ */
+export class VirtualClock {
+  time = 0;
+  readonly scheduler: SchedulerLike;
+  private readonly heap: SimEvent[] = [];
+  private seq = 0;
+  private pumping = false;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+  eventsRun = 0;
+
+  constructor(private readonly onError: (error: unknown) => void) {
+    this.scheduler = {
+      now: () => this.time,
+      schedule: <T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription =>
+        new VirtualAction<T>(this, work).schedule(state, delay),
+    };
+  }
+
+  /** Runs `run` at virtual time `time` (never earlier than now). */
+  at(time: number, run: () => void): ScheduledEvent {
+    if (Number.isNaN(time)) throw new RangeError('sim clock: event time is NaN');
+    const event: SimEvent = { time: Math.max(time, this.time), seq: this.seq++, run, cancelled: false };
+    if (this.stopped) return { cancel: () => {} };
+    this.push(event);
+    this.kick();
+    return { cancel: () => (event.cancelled = true) };
+  }
+
+  after(delayMs: number, run: () => void): ScheduledEvent {
+    return this.at(this.time + Math.max(0, delayMs), run);
+  }
+
+  /** Resolves once no event is left and every continuation has run. */
+  idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  /** Drops every pending event; nothing runs after this. */
+  stop(): void {
+    this.stopped = true;
+    this.heap.length = 0;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private kick(): void {
+    if (this.pumping || this.stopped) return;
+    this.pumping = true;
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      await nextTurn();
+      if (this.stopped) break;
+      const event = this.pop();
+      if (!event) break;
+      if (event.cancelled) continue;
+      this.time = event.time;
+      this.eventsRun++;
+      try {
+        event.run();
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+    this.pumping = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private push(event: SimEvent): void {
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(event);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(event, heap[parent])) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = event;
+  }
+
+  private pop(): SimEvent | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && before(heap[right], heap[left]) ? right : left;
+      if (!before(heap[child], last)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
+
+/** An RxJS scheduler action on the virtual clock: what `delay(ms, ctx.scheduler)` and friends run on. */
+class VirtualAction<T> extends Subscription implements SchedulerAction<T> {
+  private pending: ScheduledEvent | undefined;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+  ) {
+    super(() => this.pending?.cancel());
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    this.pending?.cancel();
+    this.pending = this.clock.after(delay, () => {
+      this.pending = undefined;
+      if (!this.closed) this.work.call(this, state);
+    });
+    return this;
+  }
+}

@@ -1,0 +1,65 @@
+import type { Device, DeviceOp } from '../../actor/context.ts';
+import type { ActorId } from '../../actor/ids.ts';
+import type { VirtualClock } from './clock.ts';
+
+/** How long an op takes on an actor's device, ms of virtual time. */
+export type DeviceCost = (op: DeviceOp, actor: ActorId) => number;
+
+export interface RooflineProfile {
+  /** Peak compute, GFLOP/s. */
+  readonly gflops: number;
+  /** Memory bandwidth, GB/s. */
+  readonly gbps: number;
+  /** Fixed cost per op (launch, dispatch), ms. Default 0. */
+  readonly overheadMs?: number;
+}
+
+/** An op costs the larger of its compute time and its memory time (a roofline), plus a fixed overhead. */
+export function rooflineCost(profile: RooflineProfile): DeviceCost {
+  const { gflops, gbps, overheadMs = 0 } = profile;
+  if (!(gflops > 0) || !(gbps > 0) || !(overheadMs >= 0)) {
+    throw new RangeError(`rooflineCost: needs gflops > 0, gbps > 0, overheadMs >= 0; got ${JSON.stringify(profile)}`);
+  }
+  return (op) => overheadMs + Math.max((op.flops ?? 0) / (gflops * 1e6), (op.bytes ?? 0) / (gbps * 1e6));
+}
+
+/** One core of this machine with 128-bit SIMD kernels (see DESIGN.md platform facts). */
+export const DEFAULT_DEVICE_COST: DeviceCost = rooflineCost({ gflops: 30, gbps: 30 });
+
+/**
+ * The sim host's device: one op at a time, each costing what the cost function says. The kernel runs when
+ * the op is submitted (its inputs are read then, as under threads); its result is handed back when the op ends.
+ */
+export class SimDevice implements Device {
+  ops = 0;
+  busyMs = 0;
+  private freeAt = 0;
+
+  constructor(
+    private readonly actor: ActorId,
+    private readonly clock: VirtualClock,
+    private readonly cost: DeviceCost,
+    private readonly record: (event: string, detail: unknown) => void,
+  ) {}
+
+  run<T>(op: DeviceOp, compute: () => T): Promise<T> {
+    if (typeof op?.name !== 'string') return Promise.reject(new TypeError('device.run: op needs a name'));
+    const ms = this.cost(op, this.actor);
+    if (!Number.isFinite(ms) || ms < 0) {
+      return Promise.reject(new RangeError(`device cost of op "${op.name}" on actor "${this.actor}" must be a finite ms >= 0, got ${ms}`));
+    }
+    const start = Math.max(this.clock.time, this.freeAt);
+    const end = start + ms;
+    this.freeAt = end;
+    this.ops++;
+    this.busyMs += ms;
+    this.record('device', { op: op.name, start, end });
+    let value: T;
+    try {
+      value = compute();
+    } catch (error) {
+      return new Promise<T>((_, reject) => this.clock.at(end, () => reject(error)));
+    }
+    return new Promise<T>((resolve) => this.clock.at(end, () => resolve(value)));
+  }
+}

@@ -1,0 +1,277 @@
+import { type Observable, Subject } from 'rxjs';
+import type { Envelope } from '../../actor/context.ts';
+import { type ActorDefinition, loadActorDefinition } from '../../actor/definition.ts';
+import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../actor/errors.ts';
+import { type ActorId, DRIVER } from '../../actor/ids.ts';
+import { type ActorPort, ActorRunner, type ActorStats } from '../../actor/runner.ts';
+import { SeededRandom } from '../../random/seeded-random.ts';
+import { MessageTooLargeError } from '../../channel/errors.ts';
+import type { ChannelMessage } from '../../channel/message.ts';
+import { RECORD_ALIGN } from '../../channel/ring.ts';
+import { encodeMessage } from '../../channel/record.ts';
+import { DriverInbox } from '../driver.ts';
+import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
+import { describeError } from '../supervision.ts';
+import { VirtualClock } from './clock.ts';
+import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
+import { DEFAULT_LINK, type LinkProfile, SimLink, checkLinkProfile } from './link.ts';
+
+export interface SimHostOptions extends HostOptions {
+  /** Every link's cost, or a cost per directed pair (the driver's links too). Default DEFAULT_LINK. */
+  readonly link?: LinkProfile | ((from: ActorId, to: ActorId) => LinkProfile);
+  /** What each device op costs. Default DEFAULT_DEVICE_COST (a roofline of one core here). */
+  readonly deviceCost?: DeviceCost;
+  /** Keep every event in `host.events` (default true). events$ emits either way. */
+  readonly recordEvents?: boolean;
+}
+
+/** The sim host: a Host on virtual time, with its event log. */
+export interface SimHost extends Host {
+  readonly kind: 'sim';
+  /** The event log so far: identical for identical runs with one seed. */
+  readonly events: readonly ActorEvent[];
+  /** Resolves when nothing is left to happen: no event pending, every continuation run. */
+  idle(): Promise<void>;
+  /** Events run so far. */
+  readonly eventsRun: number;
+}
+
+type SimState = 'starting' | 'running' | 'crashed' | 'stopped';
+
+interface SimActor {
+  readonly plan: PlannedActor;
+  readonly runner: ActorRunner;
+  state: SimState;
+  stopReason: string;
+}
+
+/** Detail values go through JSON, as they would crossing threads: the log holds plain data only. */
+function plain(detail: unknown): unknown {
+  return detail === undefined ? undefined : JSON.parse(JSON.stringify(detail));
+}
+
+class VirtualHost implements SimHost {
+  readonly kind = 'sim';
+  readonly actors: readonly ActorId[];
+  readonly events: ActorEvent[] = [];
+  failure: ActorCrashedError | undefined;
+  private readonly clock: VirtualClock;
+  private readonly simActors = new Map<ActorId, SimActor>();
+  private readonly links = new Map<string, SimLink>();
+  private readonly driver: DriverInbox;
+  private readonly eventLog = new Subject<ActorEvent>();
+  private readonly capacityBytes: number;
+  private closing: Promise<void> | undefined;
+  readonly events$: Observable<ActorEvent> = this.eventLog.asObservable();
+
+  constructor(
+    plan: readonly PlannedActor[],
+    private readonly options: SimHostOptions,
+  ) {
+    this.actors = plan.map((p) => p.placement.id);
+    this.driver = new DriverInbox(this.actors);
+    this.clock = new VirtualClock((error) => this.internalError(error));
+    this.capacityBytes = Math.ceil(checkRingBytes(options.ringBytes, 'startSimHost') / RECORD_ALIGN) * RECORD_ALIGN;
+    const seed = plan[0].placement.seed;
+    const links = SeededRandom.forName(seed, 'sim-links');
+    const jitter = (): number => links.next();
+    for (const p of plan) {
+      const id = p.placement.id;
+      for (const to of p.placement.destinations) this.addLink(id, to, jitter);
+      this.addLink(DRIVER, id, jitter);
+      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail));
+      const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
+      this.simActors.set(id, actor);
+    }
+  }
+
+  get eventsRun(): number {
+    return this.clock.eventsRun;
+  }
+
+  get inbox$(): Observable<Envelope> {
+    return this.driver.inbox$;
+  }
+
+  inboxFrom(actor: ActorId): Observable<ChannelMessage> {
+    return this.driver.inboxFrom(actor);
+  }
+
+  now(): number {
+    return this.clock.time;
+  }
+
+  idle(): Promise<void> {
+    return this.clock.idle();
+  }
+
+  async start(definitions: ReadonlyMap<ActorId, ActorDefinition>): Promise<void> {
+    const pending = new Set(this.actors);
+    const setups = [...this.simActors.values()].map(async (actor) => {
+      const id = actor.plan.placement.id;
+      try {
+        await actor.runner.start(definitions.get(id) as ActorDefinition, structuredClone(actor.plan.config));
+      } catch (error) {
+        throw new ActorSpawnError(id, actor.plan.moduleUrl, error);
+      }
+      pending.delete(id);
+      if (actor.state === 'starting') actor.state = 'running';
+      this.record(id, 'start');
+    });
+    const all = Promise.all(setups);
+    // Once virtual time has nothing left to run, a setup still pending waits for something that never comes.
+    const stuck = async (): Promise<void> => {
+      await this.clock.idle();
+      const [id] = pending;
+      if (id === undefined) return;
+      const actor = this.simActors.get(id) as SimActor;
+      const cause = actor.state === 'crashed' ? new Error(actor.stopReason) : new Error('its setup waits for something that never happens');
+      throw new ActorSpawnError(id, actor.plan.moduleUrl, cause);
+    };
+    try {
+      await Promise.race([all, stuck()]);
+    } catch (error) {
+      await this.shutdown();
+      throw error;
+    }
+  }
+
+  async send(to: ActorId, message: ChannelMessage): Promise<void> {
+    this.simActor(to, 'send');
+    return this.transmit(DRIVER, to, message);
+  }
+
+  async stats(actor: ActorId): Promise<ActorStats> {
+    const a = this.simActor(actor, 'stats');
+    if (a.state !== 'running') throw new ActorStoppedError(actor, a.stopReason);
+    return structuredClone(a.runner.stats());
+  }
+
+  shutdown(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
+    for (const actor of this.simActors.values()) {
+      const id = actor.plan.placement.id;
+      if (actor.state === 'running' || actor.state === 'starting') {
+        actor.state = 'stopped';
+        actor.stopReason = 'it was shut down';
+        try {
+          await actor.runner.stop();
+        } catch (error) {
+          this.record(id, 'stop-error', { message: describeError(error) });
+        }
+        this.record(id, 'stop');
+      }
+    }
+    this.clock.stop();
+    this.driver.complete();
+    this.eventLog.complete();
+  }
+
+  /** Puts a message on the from→to link: measured and copied now, delivered at its arrival time. */
+  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage): Promise<void> {
+    const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
+    if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
+    const link = this.links.get(`${from}->${to}`);
+    if (!link) throw new Error(`sim host: no link from "${from}" to "${to}"`);
+    const encoded = encodeMessage(link.name, message);
+    if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
+    const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
+    if (encoded.meta !== undefined) copy.meta = JSON.parse(encoded.meta);
+    if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
+    this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes });
+    await link.send(encoded.recordBytes, () => this.arrive(from, to, copy));
+  }
+
+  private arrive(from: ActorId, to: ActorId, message: ChannelMessage): void {
+    if (to === DRIVER) {
+      this.record(DRIVER, 'receive', { from, kind: message.kind });
+      this.driver.deliver(from, message);
+      return;
+    }
+    const target = this.simActors.get(to) as SimActor;
+    if (target.state !== 'running' && target.state !== 'starting') {
+      this.record(to, 'drop', { from, kind: message.kind });
+      return;
+    }
+    this.record(to, 'receive', { from, kind: message.kind });
+    target.runner.deliver(from, message);
+  }
+
+  /** An actor threw: fail everything that waits on it, and let peers drain what it sent before it died. */
+  private crash(id: ActorId, cause: unknown): void {
+    const actor = this.simActors.get(id) as SimActor;
+    if (actor.state !== 'running' && actor.state !== 'starting') return;
+    const error = new ActorCrashedError(id, cause);
+    actor.state = 'crashed';
+    actor.stopReason = `crashed: ${describeError(cause)}`;
+    this.failure ??= error;
+    this.record(id, 'crash', { message: error.message });
+    this.driver.fail(error);
+    for (const [name, link] of this.links) {
+      if (name.endsWith(`->${id}`)) link.fail(new ActorStoppedError(id, actor.stopReason));
+    }
+    for (const peer of this.simActors.values()) {
+      if (peer === actor) continue;
+      const drainedAt = this.links.get(`${id}->${peer.plan.placement.id}`)?.drainedAt ?? this.clock.time;
+      this.clock.at(drainedAt, () => peer.runner.peerDown(id, error));
+    }
+  }
+
+  private internalError(error: unknown): void {
+    this.driver.fail(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  private portFor(id: ActorId, device: SimDevice): ActorPort {
+    return {
+      host: 'sim',
+      scheduler: this.clock.scheduler,
+      device,
+      now: () => this.clock.time,
+      send: (to, message) => this.transmit(id, to, message),
+      log: (event, detail) => this.record(id, event, plain(detail)),
+      crash: (error) => this.crash(id, error),
+    };
+  }
+
+  private addLink(from: ActorId, to: ActorId, random: () => number): void {
+    const where = `startSimHost: link ${from}->${to}`;
+    const profile = checkLinkProfile(typeof this.options.link === 'function' ? this.options.link(from, to) : (this.options.link ?? DEFAULT_LINK), where);
+    const name = `${from}->${to}`;
+    this.links.set(name, new SimLink(name, this.clock, profile, this.capacityBytes, random));
+  }
+
+  private record(actor: ActorId, event: string, detail?: unknown): void {
+    const entry: ActorEvent = detail === undefined ? { time: this.clock.time, actor, event } : { time: this.clock.time, actor, event, detail };
+    if (this.options.recordEvents ?? true) this.events.push(entry);
+    this.eventLog.next(entry);
+  }
+
+  private simActor(actor: ActorId, where: string): SimActor {
+    const a = this.simActors.get(actor);
+    if (!a) throw new TypeError(`sim host: ${where}: no actor "${actor}" (actors: ${this.actors.join(', ')})`);
+    return a;
+  }
+}
+
+/**
+ * Starts every actor in this thread on virtual time: links and devices cost what the options say, and a
+ * run is a pure function of the specs, the seed and what the driver sends.
+ */
+export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
+  const plan = planActors(options, 'startSimHost');
+  const definitions = new Map<ActorId, ActorDefinition>();
+  for (const p of plan) {
+    try {
+      definitions.set(p.placement.id, await loadActorDefinition(p.moduleUrl));
+    } catch (error) {
+      throw new ActorSpawnError(p.placement.id, p.moduleUrl, error);
+    }
+  }
+  const host = new VirtualHost(plan, options);
+  await host.start(definitions);
+  return host;
+}

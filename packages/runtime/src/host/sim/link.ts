@@ -1,0 +1,92 @@
+import type { VirtualClock } from './clock.ts';
+
+/** What a message costs on one directed link. */
+export interface LinkProfile {
+  /** One-way latency, ms. */
+  readonly latencyMs: number;
+  /** Bandwidth, GB/s (1e9 bytes per second). */
+  readonly gbps: number;
+  /** Extra latency drawn uniformly from [0, jitterMs) per message (seeded); order is still kept. Default 0. */
+  readonly jitterMs?: number;
+}
+
+/** A 2-core-machine-like default: ≈ 10 µs one way, 10 GB/s. */
+export const DEFAULT_LINK: LinkProfile = { latencyMs: 0.01, gbps: 10 };
+
+export function checkLinkProfile(profile: LinkProfile, where: string): LinkProfile {
+  const { latencyMs, gbps, jitterMs = 0 } = profile ?? ({} as LinkProfile);
+  const ok = Number.isFinite(latencyMs) && latencyMs >= 0 && Number.isFinite(gbps) && gbps > 0 && Number.isFinite(jitterMs) && jitterMs >= 0;
+  if (!ok) {
+    throw new RangeError(`${where}: a link needs latencyMs >= 0, gbps > 0 and jitterMs >= 0, got ${JSON.stringify(profile)}`);
+  }
+  return { latencyMs, gbps, jitterMs };
+}
+
+interface Waiting {
+  readonly bytes: number;
+  readonly arrive: () => void;
+  readonly admitted: () => void;
+  readonly rejected: (error: Error) => void;
+}
+
+/**
+ * One directed link with the channel's ring in front of it. The wire carries one message at a time
+ * (bytes / bandwidth each, back to back); latency overlaps. A message holds ring space from send to arrival,
+ * so a sender whose messages would overflow the ring waits (backpressure, as on the threads host).
+ * Per link, arrival order is send order.
+ */
+export class SimLink {
+  private wireFreeAt = 0;
+  private lastArrival = 0;
+  private inFlightBytes = 0;
+  private readonly waiting: Waiting[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly clock: VirtualClock,
+    private readonly profile: LinkProfile,
+    readonly capacityBytes: number,
+    private readonly random: () => number,
+  ) {}
+
+  /** When everything sent so far has arrived. */
+  get drainedAt(): number {
+    return Math.max(this.lastArrival, this.clock.time);
+  }
+
+  /** Resolves when the message is admitted to the ring; `arrive` runs at its arrival time. */
+  send(bytes: number, arrive: () => void): Promise<void> {
+    if (this.waiting.length === 0 && this.inFlightBytes + bytes <= this.capacityBytes) {
+      this.transmit(bytes, arrive);
+      return Promise.resolve();
+    }
+    return new Promise<void>((admitted, rejected) => this.waiting.push({ bytes, arrive, admitted, rejected }));
+  }
+
+  /** The receiver is gone: senders waiting for ring space get `error`. */
+  fail(error: Error): void {
+    for (const w of this.waiting.splice(0)) w.rejected(error);
+  }
+
+  private transmit(bytes: number, arrive: () => void): void {
+    const start = Math.max(this.clock.time, this.wireFreeAt);
+    this.wireFreeAt = start + bytes / (this.profile.gbps * 1e6);
+    const jitter = this.profile.jitterMs ? this.random() * this.profile.jitterMs : 0;
+    const arrival = Math.max(this.lastArrival, this.wireFreeAt + this.profile.latencyMs + jitter);
+    this.lastArrival = arrival;
+    this.inFlightBytes += bytes;
+    this.clock.at(arrival, () => {
+      this.inFlightBytes -= bytes;
+      arrive();
+      this.admitWaiting();
+    });
+  }
+
+  private admitWaiting(): void {
+    while (this.waiting.length > 0 && this.inFlightBytes + this.waiting[0].bytes <= this.capacityBytes) {
+      const next = this.waiting.shift() as Waiting;
+      this.transmit(next.bytes, next.arrive);
+      next.admitted();
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// An actor that fails on request, each way an actor can fail.
+import { defineActor } from '../../src/index.ts';
+
+export default defineActor((ctx) => ({
+  async onMessage(from, message) {
+    switch (message.kind) {
+      case 'ping':
+        await ctx.send(from, { kind: 'pong' });
+        return;
+      case 'throw':
+        throw new Error('thrown on purpose');
+      case 'reject':
+        await ctx.after(1);
+        throw new Error('rejected on purpose');
+      case 'timer-throw':
+        ctx.setTimer(1, () => {
+          throw new Error('thrown in a timer on purpose');
+        });
+        return;
+      case 'exit':
+        process.exit(3);
+      case 'spin':
+        for (;;);
+      default:
+        throw new Error(`crasher: unexpected message "${message.kind}"`);
+    }
+  },
+}));

@@ -1,0 +1,5 @@
+import { defineActor } from '../../src/index.ts';
+
+export default defineActor(() => {
+  throw new Error('setup failed on purpose');
+});
