@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, referencePrefill, residentModel } from '@asap/actors';
 import { type BackendName, createBackend } from '@asap/runtime';
+import { defaultModelDir } from './default-model.ts';
 
 const ENGINES = ['reference'] as const;
 const BACKENDS: readonly BackendName[] = ['js', 'wasm', 'native'];
-const USAGE = `usage: asap prefill --model DIR --tokens 1,2,3 [--engine ${ENGINES.join('|')}] [--backend ${BACKENDS.join('|')}] [--json]`;
+const USAGE = `usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3 [--engine ${ENGINES.join('|')}] [--backend ${BACKENDS.join('|')}] [--json]`;
 
 function parseTokens(text: string): number[] {
   return text.split(',').map((part, i) => {
@@ -27,7 +28,6 @@ export async function run(args: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (values.model === undefined) throw new Error(`--model is required\n${USAGE}`);
   if (values.tokens === undefined) throw new Error(`--tokens is required\n${USAGE}`);
   if (!(ENGINES as readonly string[]).includes(values.engine)) {
     throw new Error(`--engine must be one of ${ENGINES.join(', ')}, got "${values.engine}"`);
@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<void> {
     throw new Error(`--backend must be one of ${BACKENDS.join(', ')}, got "${values.backend}"`);
   }
   const tokens = parseTokens(values.tokens);
-  const dir = resolve(process.env.INIT_CWD ?? process.cwd(), values.model);
+  const dir = values.model === undefined ? await defaultModelDir() : resolve(process.env.INIT_CWD ?? process.cwd(), values.model);
 
   const backend = await createBackend(values.backend as BackendName);
   try {
