@@ -97,3 +97,25 @@ test('ctx.log reaches the host event stream under both hosts', { timeout: 60_000
     assert.deepEqual(seen.sort(), expected, host.kind);
   }
 });
+
+test('each actor has its own fixed-budget arena under both hosts; going past it is an error naming the actor', { timeout: 60_000 }, async () => {
+  const ECHO = new URL('./actors/echo.ts', import.meta.url);
+  for (const start of [startThreadsHost, startSimHost]) {
+    const host = await start({ actors: [{ id: 'echo', module: ECHO, arenaBytes: 4096 }] });
+    try {
+      const replies = firstValueFrom(host.inbox$.pipe(take(3), toArray()));
+      for (const floats of [512, 256, 512]) await host.send('echo', { kind: 'alloc', meta: floats });
+      const metas = (await replies).map((e) => e.message.meta);
+      assert.deepEqual(metas.slice(0, 2), [
+        { used: 2048, budget: 4096 },
+        { used: 3072, budget: 4096 },
+      ]);
+      assert.match((metas[2] as { error: string }).error, /arena "echo": cannot allocate 2048 bytes: 1024 of 4096 bytes free/);
+      const stats = await host.stats('echo');
+      assert.equal(stats.arenaUsedBytes, 3072);
+      assert.equal(stats.arenaPeakBytes, 3072);
+    } finally {
+      await host.shutdown();
+    }
+  }
+});

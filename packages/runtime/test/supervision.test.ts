@@ -36,7 +36,7 @@ interface RelayStats {
 }
 
 /** Polls `check` until it holds; under sim, lets virtual time run out first. Bounded: never hangs. */
-async function eventually(host: Host, check: () => Promise<boolean>, ms = 5000): Promise<void> {
+async function eventually(host: Host, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if ('idle' in host && typeof host.idle === 'function') await host.idle();

@@ -1,5 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { ChannelMessage } from '../channel/message.ts';
+import type { Arena } from '../tensor/arena.ts';
 import type { ActorId } from './ids.ts';
 
 export type HostKind = 'threads' | 'sim';
@@ -51,6 +52,8 @@ export interface ActorContext {
   /** Pass this to every time-based RxJS operator: under sim it is the virtual clock. */
   readonly scheduler: SchedulerLike;
   readonly device: Device;
+  /** The actor's activation memory: a fixed budget (ActorSpec.arenaBytes); asking beyond it is an error. */
+  readonly arena: Arena;
   /** Every message, from any peer or the driver, in arrival order. Subscribe during setup (it is hot). */
   readonly inbox$: Observable<Envelope>;
   /** Messages from one sender, in send order; errors with ActorCrashedError if that sender crashes. Hot. */

@@ -5,6 +5,7 @@ import type { ActorBehaviour, ActorDefinition } from './definition.ts';
 import { ActorStoppedError } from './errors.ts';
 import { type ActorId, DRIVER } from './ids.ts';
 import { SeededRandom } from '../random/seeded-random.ts';
+import { Arena } from '../tensor/arena.ts';
 
 /** What a host gives one actor: its clock, scheduler, device and data plane. */
 export interface ActorPort {
@@ -25,6 +26,8 @@ export interface ActorPlacement {
   readonly peers: readonly ActorId[];
   readonly destinations: readonly ActorId[];
   readonly seed: number;
+  /** Budget of the actor's arena, bytes. */
+  readonly arenaBytes: number;
 }
 
 /** Figures every actor has, plus what its behaviour's `stats()` returns (`custom`). */
@@ -38,6 +41,9 @@ export interface ActorStats<Custom = unknown> {
   readonly bytesOut: number;
   readonly deviceOps: number;
   readonly deviceBusyMs: number;
+  /** Arena bytes in use now, and the most ever in use. */
+  readonly arenaUsedBytes: number;
+  readonly arenaPeakBytes: number;
   readonly custom: Custom | undefined;
 }
 
@@ -67,6 +73,7 @@ export class ActorRunner {
   private messagesOut = 0;
   private bytesIn = 0;
   private bytesOut = 0;
+  private arenaIfMade: Arena | undefined;
 
   constructor(
     readonly placement: ActorPlacement,
@@ -74,7 +81,12 @@ export class ActorRunner {
   ) {
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
+    const runner = this;
     this.ctx = {
+      // Made on first use: a sim host with hundreds of actors should not reserve memory for idle ones.
+      get arena(): Arena {
+        return (runner.arenaIfMade ??= new Arena({ name: placement.id, bytes: placement.arenaBytes }));
+      },
       id: placement.id,
       host: port.host,
       peers: placement.peers,
@@ -167,6 +179,8 @@ export class ActorRunner {
       bytesOut: this.bytesOut,
       deviceOps: this.port.device.ops,
       deviceBusyMs: this.port.device.busyMs,
+      arenaUsedBytes: this.arenaIfMade?.used ?? 0,
+      arenaPeakBytes: this.arenaIfMade?.peakUsed ?? 0,
       custom: this.behaviour?.stats?.(),
     };
   }

@@ -17,6 +17,8 @@ export interface ActorSpec<Config = unknown> {
   readonly config?: Config;
   /** The actors (and DRIVER) it sends to: one channel each. Every other actor and the driver when absent. */
   readonly sendsTo?: readonly ActorId[];
+  /** Budget of the actor's arena (`ctx.arena`), bytes. Default 64 MiB. */
+  readonly arenaBytes?: number;
 }
 
 export interface HostOptions {
@@ -62,6 +64,7 @@ export interface Host {
 }
 
 export const DEFAULT_RING_BYTES = 1 << 20;
+export const DEFAULT_ARENA_BYTES = 64 << 20;
 
 /** An actor spec checked and resolved: where its module is and what it may do. */
 export interface PlannedActor {
@@ -107,8 +110,12 @@ export function planActors(options: HostOptions, where: string): PlannedActor[] 
     if (new Set(destinations).size !== destinations.length) {
       throw new TypeError(`${where}: actor "${spec.id}" lists a destination twice in sendsTo`);
     }
+    const arenaBytes = spec.arenaBytes ?? DEFAULT_ARENA_BYTES;
+    if (!Number.isInteger(arenaBytes) || arenaBytes <= 0) {
+      throw new RangeError(`${where}: actor "${spec.id}" arenaBytes must be a positive integer, got ${arenaBytes}`);
+    }
     return {
-      placement: { id: spec.id, peers, destinations, seed },
+      placement: { id: spec.id, peers, destinations, seed, arenaBytes },
       moduleUrl: moduleUrlOf(spec),
       config: spec.config,
     };
