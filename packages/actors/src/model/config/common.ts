@@ -1,29 +1,23 @@
 import type { ConfigFields } from './fields.ts';
+import type { ModelConfig } from './model-config.ts';
 
-/** The `transformers` defaults of the fields all three architectures share. */
-export interface CommonDefaults {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly maxPositionEmbeddings: number;
-  readonly rmsNormEps: number;
-  readonly ropeTheta: number;
-}
+/** The fields all three architectures share, under the same meaning. */
+export type CommonFields = Pick<
+  ModelConfig,
+  | 'vocabSize'
+  | 'hiddenSize'
+  | 'numLayers'
+  | 'numHeads'
+  | 'numKvHeads'
+  | 'headDim'
+  | 'maxPositionEmbeddings'
+  | 'rmsNormEps'
+  | 'ropeTheta'
+  | 'tieWordEmbeddings'
+>;
 
-export interface CommonFields {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly maxPositionEmbeddings: number;
-  readonly rmsNormEps: number;
-  readonly ropeTheta: number;
-  readonly tieWordEmbeddings: boolean;
-}
+/** The `transformers` defaults of those fields (head_dim and tying derive from others or are per-architecture). */
+export type CommonDefaults = Omit<CommonFields, 'headDim' | 'tieWordEmbeddings'>;
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
