@@ -1,4 +1,5 @@
-// `asap demo`: the runtime's main job runs both hosts from the same actor modules and agrees with itself.
+// `asap demo`: the main job prefills the embedded default model, then runs both hosts from the same actor
+// modules and agrees with itself.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,8 @@ const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', '
 test('asap demo prints figures for both hosts and identical results', { timeout: 120_000 }, async () => {
   const args = ['--import', 'tsx', MAIN, 'demo', '--jobs', '3', '--rows', '24', '--dim', '32', '--batch', '8', '--pings', '10'];
   const { stdout } = await promisify(execFile)(process.execPath, args);
+  assert.match(stdout, /default model: qwen3_moe preset "small" seed 1/);
+  assert.equal(stdout.match(/prompt +\d+ tokens: TTFT +[\d.]+ ms, +[\d,]+ tokens\/s, first token \d+/g)?.length, 3);
   assert.match(stdout, /threads host: one worker per actor/);
   assert.match(stdout, /sim host: the same actor modules/);
   assert.equal(stdout.match(/ping round trip front→back→front, 10 pings: p50 /g)?.length, 2);

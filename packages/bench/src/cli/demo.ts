@@ -68,7 +68,7 @@ function parse(args: string[]): DemoOptions {
       backend: { type: 'string' },
     },
   });
-  const backend = (values.backend ?? 'js') as BackendName;
+  const backend = (values.backend ?? 'wasm') as BackendName;
   if (!availableBackends().includes(backend)) {
     throw new Error(`--backend must be one of ${availableBackends().join(', ')}, got "${values.backend}"`);
   }
