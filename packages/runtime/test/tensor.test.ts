@@ -78,6 +78,18 @@ describe('Arena', () => {
     assert.throws(() => arena.release(a), /already released/);
   });
 
+  it('refuses a bad shape without losing memory, and refuses to free through a row view', () => {
+    const arena = new Arena({ name: 'a', bytes: 1024 });
+    assert.throws(() => arena.alloc([-1, 4]), /bad dimension -1/);
+    assert.throws(() => arena.alloc([1.5, 2]), /bad dimension 1.5/);
+    assert.equal(arena.used, 0);
+    const t = arena.alloc([4, 16]);
+    assert.throws(() => arena.release(t.rows(0, 1)), /is a view of a 256-byte block/);
+    assert.equal(arena.used, 256);
+    arena.release(t.reshape([64]));
+    assert.equal(arena.used, 0);
+  });
+
   it('coalesces freed blocks so the whole budget is usable again', () => {
     const arena = new Arena({ name: 'a', bytes: 4096 });
     const parts = Array.from({ length: 4 }, () => arena.alloc([256], 'f32'));

@@ -18,16 +18,17 @@ export async function defaultModelDir(): Promise<string> {
   const { arch, preset, seed } = DEFAULT_MODEL;
   const dir = join(cacheRoot, `${arch}-${preset}-seed${seed}`);
   if (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model.safetensors'))) return dir;
-  // Generate beside the target and rename, so a concurrent or interrupted run never sees half a model.
-  await rm(dir, { recursive: true, force: true });
+  // Generate beside the target and rename, so a concurrent or interrupted run never sees half a model. If
+  // another run renamed its copy first, the rename fails and that copy (byte-identical: same seed) is used.
   await mkdir(cacheRoot, { recursive: true });
   const staging = await mkdtemp(join(cacheRoot, '.staging-'));
-  await generateModel({ arch, preset, seed, out: staging });
   try {
+    await generateModel({ arch, preset, seed, out: staging });
     await rename(staging, dir);
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
     if (!existsSync(join(dir, 'model.safetensors'))) throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
   return dir;
 }

@@ -210,7 +210,7 @@ function measuredGflops(run: Run): number {
 export async function run(args: string[]): Promise<void> {
   const o = parse(args);
   const out = (text: string) => process.stdout.write(`${text}\n`);
-  await runModelPrefillDemo('wasm', [16, 128, 512], out);
+  await runModelPrefillDemo(o.backend, [16, 128, 512], out);
   out(
     `\n`+
     `asap demo: ${o.fronts} front + ${o.backs} back actors; ${o.jobs} jobs of ${o.rows}×${o.dim} f32 rows in batches of ${o.batch}; ` +

@@ -2,11 +2,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, referencePrefill, residentModel } from '@asap/actors';
-import { type BackendName, createBackend } from '@asap/runtime';
+import { type BackendName, availableBackends, createBackend } from '@asap/runtime';
 import { defaultModelDir } from './default-model.ts';
 
 const ENGINES = ['reference'] as const;
-const BACKENDS: readonly BackendName[] = ['js', 'wasm', 'native'];
+const BACKENDS: readonly BackendName[] = availableBackends();
 const USAGE = `usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3 [--engine ${ENGINES.join('|')}] [--backend ${BACKENDS.join('|')}] [--json]`;
 
 function parseTokens(text: string): number[] {

@@ -33,5 +33,6 @@ export default defineActor<BackConfig, { rows: number; flops: number }>(async (c
       await ctx.send(from, { kind: 'done', meta: message.meta, tensors: [y] });
     },
     stats: () => ({ rows, flops }),
+    stop: () => backend.dispose(),
   };
 });

@@ -16,11 +16,6 @@ export type OpName =
   | 'add'
   | 'scale';
 
-/**
- * Per op, the storage dtypes a backend reads for the op's weight-like operand: w and bias of matmul, the
- * weight of rmsNorm, x of gatherRows; for the other ops, their (f32) inputs. Activations are always f32.
- * Anything outside the list is a KernelUnsupportedError, never a silent conversion or another backend.
- */
 /** Options of `createBackend`; each backend reads the ones that concern it. */
 export interface BackendOptions {
   /** wasm: bytes of the backend's shared WebAssembly.Memory (resident weights + scratch); fixed, never grown. */
@@ -32,6 +27,11 @@ export interface BackendOptions {
   readonly relaxedSimd?: boolean | 'auto';
 }
 
+/**
+ * Per op, the storage dtypes a backend reads for the op's weight-like operand: w and bias of matmul, the
+ * weight of rmsNorm, x of gatherRows; for the other ops, their (f32) inputs. Activations are always f32.
+ * Anything outside the list is a KernelUnsupportedError, never a silent conversion or another backend.
+ */
 export type BackendCapabilities = Readonly<Record<OpName, readonly DType[]>>;
 
 /** Options of causal grouped-query attention over one prompt (or one chunk of it). */

@@ -1,5 +1,5 @@
 import { type DType, bytesPerElement } from './dtype.ts';
-import { Tensor } from './tensor.ts';
+import { Tensor, elementCount } from './tensor.ts';
 
 /** Asking an arena for more than it has left. The message says who asked, for how much, and what was free. */
 export class ArenaExhaustedError extends Error {
@@ -108,12 +108,15 @@ export class Arena {
     }
   }
 
-  /** Returns a tensor's memory. Freeing a view or a tensor twice is an error, not silent corruption. */
+  /** Returns a tensor's memory. Freeing a row view or a tensor twice is an error, not silent corruption. */
   release(t: Tensor): void {
     const offset = t.byteOffset;
     const size = this.live.get(offset);
     if (t.buffer !== this.buffer || size === undefined) {
       throw new Error(`arena "${this.name}": ${t} at byte ${offset} was not allocated here (or was already released)`);
+    }
+    if (this.sizeFor(t.shape, t.dtype) !== size) {
+      throw new Error(`arena "${this.name}": ${t} at byte ${offset} is a view of a ${size}-byte block; release the tensor that was allocated`);
     }
     this.live.delete(offset);
     this.usedBytes -= size;
@@ -123,7 +126,7 @@ export class Arena {
   }
 
   private sizeFor(shape: readonly number[], dtype: DType): number {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = elementCount(shape);
     return Math.max(ALIGN, Math.ceil((n * bytesPerElement(dtype)) / ALIGN) * ALIGN);
   }
 

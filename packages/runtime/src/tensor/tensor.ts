@@ -10,7 +10,8 @@ export interface TensorDescriptor {
   readonly dtype: DType;
 }
 
-function elementCount(shape: readonly number[]): number {
+/** Elements of a shape; a negative or fractional dimension is an error naming the shape. */
+export function elementCount(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`Tensor: bad dimension ${d} in shape [${shape.join(', ')}]`);

@@ -1,8 +1,17 @@
-import { open, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '@asap/runtime';
 import { dtypeToSafetensors } from './dtypes.ts';
 import { INDEX_FILE, SINGLE_FILE } from './checkpoint-files.ts';
+
+/** One write() is one syscall, which Linux caps near 2 GiB: loop until every byte is down. */
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
+    if (bytesWritten === 0) throw new Error(`writeSafetensors: the file system accepted no bytes at offset ${done}`);
+    done += bytesWritten;
+  }
+}
 
 export type NamedTensors = readonly (readonly [string, Tensor])[];
 
@@ -26,9 +35,9 @@ export async function writeSafetensors(
 
   const handle = await open(path, 'w');
   try {
-    await handle.write(lengthBytes);
-    await handle.write(headerBytes);
-    for (const [, t] of tensors) await handle.write(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+    for (const bytes of [lengthBytes, headerBytes, ...tensors.map(([, t]) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength))]) {
+      await writeAll(handle, bytes);
+    }
   } finally {
     await handle.close();
   }

@@ -57,16 +57,15 @@ export class WasmBackend implements Backend {
    * rounded, so matmul too is bit-identical to js (rmsNorm, rope, add and scale are in both modes).
    */
   readonly simd: SimdMode;
-  private readonly mem: WasmMemory;
-  private readonly k: KernelExports;
-  private disposed = false;
+  /** The memory and the kernels bound to it; dropped by dispose() so the memory can be reclaimed. */
+  private held: { readonly mem: WasmMemory; readonly k: KernelExports } | undefined;
 
   private constructor(mode: SimdMode, memoryBytes: number) {
     this.simd = mode;
     const probe = new webAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     const reservedLow = instantiate(mode, probe).heapBase();
-    this.mem = new WasmMemory(memoryBytes, reservedLow);
-    this.k = instantiate(mode, this.mem.memory);
+    const mem = new WasmMemory(memoryBytes, reservedLow);
+    this.held = { mem, k: instantiate(mode, mem.memory) };
   }
 
   static async create(options: BackendOptions = {}): Promise<WasmBackend> {
@@ -207,12 +206,22 @@ export class WasmBackend implements Backend {
     this.mem.arena.release(t);
   }
 
+  /** Drops the memory and the kernels: any later call is an error, and the memory goes with the last tensor in it. */
   dispose(): void {
-    this.disposed = true;
+    this.held = undefined;
   }
 
-  private live(): void {
-    if (this.disposed) throw new Error('wasm backend: used after dispose()');
+  private get mem(): WasmMemory {
+    return this.live().mem;
+  }
+
+  private get k(): KernelExports {
+    return this.live().k;
+  }
+
+  private live(): { readonly mem: WasmMemory; readonly k: KernelExports } {
+    if (!this.held) throw new Error('wasm backend: used after dispose()');
+    return this.held;
   }
 
   /** Where a kernel writes `y`: in place when it lives here, else scratch (copied out afterwards). */
