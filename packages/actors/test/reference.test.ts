@@ -12,6 +12,7 @@ import {
   loadModel,
   type MoeModel,
   referencePrefill,
+  residentModel,
   rowsByExpert,
   slotOutputsFor,
 } from '@asap/actors';
@@ -85,6 +86,19 @@ for (const backendName of availableBackends().filter((name) => name === 'js' || 
         assert.deepEqual(chunked.logits, whole.logits, name);
         assert.deepEqual(kv.layers[1].filledKeys.toF32(), whole.kv.layers[1].filledKeys.toF32(), name);
       }
+    });
+
+    test('a chunk that fails in a later layer leaves the KV cache as it was', async () => {
+      const dir = join(FIXTURES_DIR, 'mixtral-F32');
+      const all = (await loadModel(dir)).model;
+      const firstLayerOnly = residentModel(
+        (await loadModel(dir, { experts: (layer) => (layer === 0 ? Array.from({ length: all.config.numExperts }, (_, e) => e) : []) })).model,
+        backend,
+      );
+      const kv = KvCache.create(all.config, PROMPT.length);
+      referencePrefill(backend, residentModel(all, backend), PROMPT.slice(0, 3), { kv });
+      assert.throws(() => referencePrefill(backend, firstLayerOnly, PROMPT.slice(3), { kv }), /expert/);
+      assert.deepEqual(kv.layers.map((l) => l.length), kv.layers.map(() => 3));
     });
 
     test('a chunk that outgrows its KV cache is an error', () => {

@@ -38,6 +38,14 @@ export class LayerKv {
     this.filled += count;
   }
 
+  /** Forgets the positions from `length` on: a chunk that failed half-way leaves no trace. */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.filled) {
+      throw new RangeError(`KV cache: cannot truncate ${this.filled} positions to ${length}`);
+    }
+    this.filled = length;
+  }
+
   /** Keys and values of every position held, as views. */
   get filledKeys(): Tensor {
     return this.keys.rows(0, this.filled);

@@ -39,9 +39,16 @@ export function referencePrefill(
   const ids = checkPrompt(tokens, model.config.vocabSize);
   const kv = options.kv ?? KvCache.create(model.config, ids.length);
   let hidden = backend.gatherRows(model.attention().embedTokens, ids);
-  for (let layer = 0; layer < model.config.numLayers; layer++) {
-    const half = attentionHalf(backend, model, layer, hidden, kv.layers[layer]);
-    hidden = half.moe ? combine(backend, half.hidden, half.moe, runLocalExperts(backend, model, half.moe)) : half.hidden;
+  const lengthsBefore = kv.layers.map((l) => l.length);
+  try {
+    for (let layer = 0; layer < model.config.numLayers; layer++) {
+      const half = attentionHalf(backend, model, layer, hidden, kv.layers[layer]);
+      hidden = half.moe ? combine(backend, half.hidden, half.moe, runLocalExperts(backend, model, half.moe)) : half.hidden;
+    }
+  } catch (error) {
+    // The layers before the failing one already appended this chunk: roll them back so the cache stays usable.
+    kv.layers.forEach((l, i) => l.truncate(lengthsBefore[i]));
+    throw error;
   }
   const last = ids.length - 1;
   const allLogits = options.allPositions ? lmHeadLogits(backend, model, hidden) : undefined;

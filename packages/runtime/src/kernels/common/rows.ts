@@ -1,6 +1,6 @@
 // Row gather and scatter-add: data movement with at most one multiply-add per element, so every backend
 // runs this code directly on the tensors' memory (a wasm backend's memory is a SharedArrayBuffer too).
-import { f16ToF32 } from '../../tensor/dtype.ts';
+import { decodeToF32 } from '../../tensor/dtype.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { checkRowIndex, fail, outputFor, requireF32, requireRank2 } from './checks.ts';
 
@@ -13,25 +13,8 @@ export function gatherRows(x: Tensor, index: Int32Array, out?: Tensor): Tensor {
   checkRowIndex('gatherRows', index, rows, `x [${x.shape.join(', ')}]`);
   const y = outputFor('gatherRows', [index.length, cols], out);
   const dst = y.data as Float32Array;
-  if (x.dtype === 'f32') {
-    const src = x.data as Float32Array;
-    for (let i = 0; i < index.length; i++) dst.set(src.subarray(index[i] * cols, (index[i] + 1) * cols), i * cols);
-    return y;
-  }
-  const src = x.data as Uint16Array;
-  if (x.dtype === 'bf16') {
-    const wide = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
-    for (let i = 0; i < index.length; i++) {
-      const from = index[i] * cols;
-      const to = i * cols;
-      for (let c = 0; c < cols; c++) wide[to + c] = src[from + c] << 16;
-    }
-    return y;
-  }
   for (let i = 0; i < index.length; i++) {
-    const from = index[i] * cols;
-    const to = i * cols;
-    for (let c = 0; c < cols; c++) dst[to + c] = f16ToF32(src[from + c]);
+    decodeToF32(x.dtype, x.data.subarray(index[i] * cols, (index[i] + 1) * cols), dst.subarray(i * cols, (i + 1) * cols));
   }
   return y;
 }
