@@ -28,8 +28,8 @@ export { WasmBackend } from './kernels/wasm/backend.ts';
 export type { ChannelMessage, ChannelReceiver, ChannelSender } from './channel/message.ts';
 export { type RingDescriptor, abortRing, createRing } from './channel/ring.ts';
 export type { RingEndOptions } from './channel/doorbell.ts';
-export { ringSender } from './channel/sender.ts';
-export { type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
+export { type RingSenderOptions, ringSender } from './channel/sender.ts';
+export { type RingChannelReceiver, type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
 export { ChannelClosedError, MessageTooLargeError } from './channel/errors.ts';
 export { anyRank, rankBarrier } from './channel/combinators.ts';
 

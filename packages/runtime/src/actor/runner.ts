@@ -18,6 +18,8 @@ export interface ActorPort {
   log(event: string, detail: unknown): void;
   /** The actor failed (a handler, timer or stream threw). Called at most once. */
   crash(error: unknown): void;
+  /** The actor takes messages again (`runner.ready` holds after being false): deliver what waits for it. */
+  resume(): void;
 }
 
 /** Where an actor sits: its id, who else is on the host, where it may send, and the host's seed. */
@@ -28,6 +30,8 @@ export interface ActorPlacement {
   readonly seed: number;
   /** Budget of the actor's arena, bytes. */
   readonly arenaBytes: number;
+  /** Most onMessage promises pending at once; past it, messages wait (in the ring: the sender waits). */
+  readonly maxInFlight: number;
 }
 
 /** Figures every actor has, plus what its behaviour's `stats()` returns (`custom`). */
@@ -64,6 +68,9 @@ export class ActorRunner {
   private state: RunnerState = 'setting-up';
   private behaviour: ActorBehaviour | undefined;
   private readonly early: Envelope[] = [];
+  /** Arrived while `maxInFlight` handlers were pending: started, in order, as handlers finish. */
+  private readonly backlog: Envelope[] = [];
+  private inFlight = 0;
   private readonly all = new Subject<Envelope>();
   private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
   private readonly downPeers = new Map<ActorId, Error>();
@@ -127,6 +134,11 @@ export class ActorRunner {
     for (const envelope of this.early.splice(0)) this.deliver(envelope.from, envelope.message);
   }
 
+  /** Whether the actor takes another message now; when this turns true again the runner calls `port.resume`. */
+  get ready(): boolean {
+    return this.state === 'running' && this.inFlight < this.placement.maxInFlight && this.backlog.length === 0;
+  }
+
   /** A message arrived from `from` (a peer or the driver). */
   deliver(from: ActorId, message: ChannelMessage): void {
     if (this.state === 'setting-up') {
@@ -134,6 +146,15 @@ export class ActorRunner {
       return;
     }
     if (this.state !== 'running') return;
+    if (this.inFlight >= this.placement.maxInFlight || this.backlog.length > 0) {
+      this.backlog.push({ from, message });
+      return;
+    }
+    this.process(from, message);
+  }
+
+  /** Starts a message: its handler (counted while its promise is pending) and the inbox streams. */
+  private process(from: ActorId, message: ChannelMessage): void {
     this.messagesIn++;
     this.bytesIn += payloadBytes(message);
     const onMessage = this.behaviour?.onMessage;
@@ -145,8 +166,12 @@ export class ActorRunner {
       return;
     }
     if (onMessage) {
-      this.guard(() => onMessage.call(this.behaviour, from, message));
+      const pending = this.guard(() => onMessage.call(this.behaviour, from, message));
       if (this.state !== 'running') return;
+      if (pending) {
+        this.inFlight++;
+        void pending.then(() => this.handlerDone());
+      }
     }
     sender?.next(message);
     this.all.next({ from, message });
@@ -185,14 +210,25 @@ export class ActorRunner {
     };
   }
 
-  /** Turns a throw or a rejection from actor code into a crash. */
-  private guard(work: () => void | Promise<void>): void {
+  private handlerDone(): void {
+    this.inFlight--;
+    if (this.state !== 'running') return;
+    while (this.backlog.length > 0 && this.inFlight < this.placement.maxInFlight && this.state === 'running') {
+      const next = this.backlog.shift() as Envelope;
+      this.process(next.from, next.message);
+    }
+    if (this.ready) this.port.resume();
+  }
+
+  /** Turns a throw or a rejection from actor code into a crash; returns a promise that settles with async work. */
+  private guard(work: () => void | Promise<void>): Promise<void> | undefined {
     try {
       const result = work();
-      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => this.fail(error));
+      if (result && typeof result.then === 'function') return result.then(undefined, (error: unknown) => this.fail(error));
     } catch (error) {
       this.fail(error);
     }
+    return undefined;
   }
 
   private fail(error: unknown): void {

@@ -23,6 +23,7 @@ import {
   STREAM_POS,
   TAIL,
   abortReason,
+  abortRing,
   checkRing,
   claimEnd,
   controlWords,
@@ -40,6 +41,17 @@ export interface RingReceiverOptions extends RingEndOptions {
   readonly arena?: Arena;
   /** Messages read in one go before yielding to the event loop. Default 64. */
   readonly maxBatch?: number;
+  /**
+   * Whether the consumer takes another message now. While false the receiver stops reading, so the ring
+   * fills and the sender waits (backpressure); call `resume()` once it may hold again. Default: always.
+   */
+  readonly ready?: () => boolean;
+}
+
+/** A ring's receiving end, which a consumer with its own limit (`ready`) wakes with `resume`. */
+export interface RingChannelReceiver extends ChannelReceiver {
+  /** The consumer may be ready again: the receiver looks at `ready()` and reads on if it holds. */
+  resume(): void;
 }
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -58,7 +70,7 @@ interface StreamingRecord {
  * out (so the slot is reused at once), frees the slot, then emits to every current subscriber. While no one
  * is subscribed the loop reads nothing: messages wait in the ring and the sender feels backpressure.
  */
-class RingReceiver implements ChannelReceiver {
+class RingReceiver implements RingChannelReceiver {
   readonly name: string;
   readonly inbox$: Observable<ChannelMessage>;
   private readonly ring: RingDescriptor;
@@ -70,11 +82,12 @@ class RingReceiver implements ChannelReceiver {
   private readonly fresh = new FreshLanding();
   private readonly arena: ArenaLanding | undefined;
   private readonly maxBatch: number;
+  private readonly ready: () => boolean;
   private readonly subscribers = new Set<Subscriber<ChannelMessage>>();
   private tail: number;
   private running = false;
   private ending: Ending | undefined;
-  private resume: (() => void) | undefined;
+  private wakeLoop: (() => void) | undefined;
   /** Set when the arena was full: the loop waits for these tensors, then the next drain uses them. */
   private placing: Promise<Tensor[]> | undefined;
   private placed: Tensor[] | undefined;
@@ -91,6 +104,7 @@ class RingReceiver implements ChannelReceiver {
     this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US);
     this.arena = options.arena ? new ArenaLanding(options.arena, ring.name) : undefined;
     this.maxBatch = options.maxBatch ?? 64;
+    this.ready = options.ready ?? (() => true);
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
       throw new RangeError(`ringReceiver "${ring.name}": maxBatch must be a positive integer, got ${options.maxBatch}`);
     }
@@ -102,12 +116,18 @@ class RingReceiver implements ChannelReceiver {
         return;
       }
       this.subscribers.add(subscriber);
-      this.resume?.();
+      this.wakeLoop?.();
       if (!this.running) void this.run();
       return () => {
         this.subscribers.delete(subscriber);
+        // A wait for data keeps the thread alive; with no one left to hand data to, stop waiting.
+        if (this.subscribers.size === 0) this.data.interrupt();
       };
     });
+  }
+
+  resume(): void {
+    this.wakeLoop?.();
   }
 
   close(): void {
@@ -121,9 +141,9 @@ class RingReceiver implements ChannelReceiver {
     this.running = true;
     try {
       while (!this.ending) {
-        if (this.subscribers.size === 0) {
-          await new Promise<void>((resolve) => (this.resume = resolve));
-          this.resume = undefined;
+        if (this.subscribers.size === 0 || !this.ready()) {
+          await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+          this.wakeLoop = undefined;
           continue;
         }
         const read = this.drain();
@@ -152,8 +172,11 @@ class RingReceiver implements ChannelReceiver {
           await this.data.wait(() => this.ending !== undefined || this.subscribers.size === 0 || this.hasNews());
         }
       }
-    } catch (error) {
-      this.finish({ kind: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      // This end stops reading for good: abort the ring so the sender fails now instead of once the ring fills.
+      abortRing(this.ring, `the receiver failed: ${error.message}`);
+      this.finish({ kind: 'error', error });
     } finally {
       this.running = false;
       this.data.dispose();
@@ -171,16 +194,21 @@ class RingReceiver implements ChannelReceiver {
 
   /** How much of the record at `tail` the sender has written while still writing it (0: none or not known). */
   private streamedBytes(): number {
+    // The sender stores DONE = 0 before it names a record in POS, and clears POS only after the record is
+    // published, so a `done` read between two reads of POS that both name our record is about our record.
+    // (POS cannot name our record again in between: the sender reuses a position only after the receiver
+    // moves past it.)
+    const pos = this.tail + 1;
+    if (Atomics.load(this.control, STREAM_POS) !== pos) return 0;
     const done = Atomics.load(this.control, STREAM_DONE);
-    // Position last: if it still names our record, `done` was about our record too.
-    return Atomics.load(this.control, STREAM_POS) === this.tail + 1 ? done : 0;
+    return Atomics.load(this.control, STREAM_POS) === pos ? done : 0;
   }
 
   /** Reads up to maxBatch records and emits them; stops early when the arena is full (see `placing`). */
   private drain(): number {
     const cap = this.capacity;
     let read = 0;
-    while (read < this.maxBatch && !this.ending && this.subscribers.size > 0) {
+    while (read < this.maxBatch && !this.ending && this.subscribers.size > 0 && this.ready()) {
       const complete = Atomics.load(this.control, HEAD) !== this.tail;
       const offset = this.tail >= cap ? this.tail - cap : this.tail;
       const at = DATA_OFFSET + offset;
@@ -253,7 +281,7 @@ class RingReceiver implements ChannelReceiver {
     this.partial = undefined;
     this.placed = undefined;
     this.data.interrupt();
-    this.resume?.();
+    this.wakeLoop?.();
     const subscribers = [...this.subscribers];
     this.subscribers.clear();
     for (const s of subscribers) {
@@ -264,6 +292,6 @@ class RingReceiver implements ChannelReceiver {
 }
 
 /** The receiving end of `ring`, for the one thread that receives on it. */
-export function ringReceiver(ring: RingDescriptor, options: RingReceiverOptions = {}): ChannelReceiver {
+export function ringReceiver(ring: RingDescriptor, options: RingReceiverOptions = {}): RingChannelReceiver {
   return new RingReceiver(ring, options);
 }

@@ -99,6 +99,12 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
   };
 }
 
+/** The meta a ring receiver would get for `m` (a number exactly, NaN and −0 included), for hosts without a ring. */
+export function receivedMeta(m: EncodedMessage): unknown {
+  if (m.metaTag === META_NONE) return undefined;
+  return m.metaTag === META_NUMBER ? m.metaNumber : JSON.parse(m.metaJson);
+}
+
 /** The sender's half of kind interning: ids in the order kinds were first written to the ring. */
 export type KindIds = Map<string, number>;
 /** The receiver's half: the kinds by id. */

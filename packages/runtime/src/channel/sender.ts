@@ -28,6 +28,14 @@ import {
 /** A large record is written (and announced to the receiver) this many bytes at a time. */
 const STREAM_CHUNK_BYTES = 256 * 1024;
 
+export interface RingSenderOptions extends RingEndOptions {
+  /**
+   * Most sends waiting for ring space at once (default 1024). One more rejects with a RangeError, so a burst
+   * of unawaited sends cannot hold unbounded memory; await sends (or bound the work that makes them).
+   */
+  readonly maxQueued?: number;
+}
+
 interface Pending {
   readonly encoded: EncodedMessage;
   readonly resolve: () => void;
@@ -44,14 +52,19 @@ class RingSender implements ChannelSender {
   private readonly capacity: number;
   private readonly space: Doorbell;
   private readonly queue: Pending[] = [];
+  private readonly maxQueued: number;
   private head: number;
   /** The tail the last failed write saw: the sender waits for the receiver to move past it. */
   private seenTail = 0;
   private pumping = false;
   private closing = false;
 
-  constructor(ring: RingDescriptor, options: RingEndOptions) {
+  constructor(ring: RingDescriptor, options: RingSenderOptions) {
     checkRing(ring, 'ringSender');
+    this.maxQueued = options.maxQueued ?? 1024;
+    if (!Number.isInteger(this.maxQueued) || this.maxQueued < 1) {
+      throw new RangeError(`ringSender "${ring.name}": maxQueued must be a positive integer, got ${options.maxQueued}`);
+    }
     this.ring = ring;
     this.name = ring.name;
     this.control = controlWords(ring);
@@ -70,6 +83,11 @@ class RingSender implements ChannelSender {
       return Promise.reject(error);
     }
     if (this.queue.length === 0 && this.tryWrite(encoded)) return Promise.resolve();
+    if (this.queue.length >= this.maxQueued) {
+      return Promise.reject(
+        new RangeError(`channel "${this.name}": ${this.queue.length} sends already wait for ring space (maxQueued); await sends before making more`),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ encoded, resolve, reject });
       if (!this.pumping) void this.pump();
@@ -183,6 +201,6 @@ class RingSender implements ChannelSender {
 }
 
 /** The sending end of `ring`, for the one thread that sends on it. */
-export function ringSender(ring: RingDescriptor, options: RingEndOptions = {}): ChannelSender {
+export function ringSender(ring: RingDescriptor, options: RingSenderOptions = {}): ChannelSender {
   return new RingSender(ring, options);
 }

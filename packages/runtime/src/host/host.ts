@@ -19,6 +19,11 @@ export interface ActorSpec<Config = unknown> {
   readonly sendsTo?: readonly ActorId[];
   /** Budget of the actor's arena (`ctx.arena`), bytes. Default 64 MiB. */
   readonly arenaBytes?: number;
+  /**
+   * Most onMessage promises pending at once (default 16). Past it, later messages stay in the channels'
+   * rings, so senders wait: memory stays bounded however fast they send. Messages still start in arrival order.
+   */
+  readonly maxInFlight?: number;
 }
 
 export interface HostOptions {
@@ -65,6 +70,7 @@ export interface Host {
 
 export const DEFAULT_RING_BYTES = 1 << 20;
 export const DEFAULT_ARENA_BYTES = 64 << 20;
+export const DEFAULT_MAX_IN_FLIGHT = 16;
 
 /** An actor spec checked and resolved: where its module is and what it may do. */
 export interface PlannedActor {
@@ -114,8 +120,12 @@ export function planActors(options: HostOptions, where: string): PlannedActor[] 
     if (!Number.isInteger(arenaBytes) || arenaBytes <= 0) {
       throw new RangeError(`${where}: actor "${spec.id}" arenaBytes must be a positive integer, got ${arenaBytes}`);
     }
+    const maxInFlight = spec.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    if (!Number.isInteger(maxInFlight) || maxInFlight <= 0) {
+      throw new RangeError(`${where}: actor "${spec.id}" maxInFlight must be a positive integer, got ${maxInFlight}`);
+    }
     return {
-      placement: { id: spec.id, peers, destinations, seed, arenaBytes },
+      placement: { id: spec.id, peers, destinations, seed, arenaBytes, maxInFlight },
       moduleUrl: moduleUrlOf(spec),
       config: spec.config,
     };

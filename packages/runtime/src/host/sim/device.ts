@@ -34,6 +34,9 @@ export class SimDevice implements Device {
   ops = 0;
   busyMs = 0;
   private freeAt = 0;
+  /** Rejects each op not yet ended, for `fail`. */
+  private readonly pending = new Set<(error: Error) => void>();
+  private failure: Error | undefined;
 
   constructor(
     private readonly actor: ActorId,
@@ -43,6 +46,7 @@ export class SimDevice implements Device {
   ) {}
 
   run<T>(op: DeviceOp, compute: () => T): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
     if (typeof op?.name !== 'string') return Promise.reject(new TypeError('device.run: op needs a name'));
     const ms = this.cost(op, this.actor);
     if (!Number.isFinite(ms) || ms < 0) {
@@ -54,12 +58,26 @@ export class SimDevice implements Device {
     this.ops++;
     this.busyMs += ms;
     this.record('device', { op: op.name, start, end });
-    let value: T;
+    let outcome: { value: T } | { error: unknown };
     try {
-      value = compute();
+      outcome = { value: compute() };
     } catch (error) {
-      return new Promise<T>((_, reject) => this.clock.at(end, () => reject(error)));
+      outcome = { error };
     }
-    return new Promise<T>((resolve) => this.clock.at(end, () => resolve(value)));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.add(reject);
+      this.clock.at(end, () => {
+        this.pending.delete(reject);
+        if ('value' in outcome) resolve(outcome.value);
+        else reject(outcome.error);
+      });
+    });
+  }
+
+  /** The host stops: ops not yet ended, and later ones, reject with `error` (their end never comes). */
+  fail(error: Error): void {
+    this.failure ??= error;
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
   }
 }

@@ -8,7 +8,7 @@ import { SeededRandom } from '../../random/seeded-random.ts';
 import { MessageTooLargeError } from '../../channel/errors.ts';
 import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
-import { encodeMessage } from '../../channel/record.ts';
+import { encodeMessage, receivedMeta } from '../../channel/record.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError } from '../supervision.ts';
@@ -23,6 +23,11 @@ export interface SimHostOptions extends HostOptions {
   readonly deviceCost?: DeviceCost;
   /** Keep every event in `host.events` (default true). events$ emits either way. */
   readonly recordEvents?: boolean;
+  /**
+   * How long (wall clock) every setup may take before start fails (default 60 s). Wall clock, not virtual:
+   * a setup may await real I/O (a checkpoint read) that virtual time knows nothing of.
+   */
+  readonly startTimeoutMs?: number;
 }
 
 /** The sim host: a Host on virtual time, with its event log. */
@@ -58,10 +63,13 @@ class VirtualHost implements SimHost {
   private readonly clock: VirtualClock;
   private readonly simActors = new Map<ActorId, SimActor>();
   private readonly links = new Map<string, SimLink>();
+  private readonly devices = new Map<ActorId, SimDevice>();
   private readonly driver: DriverInbox;
   private readonly eventLog = new Subject<ActorEvent>();
   private readonly capacityBytes: number;
   private closing: Promise<void> | undefined;
+  /** Set while actors set up: an actor that crashes meanwhile fails the start. */
+  private failStart: ((error: Error) => void) | undefined;
   readonly events$: Observable<ActorEvent> = this.eventLog.asObservable();
 
   constructor(
@@ -80,6 +88,7 @@ class VirtualHost implements SimHost {
       for (const to of p.placement.destinations) this.addLink(id, to, jitter);
       this.addLink(DRIVER, id, jitter);
       const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail));
+      this.devices.set(id, device);
       const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);
     }
@@ -102,7 +111,7 @@ class VirtualHost implements SimHost {
   }
 
   idle(): Promise<void> {
-    return this.clock.idle();
+    return this.closing ? Promise.resolve() : this.clock.idle();
   }
 
   async start(definitions: ReadonlyMap<ActorId, ActorDefinition>): Promise<void> {
@@ -117,22 +126,23 @@ class VirtualHost implements SimHost {
       pending.delete(id);
       if (actor.state === 'starting') actor.state = 'running';
       this.record(id, 'start');
+      this.resume(id);
     });
-    const all = Promise.all(setups);
-    // Once virtual time has nothing left to run, a setup still pending waits for something that never comes.
-    const stuck = async (): Promise<void> => {
-      await this.clock.idle();
-      const [id] = pending;
-      if (id === undefined) return;
-      const actor = this.simActors.get(id) as SimActor;
-      const cause = actor.state === 'crashed' ? new Error(actor.stopReason) : new Error('its setup waits for something that never happens');
-      throw new ActorSpawnError(id, actor.plan.moduleUrl, cause);
-    };
+    const crashed = new Promise<never>((_, reject) => (this.failStart = reject));
+    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
+    // A referenced timer: a setup stuck on nothing else pending must still fail rather than end the process.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`sim host: actors did not start within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      await Promise.race([all, stuck()]);
+      await Promise.race([Promise.all(setups), crashed, timedOut]);
     } catch (error) {
       await this.shutdown();
       throw error;
+    } finally {
+      clearTimeout(timer);
+      this.failStart = undefined;
     }
   }
 
@@ -166,6 +176,9 @@ class VirtualHost implements SimHost {
         this.record(id, 'stop');
       }
     }
+    // Nothing runs after the clock stops: whatever waits for it (ring space, a device result) fails now.
+    for (const [name, link] of this.links) link.fail(new ActorStoppedError(name.slice(name.indexOf('->') + 2), 'the host shut down'));
+    for (const [id, device] of this.devices) device.fail(new ActorStoppedError(id, 'the host shut down'));
     this.clock.stop();
     this.driver.complete();
     this.eventLog.complete();
@@ -180,7 +193,8 @@ class VirtualHost implements SimHost {
     const encoded = encodeMessage(link.name, message);
     if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
     const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
-    if (encoded.meta !== undefined) copy.meta = JSON.parse(encoded.meta);
+    const meta = receivedMeta(encoded);
+    if (meta !== undefined) copy.meta = meta;
     if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
     this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes });
     await link.send(encoded.recordBytes, () => this.arrive(from, to, copy));
@@ -210,6 +224,7 @@ class VirtualHost implements SimHost {
     actor.stopReason = `crashed: ${describeError(cause)}`;
     this.failure ??= error;
     this.record(id, 'crash', { message: error.message });
+    this.failStart?.(new ActorSpawnError(id, actor.plan.moduleUrl, cause));
     this.driver.fail(error);
     for (const [name, link] of this.links) {
       if (name.endsWith(`->${id}`)) link.fail(new ActorStoppedError(id, actor.stopReason));
@@ -234,6 +249,7 @@ class VirtualHost implements SimHost {
       send: (to, message) => this.transmit(id, to, message),
       log: (event, detail) => this.record(id, event, plain(detail)),
       crash: (error) => this.crash(id, error),
+      resume: () => this.resume(id),
     };
   }
 
@@ -241,7 +257,21 @@ class VirtualHost implements SimHost {
     const where = `startSimHost: link ${from}->${to}`;
     const profile = checkLinkProfile(typeof this.options.link === 'function' ? this.options.link(from, to) : (this.options.link ?? DEFAULT_LINK), where);
     const name = `${from}->${to}`;
-    this.links.set(name, new SimLink(name, this.clock, profile, this.capacityBytes, random));
+    this.links.set(name, new SimLink(name, this.clock, profile, this.capacityBytes, random, () => this.takes(to)));
+  }
+
+  /** Whether `to` takes a message now: an actor at its in-flight limit (or setting up) leaves it in the link. */
+  private takes(to: ActorId): boolean {
+    if (to === DRIVER) return true;
+    const target = this.simActors.get(to) as SimActor;
+    return target.state === 'crashed' || target.state === 'stopped' || target.runner.ready;
+  }
+
+  /** `to` may take messages again: each link into it hands over what waits, as a virtual-time event. */
+  private resume(to: ActorId): void {
+    this.clock.at(this.clock.time, () => {
+      for (const [name, link] of this.links) if (name.endsWith(`->${to}`)) link.flush();
+    });
   }
 
   private record(actor: ActorId, event: string, detail?: unknown): void {

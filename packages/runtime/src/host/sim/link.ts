@@ -29,17 +29,26 @@ interface Waiting {
   readonly rejected: (error: Error) => void;
 }
 
+interface Landed {
+  readonly bytes: number;
+  readonly arrive: () => void;
+}
+
 /**
  * One directed link with the channel's ring in front of it. The wire carries one message at a time
- * (bytes / bandwidth each, back to back); latency overlaps. A message holds ring space from send to arrival,
- * so a sender whose messages would overflow the ring waits (backpressure, as on the threads host).
- * Per link, arrival order is send order.
+ * (bytes / bandwidth each, back to back); latency overlaps. A message holds ring space from send until the
+ * receiver takes it: at its arrival time, or later while the receiver is not `ready` (at its in-flight
+ * limit), as a ring receiver stops reading then. A sender whose messages would overflow the ring waits
+ * (backpressure, as on the threads host). Per link, delivery order is send order.
  */
 export class SimLink {
   private wireFreeAt = 0;
   private lastArrival = 0;
   private inFlightBytes = 0;
   private readonly waiting: Waiting[] = [];
+  /** Arrived, but the receiver was not ready: still in the ring. */
+  private readonly landed: Landed[] = [];
+  private failure: Error | undefined;
 
   constructor(
     readonly name: string,
@@ -47,6 +56,7 @@ export class SimLink {
     private readonly profile: LinkProfile,
     readonly capacityBytes: number,
     private readonly random: () => number,
+    private readonly ready: () => boolean = () => true,
   ) {}
 
   /** When everything sent so far has arrived. */
@@ -54,8 +64,21 @@ export class SimLink {
     return Math.max(this.lastArrival, this.clock.time);
   }
 
+  /** The receiver may be ready again: hands it what landed while it was not, in order. */
+  flush(): void {
+    let freed = false;
+    while (this.landed.length > 0 && this.ready()) {
+      const next = this.landed.shift() as Landed;
+      this.inFlightBytes -= next.bytes;
+      freed = true;
+      next.arrive();
+    }
+    if (freed) this.admitWaiting();
+  }
+
   /** Resolves when the message is admitted to the ring; `arrive` runs at its arrival time. */
   send(bytes: number, arrive: () => void): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.waiting.length === 0 && this.inFlightBytes + bytes <= this.capacityBytes) {
       this.transmit(bytes, arrive);
       return Promise.resolve();
@@ -63,8 +86,9 @@ export class SimLink {
     return new Promise<void>((admitted, rejected) => this.waiting.push({ bytes, arrive, admitted, rejected }));
   }
 
-  /** The receiver is gone: senders waiting for ring space get `error`. */
+  /** The receiver is gone (or the host stops): senders waiting for ring space, and later ones, get `error`. */
   fail(error: Error): void {
+    this.failure ??= error;
     for (const w of this.waiting.splice(0)) w.rejected(error);
   }
 
@@ -76,9 +100,8 @@ export class SimLink {
     this.lastArrival = arrival;
     this.inFlightBytes += bytes;
     this.clock.at(arrival, () => {
-      this.inFlightBytes -= bytes;
-      arrive();
-      this.admitWaiting();
+      this.landed.push({ bytes, arrive });
+      this.flush();
     });
   }
 

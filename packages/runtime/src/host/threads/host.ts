@@ -105,8 +105,14 @@ class ThreadsHost implements Host {
       if (to !== DRIVER) continue;
       const receiver = ringReceiver(ring);
       this.driverReceivers.push(receiver);
-      // A dead actor's channel errors too, but its crash has already failed the driver's inbox.
-      receiver.inbox$.subscribe({ next: (message) => this.driver.deliver(from, message), error: () => {} });
+      // A dead actor's channel is aborted (ChannelClosedError), but its crash has already failed the driver's
+      // inbox; any other error is this receiver failing to read, which the driver must hear about.
+      receiver.inbox$.subscribe({
+        next: (message) => this.driver.deliver(from, message),
+        error: (error: Error) => {
+          if (!(error instanceof ChannelClosedError)) this.driver.fail(error);
+        },
+      });
     }
   }
 

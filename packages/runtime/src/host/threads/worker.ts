@@ -9,8 +9,8 @@ import { ActorCrashedError, ActorStoppedError } from '../../actor/errors.ts';
 import type { ActorId } from '../../actor/ids.ts';
 import { type ActorPort, ActorRunner } from '../../actor/runner.ts';
 import { ChannelClosedError } from '../../channel/errors.ts';
-import type { ChannelMessage, ChannelReceiver, ChannelSender } from '../../channel/message.ts';
-import { ringReceiver } from '../../channel/receiver.ts';
+import type { ChannelMessage, ChannelSender } from '../../channel/message.ts';
+import { type RingChannelReceiver, ringReceiver } from '../../channel/receiver.ts';
 import { type RingDescriptor, abortReason, controlWords } from '../../channel/ring.ts';
 import { ringSender } from '../../channel/sender.ts';
 import type { ActorControl, ActorWorkerData, WorkerEvent, WorkerInit } from './control.ts';
@@ -19,7 +19,7 @@ import { WallClockDevice } from './device.ts';
 const data = workerData as ActorWorkerData;
 const senders = new Map<ActorId, ChannelSender>();
 const outgoing = new Map<ActorId, RingDescriptor>();
-const receivers: ChannelReceiver[] = [];
+const receivers: RingChannelReceiver[] = [];
 let runner: ActorRunner | undefined;
 
 /** A crash leaves the worker as an uncaught exception: the host sees it as the worker's 'error' event. */
@@ -58,6 +58,9 @@ function portFor(init: WorkerInit): ActorPort {
     crash(error: unknown): void {
       setImmediate(() => crashWorker(error));
     },
+    resume(): void {
+      for (const receiver of receivers) receiver.resume();
+    },
   };
 }
 
@@ -73,11 +76,16 @@ const control: ActorControl = {
     await runner.start(definition, init.config);
     const actor = runner;
     for (const [from, ring] of init.incoming) {
-      const receiver = ringReceiver(ring);
+      // The receiver stops reading while the actor is at its in-flight limit: the ring fills, the peer waits.
+      const receiver = ringReceiver(ring, { ready: () => actor.ready });
       receivers.push(receiver);
       receiver.inbox$.subscribe({
         next: (message) => actor.deliver(from, message),
-        error: (error: unknown) => actor.peerDown(from, new ActorCrashedError(from, abortReason(ring, controlWords(ring)) ?? error)),
+        error: (error: unknown) => {
+          // An aborted ring means the peer died; any other error is this actor failing to read: its own crash.
+          if (error instanceof ChannelClosedError) actor.peerDown(from, new ActorCrashedError(from, abortReason(ring, controlWords(ring)) ?? error));
+          else setImmediate(() => crashWorker(error));
+        },
       });
     }
   },
