@@ -29,7 +29,8 @@ export type { ChannelMessage, ChannelReceiver, ChannelSender } from './channel/m
 export { type RingDescriptor, abortRing, createRing } from './channel/ring.ts';
 export type { RingEndOptions } from './channel/doorbell.ts';
 export { type RingSenderOptions, ringSender } from './channel/sender.ts';
-export { type RingChannelReceiver, type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
+export { type LeasingRingReceiver, type RingChannelReceiver, type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
+export type { LeasedMessage } from './channel/lease.ts';
 export { ChannelClosedError, MessageTooLargeError } from './channel/errors.ts';
 export { anyRank, rankBarrier } from './channel/combinators.ts';
 

@@ -37,12 +37,16 @@ test('4 producers × 4 consumers on worker threads: 100,000 messages, none lost,
   }
 });
 
-for (const arenaBytes of [undefined, 4 * 1024 * 1024]) {
-  test(`large messages stream through a small ring intact (receiving into ${arenaBytes ? 'an arena' : 'fresh memory'})`, async () => {
-    const ring = createRing(`bulk-${arenaBytes ? 'arena' : 'fresh'}`, 2.5 * 1024 * 1024); // 2–40 messages per lap
+for (const [mode, arenaBytes, lease] of [
+  ['fresh memory', undefined, false],
+  ['an arena', 4 * 1024 * 1024, false],
+  ['leases on the ring', undefined, true],
+] as const) {
+  test(`large messages stream through a small ring intact (receiving into ${mode})`, async () => {
+    const ring = createRing(`bulk-${mode}`, 2.5 * 1024 * 1024); // 2–40 messages per lap
     const count = 150;
     const progress = new SharedArrayBuffer(4);
-    const consumer = spawn({ role: 'bulk-consumer', ring, arenaBytes, progress });
+    const consumer = spawn({ role: 'bulk-consumer', ring, arenaBytes, lease, progress });
     const producer = spawn({ role: 'bulk-producer', ring, count, progress });
     try {
       assert.deepEqual(await producer.report, { sent: count });

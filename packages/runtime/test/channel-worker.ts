@@ -1,13 +1,20 @@
 // The threads of the channel tests: producers and consumers talking over rings, reporting to the test.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, type RingDescriptor, Tensor, anyRank, ringReceiver, ringSender } from '../src/index.ts';
+import type { Observable } from 'rxjs';
+import { Arena, type ChannelMessage, type RingDescriptor, Tensor, anyRank, ringReceiver, ringSender } from '../src/index.ts';
 
 export type ChannelWorkerTask =
   | { readonly role: 'producer'; readonly producer: number; readonly rings: readonly RingDescriptor[]; readonly perRing: number }
   | { readonly role: 'consumer'; readonly rings: readonly RingDescriptor[] }
   | { readonly role: 'slow-consumer'; readonly ring: RingDescriptor; readonly busyUs: number; readonly progress: SharedArrayBuffer }
   | { readonly role: 'bulk-producer'; readonly ring: RingDescriptor; readonly count: number; readonly progress: SharedArrayBuffer }
-  | { readonly role: 'bulk-consumer'; readonly ring: RingDescriptor; readonly arenaBytes?: number; readonly progress: SharedArrayBuffer };
+  | {
+      readonly role: 'bulk-consumer';
+      readonly ring: RingDescriptor;
+      readonly arenaBytes?: number;
+      readonly lease?: boolean;
+      readonly progress: SharedArrayBuffer;
+    };
 
 export interface ConsumerReport {
   readonly received: number[];
@@ -46,7 +53,10 @@ function consumeBulk(task: Extract<ChannelWorkerTask, { role: 'bulk-consumer' }>
   const progress = new Int32Array(task.progress);
   let received = 0;
   const problems: string[] = [];
-  ringReceiver(task.ring, { arena }).inbox$.subscribe({
+  const inbox$: Observable<ChannelMessage & { release?(): void }> = task.lease
+    ? ringReceiver(task.ring, { lease: true }).inbox$
+    : ringReceiver(task.ring, { arena }).inbox$;
+  inbox$.subscribe({
     next: (message) => {
       const seq = message.meta as number;
       const want = bulkPayload(seq);
@@ -57,6 +67,7 @@ function consumeBulk(task: Extract<ChannelWorkerTask, { role: 'bulk-consumer' }>
         got.every((t, i) => t.dtype === want[i].dtype && t.size === want[i].size && t.data.every((v, k) => v === want[i].data[k]));
       if (!same && problems.length < 10) problems.push(`message ${received}: got seq ${seq} with wrong or missing rows`);
       if (arena) for (const t of got) arena.release(t);
+      message.release?.();
       Atomics.store(progress, 0, ++received);
     },
     complete: () => parentPort!.postMessage({ received: [received], problems } satisfies ConsumerReport),

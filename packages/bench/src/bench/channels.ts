@@ -1,9 +1,10 @@
 // `asap bench channels`: round-trip latency of a small message and bandwidth of 1, 4 and 16 MiB of rows,
 // over a channel (shared ring) vs plain postMessage (structured clone), and a one-thread TypedArray.set copy
 // as the memory-speed reference. Figures are tinybench medians. `--json` prints one JSON object.
-// A channel receiver copies rows out of the ring either into its arena (how an actor receives: `channelGBps*`)
-// or into fresh shared memory (the receiver's default: `channelFreshGBps*`; every new buffer's pages are
-// faulted in on first touch, which costs more than the copy on these VMs).
+// The `channel N MiB` rows lease (`channelGBps*`): the receiver reads the rows in place in the ring and
+// releases each message once it has read it, so a message costs the sender's one copy. The copying receivers
+// are reported too: into an arena (`channelCopyGBps*`) or into fresh shared memory (the receiver's default:
+// `channelFreshGBps*`; every new buffer's pages are faulted in on first touch, which costs more than the copy).
 import { Worker } from 'node:worker_threads';
 import { type ChannelMessage, type ChannelSender, Tensor, createRing, ringReceiver, ringSender } from '@asap/runtime';
 import { Bench } from 'tinybench';
@@ -76,10 +77,10 @@ interface RingPeer extends Peer {
   readonly sender: ChannelSender;
 }
 
-function ringPeer(arenaBytes?: number): RingPeer {
+function ringPeer(receive: { readonly arenaBytes?: number; readonly lease?: boolean }): RingPeer {
   const request = createRing('bench-request', RING_BYTES);
   const reply = createRing('bench-reply', 64 * 1024);
-  const worker = spawn({ via: 'ring', request, reply, arenaBytes });
+  const worker = spawn({ via: 'ring', request, reply, ...receive });
   const sender = ringSender(request);
   const receiver = ringReceiver(reply);
   const replies = new Replies();
@@ -137,8 +138,9 @@ function medianMs(bench: Bench, name: string): number {
 export async function run(args: string[]): Promise<void> {
   const options = parse(args);
   const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(200, options.timeMs), iterations: 10, throws: true });
-  const fresh = ringPeer();
-  const arena = ringPeer(3 * 16 * MiB);
+  const fresh = ringPeer({});
+  const arena = ringPeer({ arenaBytes: 3 * 16 * MiB });
+  const lease = ringPeer({ lease: true });
   const port = portPeer();
   try {
     const ping = Tensor.zeros([1, PING_ROW]);
@@ -158,7 +160,8 @@ export async function run(args: string[]): Promise<void> {
       const rows = Tensor.zeros([bytes / 4096, 1024]);
       rows.toF32().fill(1.5);
       for (const [name, peer] of [
-        [`channel ${mib} MiB`, arena],
+        [`channel ${mib} MiB`, lease],
+        [`channel copy ${mib} MiB`, arena],
         [`channel fresh ${mib} MiB`, fresh],
       ] as const) {
         // Streaming: each sample sends `count` messages and waits for the acks of the previous sample's, so
@@ -194,6 +197,7 @@ export async function run(args: string[]): Promise<void> {
       const count = Math.max(2, STREAM_BYTES / bytes);
       const gbps = (name: string, n: number): number => (n * bytes) / 1e9 / (medianMs(bench, name) / 1000);
       figures[`channelGBps${mib}MiB`] = gbps(`channel ${mib} MiB`, count);
+      figures[`channelCopyGBps${mib}MiB`] = gbps(`channel copy ${mib} MiB`, count);
       figures[`channelFreshGBps${mib}MiB`] = gbps(`channel fresh ${mib} MiB`, count);
       figures[`postMessageGBps${mib}MiB`] = gbps(`postMessage ${mib} MiB`, count);
       figures[`memcpyGBps${mib}MiB`] = gbps(`memcpy ${mib} MiB`, 1);
@@ -204,7 +208,7 @@ export async function run(args: string[]): Promise<void> {
     }
     process.stdout.write(`${report(figures)}\n`);
   } finally {
-    await Promise.all([fresh.close(), arena.close(), port.close()]);
+    await Promise.all([fresh.close(), arena.close(), lease.close(), port.close()]);
   }
 }
 
@@ -223,19 +227,29 @@ function report(f: Figures): string {
       `${mib} MiB`,
       formatNumber(f[`channelGBps${mib}MiB`], 2),
       share(f[`channelGBps${mib}MiB`]),
+      formatNumber(f[`channelCopyGBps${mib}MiB`], 2),
+      share(f[`channelCopyGBps${mib}MiB`]),
       formatNumber(f[`channelFreshGBps${mib}MiB`], 2),
-      share(f[`channelFreshGBps${mib}MiB`]),
       formatNumber(f[`postMessageGBps${mib}MiB`], 2),
       formatNumber(memcpy, 2),
     ];
   });
   const bandwidth = formatTable(
-    ['rows per message', 'channel→arena GB/s', 'of memcpy', 'channel→fresh GB/s', 'of memcpy', 'postMessage GB/s', 'memcpy GB/s'],
+    [
+      'rows per message',
+      'channel lease GB/s',
+      'of memcpy',
+      'channel→arena GB/s',
+      'of memcpy',
+      'channel→fresh GB/s',
+      'postMessage GB/s',
+      'memcpy GB/s',
+    ],
     rows,
   );
   const targets = [
     `target: channel round trip ≤ 50% of postMessage's: ${formatNumber((100 * f.channelRoundTripUs) / f.postMessageRoundTripUs, 0)}%`,
-    `target: channel 4 MiB ≥ 50% of memcpy: ${formatNumber((100 * f.channelGBps4MiB) / f.memcpyGBps4MiB, 0)}%`,
+    `target: channel 4 MiB (lease) ≥ 50% of memcpy: ${formatNumber((100 * f.channelGBps4MiB) / f.memcpyGBps4MiB, 0)}%`,
   ];
   return [latency, '', bandwidth, '', ...targets].join('\n');
 }

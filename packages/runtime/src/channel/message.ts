@@ -10,7 +10,7 @@ export interface ChannelMessage {
   readonly kind: string;
   /** Small JSON-serialisable payload: ids, positions, deadlines. Keep it small: it is the header. */
   readonly meta?: unknown;
-  /** Tensor rows carried by the message. The receiver gets tensors it owns (not views into the ring). */
+  /** Tensor rows carried by the message. The receiver gets tensors it owns (not views into the ring) unless it leases (`LeasedMessage`). */
   readonly tensors?: readonly Tensor[];
 }
 

@@ -1,9 +1,10 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { Arena } from '../tensor/arena.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 import { DEFAULT_POLL_US, Doorbell, LARGE_RECORD_BYTES, type RingEndOptions, wakeIfSleeping } from './doorbell.ts';
 import { ChannelClosedError } from './errors.ts';
 import { ArenaLanding, FreshLanding } from './landing.ts';
+import { type LeasedMessage, LeaseQueue } from './lease.ts';
 import type { ChannelMessage, ChannelReceiver } from './message.ts';
 import { type KindNames, type RecordHeader, type RingMemory, WRAP, copyTensorsOut, messageOf, readHeader, ringMemory } from './record.ts';
 import {
@@ -46,12 +47,24 @@ export interface RingReceiverOptions extends RingEndOptions {
    * fills and the sender waits (backpressure); call `resume()` once it may hold again. Default: always.
    */
   readonly ready?: () => boolean;
+  /**
+   * Zero-copy receiving: deliver `LeasedMessage`s whose tensors are views into the ring (no copy out). A
+   * leased tensor is valid until the message is released; holding leases holds ring space, so a consumer
+   * that releases late holds the sender back. A large record is delivered once the sender has written it
+   * whole. Not with `arena` (nothing is copied). Default false.
+   */
+  readonly lease?: boolean;
 }
 
 /** A ring's receiving end, which a consumer with its own limit (`ready`) wakes with `resume`. */
 export interface RingChannelReceiver extends ChannelReceiver {
   /** The consumer may be ready again: the receiver looks at `ready()` and reads on if it holds. */
   resume(): void;
+}
+
+/** A ring's receiving end in lease mode: each message must be released to give its ring space back. */
+export interface LeasingRingReceiver extends RingChannelReceiver {
+  readonly inbox$: Observable<LeasedMessage>;
 }
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -67,7 +80,8 @@ interface StreamingRecord {
 
 /**
  * The receiving end. One read loop per receiver, started by the first subscription; it copies each record
- * out (so the slot is reused at once), frees the slot, then emits to every current subscriber. While no one
+ * out (so the slot is reused at once), frees the slot, then emits to every current subscriber (in lease mode
+ * it emits views into the slot instead and frees it on release). While no one
  * is subscribed the loop reads nothing: messages wait in the ring and the sender feels backpressure.
  */
 class RingReceiver implements RingChannelReceiver {
@@ -81,6 +95,8 @@ class RingReceiver implements RingChannelReceiver {
   private readonly data: Doorbell;
   private readonly fresh = new FreshLanding();
   private readonly arena: ArenaLanding | undefined;
+  /** Set in lease mode: the read position runs ahead of the published tail, which follows releases. */
+  private readonly leases: LeaseQueue | undefined;
   private readonly maxBatch: number;
   private readonly ready: () => boolean;
   private readonly subscribers = new Set<Subscriber<ChannelMessage>>();
@@ -102,7 +118,11 @@ class RingReceiver implements RingChannelReceiver {
     this.memory = ringMemory(ring.buffer);
     this.capacity = ring.capacityBytes;
     this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US);
+    if (options.lease && options.arena) {
+      throw new TypeError(`ringReceiver "${ring.name}": lease and arena exclude each other (a leased message is not copied out)`);
+    }
     this.arena = options.arena ? new ArenaLanding(options.arena, ring.name) : undefined;
+    this.leases = options.lease ? new LeaseQueue((tail) => this.publishTail(tail)) : undefined;
     this.maxBatch = options.maxBatch ?? 64;
     this.ready = options.ready ?? (() => true);
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
@@ -186,7 +206,7 @@ class RingReceiver implements RingChannelReceiver {
   private hasNews(): boolean {
     return (
       Atomics.load(this.control, HEAD) !== this.tail ||
-      this.streamedBytes() > (this.partial?.copied ?? 0) ||
+      (!this.leases && this.streamedBytes() > (this.partial?.copied ?? 0)) ||
       Atomics.load(this.control, SENDER_STATE) !== 0 ||
       abortReason(this.ring, this.control) !== undefined
     );
@@ -213,11 +233,18 @@ class RingReceiver implements RingChannelReceiver {
       const offset = this.tail >= cap ? this.tail - cap : this.tail;
       const at = DATA_OFFSET + offset;
       if (!complete) {
-        this.copyBehindSender(at);
+        if (!this.leases) this.copyBehindSender(at);
         break;
       }
       if (this.memory.words[at >> 2] === WRAP) {
-        this.advance(cap - offset);
+        const end = this.advance(cap - offset);
+        if (this.leases) this.leases.pass(end);
+        continue;
+      }
+      if (this.leases) {
+        const message = this.lease(at, this.leases);
+        read++;
+        for (const s of this.subscribers) s.next(message);
         continue;
       }
       const partial = this.partial;
@@ -266,10 +293,25 @@ class RingReceiver implements RingChannelReceiver {
     return placed;
   }
 
-  private advance(bytes: number): void {
+  /** Delivers the complete record at `at` as views into the ring, held until the consumer releases it. */
+  private lease(at: number, leases: LeaseQueue): LeasedMessage {
+    const header = readHeader(this.name, this.memory, this.kinds, at, DATA_OFFSET + this.capacity);
+    const buffer = this.ring.buffer;
+    const views = header.tensors.map((t) => Tensor.over(buffer, at + t.dataOffset, t.shape, t.dtype));
+    const release = leases.hold(this.advance(header.recordBytes));
+    return { ...messageOf(header, views), release };
+  }
+
+  /** Moves the read position past `bytes`; without leases the sender may reuse them at once. */
+  private advance(bytes: number): number {
     let tail = this.tail + bytes;
     if (tail >= 2 * this.capacity) tail -= 2 * this.capacity;
     this.tail = tail;
+    if (!this.leases) this.publishTail(tail);
+    return tail;
+  }
+
+  private publishTail(tail: number): void {
     Atomics.store(this.control, TAIL, tail);
     wakeIfSleeping(this.control, SPACE_BELL, SENDER_SLEEPING);
   }
@@ -291,7 +333,12 @@ class RingReceiver implements RingChannelReceiver {
   }
 }
 
-/** The receiving end of `ring`, for the one thread that receives on it. */
+/**
+ * The receiving end of `ring`, for the one thread that receives on it. With `lease: true` messages are
+ * views into the ring, each held until released (see `RingReceiverOptions.lease`).
+ */
+export function ringReceiver(ring: RingDescriptor, options: RingReceiverOptions & { readonly lease: true }): LeasingRingReceiver;
+export function ringReceiver(ring: RingDescriptor, options?: RingReceiverOptions): RingChannelReceiver;
 export function ringReceiver(ring: RingDescriptor, options: RingReceiverOptions = {}): RingChannelReceiver {
   return new RingReceiver(ring, options);
 }
