@@ -25,6 +25,7 @@ import {
   TAIL,
   abortReason,
   abortRing,
+  advancePosition,
   checkRing,
   claimEnd,
   controlWords,
@@ -304,8 +305,7 @@ class RingReceiver implements RingChannelReceiver {
 
   /** Moves the read position past `bytes`; without leases the sender may reuse them at once. */
   private advance(bytes: number): number {
-    let tail = this.tail + bytes;
-    if (tail >= 2 * this.capacity) tail -= 2 * this.capacity;
+    const tail = advancePosition(this.tail, bytes, this.capacity);
     this.tail = tail;
     if (!this.leases) this.publishTail(tail);
     return tail;

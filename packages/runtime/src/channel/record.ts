@@ -6,14 +6,13 @@
 // Kinds are interned per ring and numeric meta (a sequence number, a deadline) skips JSON: decoding strings
 // would otherwise cost more than the rest of a small message.
 // A record never wraps: when it does not fit before the end, the sender writes WRAP and starts again at 0.
-import type { DType } from '../tensor/dtype.ts';
+import { DTYPES, type DType } from '../tensor/dtype.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { ChannelMessage } from './message.ts';
 import { RECORD_ALIGN } from './ring.ts';
 
 export const WRAP = -1;
 
-const DTYPES: readonly DType[] = ['f32', 'bf16', 'f16'];
 const META_NONE = 0;
 const META_NUMBER = 1;
 const META_JSON = 2;

@@ -13,6 +13,15 @@ export const RECORD_ALIGN = 64;
 /** Positions run over [0, 2 × capacity) so that a full ring and an empty one differ (head − tail). */
 export const MAX_CAPACITY = 2 ** 30;
 
+/**
+ * A head or tail position moved on by `bytes`. Positions run over twice the capacity, so a full ring
+ * (head − tail = capacity) and an empty one (head = tail) look different.
+ */
+export function advancePosition(position: number, bytes: number, capacity: number): number {
+  const next = position + bytes;
+  return next >= 2 * capacity ? next - 2 * capacity : next;
+}
+
 // Int32 indices of the control words.
 export const HEAD = 0; // sender: write position
 export const DATA_BELL = 1; // sender: bumped to wake a sleeping receiver

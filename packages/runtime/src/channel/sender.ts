@@ -19,6 +19,7 @@ import {
   STREAM_POS,
   TAIL,
   abortReason,
+  advancePosition,
   checkRing,
   claimEnd,
   controlWords,
@@ -158,8 +159,7 @@ class RingSender implements ChannelSender {
   }
 
   private publish(bytes: number): void {
-    let head = this.head + bytes;
-    if (head >= 2 * this.capacity) head -= 2 * this.capacity;
+    const head = advancePosition(this.head, bytes, this.capacity);
     this.head = head;
     Atomics.store(this.control, HEAD, head);
     wakeIfSleeping(this.control, DATA_BELL, RECEIVER_SLEEPING);

@@ -1,6 +1,7 @@
 /** Element types. f32 is the compute type; bf16 and f16 are storage types, converted exactly. */
 export type DType = 'f32' | 'bf16' | 'f16';
 
+/** Every dtype, in a fixed order: channel records carry a dtype as its index here, so only append. */
 export const DTYPES: readonly DType[] = ['f32', 'bf16', 'f16'];
 
 export function bytesPerElement(dtype: DType): number {

@@ -142,6 +142,11 @@ export function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOpti
   return { queries, keys, numHeads, numKvHeads, headDim, scale, queryOffset };
 }
 
+export function checkScale(x: Tensor, s: number): void {
+  requireF32('scale', 'x', x);
+  if (!Number.isFinite(s)) fail('scale', `factor must be finite, got ${s}`);
+}
+
 export function checkRowIndex(op: OpName, index: Int32Array, limit: number, role: string): void {
   for (let i = 0; i < index.length; i++) {
     const r = index[i];

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../tensor/tensor.ts';
-import { outputFor, requireF32, requireSameShape } from '../common/checks.ts';
+import { checkScale, outputFor, requireF32, requireSameShape } from '../common/checks.ts';
 
 const f = Math.fround;
 
@@ -29,8 +29,7 @@ export function add(a: Tensor, b: Tensor, out: Tensor | undefined): Tensor {
 }
 
 export function scale(x: Tensor, s: number, out: Tensor | undefined): Tensor {
-  requireF32('scale', 'x', x);
-  if (!Number.isFinite(s)) throw new RangeError(`scale: factor must be finite, got ${s}`);
+  checkScale(x, s);
   const y = outputFor('scale', x.shape, out);
   const xs = x.data as Float32Array;
   const ys = y.data as Float32Array;

@@ -14,6 +14,7 @@ import {
   checkMatmul,
   checkRmsNorm,
   checkRope,
+  checkScale,
   outputFor,
   requireDisjoint,
   requireDType,
@@ -180,8 +181,7 @@ export class WasmBackend implements Backend {
 
   scale(x: Tensor, s: number, out?: Tensor): Tensor {
     this.live();
-    requireF32('scale', 'x', x);
-    if (!Number.isFinite(s)) throw new RangeError(`scale: factor must be finite, got ${s}`);
+    checkScale(x, s);
     const y = outputFor('scale', x.shape, out);
     const mem = this.mem;
     const bump = mem.reserve(mem.copyBytes(x) + mem.copyBytes(y));
