@@ -41,3 +41,31 @@ export { combine, slotOutputsFor } from './model/forward/combine.ts';
 export { runLocalExperts } from './model/forward/local-experts.ts';
 export { argmax, lmHeadLogits } from './model/forward/lm-head.ts';
 export { referencePrefill, type PrefillResult, type ReferencePrefillOptions } from './model/forward/reference.ts';
+
+// engines: the public API
+export { createEngine } from './engines/create-engine.ts';
+export {
+  ENGINE_NAMES,
+  type Engine,
+  type EngineName,
+  type EngineOptions,
+  type EngineStats,
+  type ExpertPlacementOptions,
+  type HostName,
+  type PrefillOutcome,
+  type PrefillRequest,
+  type RankReport,
+  type RankSpan,
+  type SimOptions,
+  type SyncOptions,
+} from './engines/engine.ts';
+export {
+  EngineClosedError,
+  EngineConfigError,
+  EngineFailedError,
+  EngineOverloadedError,
+  PrefillCancelledError,
+  PrefillRequestError,
+} from './engines/errors.ts';
+export { placeExperts, type ExpertHolders, type PlacementOptions } from './ranks/expert-placement.ts';
+export type { SpanKind } from './ranks/timeline.ts';

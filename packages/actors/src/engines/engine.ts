@@ -1,0 +1,132 @@
+// The one way to run a prefill engine: `createEngine({ model, engine, ... })`, engines chosen by name the
+// way `createBackend` chooses a backend. Callers switch engines without changing anything else.
+import type { BackendName, DeviceCost, LinkProfile } from '@asap/runtime';
+import type { Observable } from 'rxjs';
+import type { SpanKind } from '../ranks/timeline.ts';
+
+export type EngineName = 'reference' | 'sync' | 'asap';
+export const ENGINE_NAMES: readonly EngineName[] = ['reference', 'sync', 'asap'];
+export type HostName = 'threads' | 'sim';
+
+/** The synchronous DP+EP baseline's production features; each on by default, each switchable. */
+export interface SyncOptions {
+  /** Most prompt tokens a rank takes into one step (chunked prefill). Default 512. */
+  readonly tokenBudget?: number;
+  /** Split each step into two micro-batches so one's dispatch/combine overlaps the other's compute. Default true. */
+  readonly twoBatchOverlap?: boolean;
+  /** Place requests on the rank with the fewest queued tokens (true) or round-robin (false). Default true. */
+  readonly loadAwarePlacement?: boolean;
+}
+
+/** Where routed experts live; shared by both engines. */
+export interface ExpertPlacementOptions {
+  /** Routing counts per layer and expert (e.g. `stats().routingCounts` of an earlier run): place by popularity. */
+  readonly routingCounts?: readonly (readonly number[])[];
+  /** How many of each layer's hottest experts get a replica on a second rank. Default 0 without counts, 2 with. */
+  readonly hotReplicas?: number;
+}
+
+/** The sim host's cost model (defaults: one core of this machine, a fast local link). */
+export interface SimOptions {
+  readonly deviceCost?: DeviceCost;
+  readonly link?: LinkProfile;
+  readonly seed?: number;
+}
+
+export interface EngineOptions {
+  /** Checkpoint directory: config.json + safetensors. */
+  readonly model: string;
+  readonly engine: EngineName;
+  /** Default 'wasm'. */
+  readonly backend?: BackendName;
+  /** Default 'threads'. The reference engine always runs in the calling thread. */
+  readonly host?: HostName;
+  /** sync (and asap with placement 'colocated'): the number of ranks. */
+  readonly ranks?: number;
+  /** asap (disaggregated): ranks running attention, and ranks serving routed experts. */
+  readonly attentionRanks?: number;
+  readonly expertRanks?: number;
+  readonly sync?: SyncOptions;
+  readonly experts?: ExpertPlacementOptions;
+  /** KV cache bytes each attention-holding rank may keep. Default 256 MiB. */
+  readonly kvBudgetBytes?: number;
+  /** Prompt tokens admitted and not yet finished, engine-wide; past it `prefill` waits. Default 1,048,576. */
+  readonly maxQueuedTokens?: number;
+  /** Requests waiting for admission; past it `prefill` rejects with EngineOverloadedError. Default 4,096. */
+  readonly maxWaiting?: number;
+  /** Ranks log compute / wait / idle spans to `events$` (default true; off for long sweeps). */
+  readonly spans?: boolean;
+  readonly sim?: SimOptions;
+  /** threads host: how long workers may take to start (default 60 s). */
+  readonly startTimeoutMs?: number;
+}
+
+export interface PrefillRequest {
+  readonly tokens: ArrayLike<number>;
+  /** Cancels the request; its memory is released on every rank and prefill rejects with PrefillCancelledError. */
+  readonly signal?: AbortSignal;
+  /** Return the last position's logits (default false: the first token only). */
+  readonly logits?: boolean;
+  /** TTFT objective, ms after the call: ASAP's expert ranks serve earliest deadlines first. */
+  readonly ttftSloMs?: number;
+}
+
+export interface PrefillOutcome {
+  readonly id: number;
+  readonly firstToken: number;
+  readonly logits?: Float32Array;
+  /** From the call to the first token, ms (virtual under the sim host). */
+  readonly ttftMs: number;
+  /** Where the prompt's KV cache was built, and how many positions it holds. */
+  readonly kv: { readonly rank: string; readonly positions: number };
+}
+
+/** A stretch of one rank's time: computing, waiting at a barrier or for rows, or idle. */
+export interface RankSpan {
+  readonly rank: string;
+  readonly kind: SpanKind;
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+  readonly requests?: readonly number[];
+  readonly rows?: number;
+}
+
+export interface RankReport {
+  readonly rank: string;
+  readonly steps: number;
+  readonly tokens: number;
+  /** Time inside kernels (device ops). */
+  readonly computeMs: number;
+  readonly barrierWaitMs: number;
+  readonly queueWaitMs: number;
+  readonly idleMs: number;
+  /** Share of the rank's busy time (neither idle nor waiting) spent inside kernels. */
+  readonly kernelShare: number;
+  readonly expertCalls: number;
+  readonly expertRows: number;
+  readonly kvBytes: number;
+  readonly queuedTokens: number;
+}
+
+export interface EngineStats {
+  readonly engine: EngineName;
+  readonly ranks: readonly RankReport[];
+  /** Rows routed per layer and expert, summed over ranks: feed back as `experts.routingCounts`. */
+  readonly routingCounts: number[][];
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  readonly host: HostName | 'inline';
+  /** The ranks (actors) the engine runs. */
+  readonly ranks: readonly string[];
+  prefill(request: PrefillRequest): Promise<PrefillOutcome>;
+  /** Every rank's spans as they happen (hot). */
+  readonly events$: Observable<RankSpan>;
+  stats(): Promise<EngineStats>;
+  /** Set once a rank has failed: every later prefill rejects with it. */
+  readonly failure: Error | undefined;
+  /** Ends every pending request with EngineClosedError and stops the ranks. Idempotent. */
+  close(): Promise<void>;
+}

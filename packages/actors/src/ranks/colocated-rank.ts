@@ -1,0 +1,250 @@
+// The synchronous baseline's rank (DP attention + EP experts on one actor), lock-step as production DP+EP
+// runs: every step begins with an all-gather of batch sizes, and every MoE layer meets at the dispatch and
+// the combine all-to-all — `rankBarrier` (a zip across the peers' streams). A rank with no work still
+// joins every barrier with an empty batch.
+import { type ActorId, type BackendName, type ChannelMessage, type Tensor, anyRank, defineActor, rankBarrier } from '@asap/runtime';
+import { defer, from } from 'rxjs';
+import type { MoeDispatch } from '../model/forward/attention-half.ts';
+import { type IncomingRows, type OutgoingRows, landOutputs, planDispatch, rowsPerExpert, runExpertBatch, slotBuffers } from './dispatch-rows.ts';
+import type { ExpertHolders } from './expert-placement.ts';
+import type { CombineMeta, DispatchMeta } from './messages.ts';
+import { attentionOp, combineOp, embedOp, expertsOp, lmHeadOp } from './op-costs.ts';
+import { PullQueue, Wakeup } from './pull-queue.ts';
+import { type Chunk, type HeldRequest, RequestQueue, isLastChunk, splitMicroBatches } from './request-queue.ts';
+import { RankModel } from './rank-model.ts';
+import { type RankStats, rankStats, RoutingCounter } from './rank-stats.ts';
+import { acceptRequest, reportLoad, sendCancelled, sendResult } from './rank-protocol.ts';
+import { Timeline } from './timeline.ts';
+
+export interface ColocatedRankConfig {
+  readonly modelDir: string;
+  readonly backend: BackendName;
+  /** Every colocated rank, in rank order (this one included). */
+  readonly ranks: readonly ActorId[];
+  readonly gateway: ActorId;
+  readonly holders: ExpertHolders;
+  /** Most prompt tokens one step takes from this rank's queue. */
+  readonly tokenBudget: number;
+  /** 1, or 2 for two-batch overlap. */
+  readonly microBatches: number;
+  /** KV cache bytes this rank may hold. */
+  readonly kvBudgetBytes: number;
+  readonly logSpans: boolean;
+}
+
+/** One piece of a micro-batch as it moves through the layers. */
+interface Item {
+  readonly chunk: Chunk;
+  hidden: Tensor;
+  moe?: MoeDispatch;
+}
+
+function expect(tuple: readonly ChannelMessage[], peers: readonly ActorId[], kind: string, check: (meta: never) => boolean): void {
+  tuple.forEach((m, i) => {
+    if (m.kind !== kind || !check(m.meta as never)) {
+      throw new Error(`lock-step broken: expected "${kind}" from "${peers[i]}", got "${m.kind}" ${JSON.stringify(m.meta)}`);
+    }
+  });
+}
+
+export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) => {
+  const me = config.ranks.indexOf(ctx.id);
+  if (me < 0) throw new Error(`colocated rank "${ctx.id}" is not in its rank list ${config.ranks.join(', ')}`);
+  const model = await RankModel.load({
+    modelDir: config.modelDir,
+    backend: config.backend,
+    attentionSide: true,
+    experts: config.holders.map((layer) => layer.flatMap((rs, e) => (rs.includes(me) ? [e] : []))),
+  });
+  const c = model.config;
+  const peers = config.ranks.filter((r) => r !== ctx.id);
+  const peerIndex = new Map(peers.map((p, i) => [p, i]));
+  const queue = new RequestQueue(c, config.kvBudgetBytes);
+  const timeline = new Timeline(ctx, config.logSpans);
+  const routing = new RoutingCounter(c);
+  const wake = new Wakeup();
+  // The barrier: the i-th tuple holds every peer's i-th message. Arrivals count what peers have sent, so an
+  // idle rank knows a peer has begun a step.
+  const barrier = new PullQueue(rankBarrier(peers.map((p) => ctx.inboxFrom(p))), `${ctx.id} barrier`);
+  let arrived = 0;
+  let consumed = 0;
+  const arrivals = anyRank(peers.map((p) => ctx.inboxFrom(p))).subscribe(() => {
+    arrived++;
+    wake.notify();
+  });
+  const gather = async (what: string): Promise<ChannelMessage[]> => {
+    const tuple = await timeline.wait('barrier-wait', what, barrier.next());
+    consumed += tuple.length;
+    return tuple;
+  };
+  let steps = 0;
+  let tokensDone = 0;
+  let received = 0;
+  let stopped = false;
+  let expertCalls = 0;
+  let expertRowsDone = 0;
+  /** Requests with a chunk in the running step: a cancel waits for the step to end. */
+  const inStep = new Set<HeldRequest>();
+  const replicaTurn = new Map<number, number>();
+  // Rows of an expert with replicas alternate between its holders, starting at this rank's offset.
+  const chooseReplica = (expert: number, holders: readonly number[]): number => {
+    const turn = replicaTurn.get(expert) ?? me;
+    replicaTurn.set(expert, turn + 1);
+    return holders[turn % holders.length];
+  };
+
+  async function step(): Promise<boolean> {
+    const chunks = queue.take(config.tokenBudget);
+    for (const ch of chunks) inStep.add(ch.request);
+    const tokens = chunks.reduce((n, ch) => n + ch.length, 0);
+    await Promise.all(peers.map((p) => ctx.send(p, { kind: 'begin', meta: { step: steps, tokens } })));
+    const begins = await gather('begin');
+    expect(begins, peers, 'begin', (m: { step: number }) => m.step === steps);
+    steps++;
+    if (tokens === 0 && begins.every((m) => (m.meta as { tokens: number }).tokens === 0)) return false;
+
+    const batches: Item[][] = [];
+    for (const mb of splitMicroBatches(chunks, config.microBatches)) {
+      const items: Item[] = [];
+      for (const chunk of mb) {
+        const ids = chunk.request.tokens.subarray(chunk.start, chunk.start + chunk.length);
+        items.push({ chunk, hidden: await timeline.compute(embedOp(c, ids.length), () => model.embed(ids), [chunk.request.meta.id]) });
+      }
+      batches.push(items);
+    }
+    for (let layer = 0; layer < c.numLayers; layer++) {
+      const outgoing: OutgoingRows[][] = [];
+      for (const [b, items] of batches.entries()) {
+        for (const item of items) {
+          const { chunk } = item;
+          const half = await timeline.compute(
+            attentionOp(c, layer, chunk.length, chunk.start, model.weightBytes),
+            () => model.attention(layer, item.hidden, (chunk.request.kv as NonNullable<HeldRequest['kv']>).layers[layer]),
+            [chunk.request.meta.id],
+          );
+          item.hidden = half.hidden;
+          item.moe = half.moe;
+        }
+        if (c.layerKinds[layer] !== 'moe') continue;
+        const dispatches = items.map((i) => i.moe as MoeDispatch);
+        for (const d of dispatches) routing.count(layer, d.routing.experts);
+        const plan = planDispatch(dispatches, config.holders[layer], config.ranks.length, c.hiddenSize, chooseReplica);
+        outgoing.push(plan);
+        await Promise.all(
+          peers.map((p) => {
+            const rows = plan[config.ranks.indexOf(p)];
+            const meta: DispatchMeta = { layer, batch: b, groups: rows.groups };
+            return ctx.send(p, rows.groups.length > 0 ? { kind: 'dispatch', meta, tensors: [rows.rows] } : { kind: 'dispatch', meta });
+          }),
+        );
+      }
+      if (c.layerKinds[layer] !== 'moe') continue;
+
+      const local: Tensor[] = [];
+      for (const b of batches.keys()) {
+        const tuple = await gather('dispatch');
+        expect(tuple, peers, 'dispatch', (m: DispatchMeta) => m.layer === layer && m.batch === b);
+        const sources: IncomingRows[] = config.ranks.map((r) => {
+          if (r === ctx.id) return outgoing[b][me];
+          const m = tuple[peerIndex.get(r) as number];
+          const rows = m.tensors?.[0];
+          return { groups: (m.meta as DispatchMeta).groups, rows: rows ?? outgoing[b][me].rows.rows(0, 0) };
+        });
+        const sizes = rowsPerExpert(sources);
+        const rowsIn = [...sizes.values()].reduce((n, k) => n + k, 0);
+        const { outputs } = await timeline.compute(
+          expertsOp(c, sizes.values(), model.weightBytes),
+          () => runExpertBatch(sources, (expert, rows) => model.expert(layer, expert, rows)),
+          undefined,
+          rowsIn,
+        );
+        expertCalls += sizes.size;
+        expertRowsDone += rowsIn;
+        local.push(outputs[me]);
+        await Promise.all(
+          peers.map((p) => {
+            const out = outputs[config.ranks.indexOf(p)];
+            const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
+            return ctx.send(p, out.rowCount > 0 ? { kind: 'combine', meta, tensors: [out] } : { kind: 'combine', meta });
+          }),
+        );
+      }
+      for (const [b, items] of batches.entries()) {
+        const tuple = await gather('combine');
+        expect(tuple, peers, 'combine', (m: CombineMeta) => m.layer === layer && m.batch === b);
+        const dispatches = items.map((i) => i.moe as MoeDispatch);
+        const slots = slotBuffers(dispatches);
+        config.ranks.forEach((r, i) => {
+          const out = r === ctx.id ? local[b] : tuple[peerIndex.get(r) as number].tensors?.[0];
+          if (out) landOutputs(outgoing[b][i], out, slots);
+          else if (outgoing[b][i].rows.rowCount > 0) throw new Error(`combine from "${r}" carried no rows for ${outgoing[b][i].rows.rowCount} sent`);
+        });
+        const rows = items.reduce((n, i) => n + i.chunk.length, 0);
+        await timeline.compute(combineOp(c, rows), () => {
+          items.forEach((item, i) => (item.hidden = model.combine(item.hidden, dispatches[i], slots[i])));
+        });
+      }
+    }
+    tokensDone += tokens;
+    for (const item of batches.flat()) {
+      const { request } = item.chunk;
+      if (request.cancelled || !isLastChunk(item.chunk)) continue;
+      const last = item.hidden.row(item.chunk.length - 1);
+      const { firstToken, logits } = await timeline.compute(lmHeadOp(c, 1, model.weightBytes), () => model.finish(last), [request.meta.id]);
+      queue.release(request);
+      await sendResult(ctx, config.gateway, request, firstToken, logits);
+    }
+    for (const request of inStep) {
+      if (!request.cancelled) continue;
+      queue.release(request);
+      await sendCancelled(ctx, config.gateway, request.meta.id);
+    }
+    inStep.clear();
+    await reportLoad(ctx, config.gateway, queue, received);
+    return true;
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      if (queue.queuedTokens === 0 && arrived === consumed) {
+        await timeline.wait('idle', 'idle', wake.wait());
+        continue;
+      }
+      await step();
+    }
+  }
+
+  return {
+    async onMessage(from, message) {
+      // Peers' messages are read through the barrier; only the gateway's come here.
+      if (peerIndex.has(from)) return;
+      if (from !== config.gateway) throw new Error(`colocated rank: unexpected "${message.kind}" from "${from}"`);
+      if (message.kind === 'request') {
+        received++;
+        await acceptRequest(ctx, config.gateway, queue, message);
+        wake.notify();
+      } else if (message.kind === 'cancel') {
+        const { id } = message.meta as { id: number };
+        const request = queue.find(id);
+        if (!request || request.cancelled) return;
+        request.cancelled = true;
+        // A request with a chunk in the running step finishes that step (its peers expect its rows), then is dropped.
+        if (!inStep.has(request)) {
+          queue.release(request);
+          await sendCancelled(ctx, config.gateway, id);
+          await reportLoad(ctx, config.gateway, queue, received);
+        }
+      } else throw new Error(`colocated rank: unexpected "${message.kind}" from the gateway`);
+    },
+    // The step loop is the actor's stream: a throw anywhere in it crashes the rank.
+    run$: defer(() => from(loop())),
+    stats: () => rankStats(ctx, timeline, { steps, tokens: tokensDone, queue, expertCalls, expertRows: expertRowsDone, routing }),
+    stop() {
+      stopped = true;
+      arrivals.unsubscribe();
+      barrier.close();
+      wake.notify();
+      model.dispose();
+    },
+  };
+});

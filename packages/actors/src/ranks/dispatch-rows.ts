@@ -1,0 +1,140 @@
+// Dispatch and combine as data movement: which rows of which chunk go to which expert rank, how an expert
+// rank batches the rows it received from every source, and where the outputs land back. Shared by the
+// sync and asap engines; only when they wait differs.
+import { Tensor } from '@asap/runtime';
+import type { MoeDispatch } from '../model/forward/attention-half.ts';
+import { slotOutputsFor } from '../model/forward/combine.ts';
+import { rowsByExpert } from '../model/forward/dispatch.ts';
+import type { ExpertGroup } from './messages.ts';
+
+/** The rows one source sends one destination for one layer, grouped by expert ascending. */
+export interface OutgoingRows {
+  readonly groups: ExpertGroup[];
+  /** [rows, hidden], group after group. */
+  readonly rows: Tensor;
+  /** Per row: the chunk (index into the source's list) and the slot (t * topK + s) it answers. */
+  readonly chunkOf: Int32Array;
+  readonly slotOf: Int32Array;
+}
+
+/** Rows an expert rank received from one source: what the combine reply answers, in the same order. */
+export interface IncomingRows {
+  readonly groups: readonly ExpertGroup[];
+  readonly rows: Tensor;
+}
+
+/** Picks the rank that computes a row of `expert`, among the ranks holding it. */
+export type ReplicaChoice = (expert: number, holders: readonly number[]) => number;
+
+function copyRow(dst: Tensor, dstRow: number, src: Tensor, srcRow: number): void {
+  const width = dst.rowSize;
+  (dst.data as Float32Array).set((src.data as Float32Array).subarray(srcRow * width, (srcRow + 1) * width), dstRow * width);
+}
+
+/**
+ * Splits the routed rows of `dispatches` (one per chunk, same layer) by destination rank. Each row goes to
+ * one holder of its expert, picked by `choose`.
+ */
+export function planDispatch(
+  dispatches: readonly MoeDispatch[],
+  holders: readonly (readonly number[])[],
+  ranks: number,
+  hidden: number,
+  choose: ReplicaChoice,
+): OutgoingRows[] {
+  // per destination: expert → [chunk, slot, token] triples
+  const byDest = Array.from({ length: ranks }, () => new Map<number, number[]>());
+  dispatches.forEach((dispatch, chunk) => {
+    for (const { expert, slots, tokens } of rowsByExpert(dispatch.routing)) {
+      const where = holders[expert];
+      if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
+      for (let i = 0; i < slots.length; i++) {
+        const dest = where.length === 1 ? where[0] : choose(expert, where);
+        let list = byDest[dest].get(expert);
+        if (!list) byDest[dest].set(expert, (list = []));
+        list.push(chunk, slots[i], tokens[i]);
+      }
+    }
+  });
+  return byDest.map((experts) => {
+    const order = [...experts.keys()].sort((a, b) => a - b);
+    const total = order.reduce((n, e) => n + (experts.get(e) as number[]).length / 3, 0);
+    const rows = Tensor.zeros([total, hidden]);
+    const chunkOf = new Int32Array(total);
+    const slotOf = new Int32Array(total);
+    const groups: ExpertGroup[] = [];
+    let r = 0;
+    for (const expert of order) {
+      const list = experts.get(expert) as number[];
+      groups.push([expert, list.length / 3]);
+      for (let i = 0; i < list.length; i += 3, r++) {
+        chunkOf[r] = list[i];
+        slotOf[r] = list[i + 1];
+        copyRow(rows, r, dispatches[list[i]].expertInput, list[i + 2]);
+      }
+    }
+    return { groups, rows, chunkOf, slotOf };
+  });
+}
+
+/** Rows per expert across every source: the batch each expert will run. */
+export function rowsPerExpert(sources: readonly IncomingRows[]): Map<number, number> {
+  const rows = new Map<number, number>();
+  for (const s of sources) for (const [expert, count] of s.groups) rows.set(expert, (rows.get(expert) ?? 0) + count);
+  return rows;
+}
+
+/**
+ * Runs each expert once over the rows every source sent it (sources in order, so the batch is the same on
+ * every run), and returns each source's outputs in the order it sent its rows.
+ */
+export function runExpertBatch(
+  sources: readonly IncomingRows[],
+  compute: (expert: number, rows: Tensor) => Tensor,
+): { outputs: Tensor[]; batches: number[] } {
+  const hidden = sources.find((s) => s.rows.rowCount > 0)?.rows.rowSize ?? 0;
+  const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, Math.max(hidden, 1)]));
+  // expert → [source, first row in source, count]
+  const parts = new Map<number, number[]>();
+  sources.forEach((source, s) => {
+    let row = 0;
+    for (const [expert, count] of source.groups) {
+      let list = parts.get(expert);
+      if (!list) parts.set(expert, (list = []));
+      list.push(s, row, count);
+      row += count;
+    }
+    if (row !== source.rows.rowCount) throw new Error(`expert batch: source ${s} sent ${source.rows.rowCount} rows for groups totalling ${row}`);
+  });
+  const batches: number[] = [];
+  for (const expert of [...parts.keys()].sort((a, b) => a - b)) {
+    const list = parts.get(expert) as number[];
+    let total = 0;
+    for (let i = 2; i < list.length; i += 3) total += list[i];
+    const batch = Tensor.zeros([total, hidden]);
+    let at = 0;
+    for (let i = 0; i < list.length; i += 3) {
+      for (let k = 0; k < list[i + 2]; k++) copyRow(batch, at++, sources[list[i]].rows, list[i + 1] + k);
+    }
+    const out = compute(expert, batch);
+    at = 0;
+    for (let i = 0; i < list.length; i += 3) {
+      for (let k = 0; k < list[i + 2]; k++) copyRow(outputs[list[i]], list[i + 1] + k, out, at++);
+    }
+    batches.push(total);
+  }
+  return { outputs, batches };
+}
+
+/** Slot-output buffers for a list of chunk dispatches, to fill as combine replies land. */
+export function slotBuffers(dispatches: readonly MoeDispatch[]): Tensor[] {
+  return dispatches.map((d) => slotOutputsFor(d));
+}
+
+/** Writes a combine reply (outputs of `sent`'s rows, in order) into the chunks' slot outputs. */
+export function landOutputs(sent: OutgoingRows, outputs: Tensor, slotOutputs: readonly Tensor[]): void {
+  if (outputs.rowCount !== sent.rows.rowCount) {
+    throw new Error(`combine: ${outputs.rowCount} expert outputs returned for ${sent.rows.rowCount} rows sent`);
+  }
+  for (let r = 0; r < sent.chunkOf.length; r++) copyRow(slotOutputs[sent.chunkOf[r]], sent.slotOf[r], outputs, r);
+}

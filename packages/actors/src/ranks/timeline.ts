@@ -1,0 +1,65 @@
+// A rank's time, split three ways — computing (inside kernels), waiting at a barrier or for expert rows, idle
+// with no work — logged as spans for the trace and summed for stats.
+import type { ActorContext, DeviceOp } from '@asap/runtime';
+
+export type SpanKind = 'compute' | 'barrier-wait' | 'queue-wait' | 'idle';
+
+/** One span as ranks log it (`ctx.log('span', …)`); engines turn these into RankSpan events. */
+export interface SpanDetail {
+  readonly kind: SpanKind;
+  readonly start: number;
+  readonly end: number;
+  /** The op or what was waited for. */
+  readonly name: string;
+  readonly requests?: readonly number[];
+  /** Rows in the op (expert batches). */
+  readonly rows?: number;
+}
+
+export interface TimelineTotals {
+  readonly computeMs: number;
+  readonly barrierWaitMs: number;
+  readonly queueWaitMs: number;
+  readonly idleMs: number;
+}
+
+export class Timeline {
+  private readonly totals: Record<SpanKind, number> = { compute: 0, 'barrier-wait': 0, 'queue-wait': 0, idle: 0 };
+  readonly startMs: number;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    private readonly logSpans: boolean,
+  ) {
+    this.startMs = ctx.now();
+  }
+
+  /** Runs `compute` as one device op and records its span. */
+  async compute<T>(op: DeviceOp, compute: () => T, requests?: readonly number[], rows?: number): Promise<T> {
+    const start = this.ctx.now();
+    const result = await this.ctx.device.run(op, compute);
+    this.record({ kind: 'compute', start, end: this.ctx.now(), name: op.name, requests, rows });
+    return result;
+  }
+
+  /** Awaits `work`, recording the time as a span of `kind`. */
+  async wait<T>(kind: Exclude<SpanKind, 'compute'>, name: string, work: Promise<T>): Promise<T> {
+    const start = this.ctx.now();
+    try {
+      return await work;
+    } finally {
+      this.record({ kind, start, end: this.ctx.now(), name });
+    }
+  }
+
+  get summary(): TimelineTotals {
+    const t = this.totals;
+    return { computeMs: t.compute, barrierWaitMs: t['barrier-wait'], queueWaitMs: t['queue-wait'], idleMs: t.idle };
+  }
+
+  private record(span: SpanDetail): void {
+    const ms = span.end - span.start;
+    this.totals[span.kind] += ms;
+    if (this.logSpans && ms > 0) this.ctx.log('span', span);
+  }
+}
