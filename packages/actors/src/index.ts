@@ -46,6 +46,7 @@ export { referencePrefill, type PrefillResult, type ReferencePrefillOptions } fr
 export { createEngine } from './engines/create-engine.ts';
 export {
   ENGINE_NAMES,
+  type AsapOptions,
   type Engine,
   type EngineName,
   type EngineOptions,

@@ -1,6 +1,7 @@
 import type { Engine, EngineOptions } from './engine.ts';
 import { ENGINE_NAMES } from './engine.ts';
 import { EngineConfigError } from './errors.ts';
+import { startAsapEngine } from './asap.ts';
 import { startReferenceEngine } from './reference.ts';
 import { startSyncEngine } from './sync.ts';
 
@@ -15,6 +16,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       return startReferenceEngine(options);
     case 'sync':
       return startSyncEngine(options);
+    case 'asap':
+      return startAsapEngine(options);
     default:
       throw new EngineConfigError(`unknown engine "${String(options.engine)}" (engines: ${ENGINE_NAMES.join(', ')})`);
   }

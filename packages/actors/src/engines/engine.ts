@@ -18,6 +18,26 @@ export interface SyncOptions {
   readonly loadAwarePlacement?: boolean;
 }
 
+/** ASAP's layout and its four optimizations; each on by default, each switchable for an ablation. */
+export interface AsapOptions {
+  /** Attention and expert ranks apart ('disaggregated', the default), or both on every rank ('colocated'). */
+  readonly placement?: 'disaggregated' | 'colocated';
+  /** Gateway places each request on the attention rank expected to finish it soonest (false: round-robin). */
+  readonly loadAwarePlacement?: boolean;
+  /** Keep several micro-batches in flight per attention rank (false: one at a time). */
+  readonly microBatchPipelining?: boolean;
+  /** Micro-batches in flight when pipelining. Default 2. */
+  readonly microBatches?: number;
+  /** Prompt tokens per micro-batch. Default 256. */
+  readonly microBatchTokens?: number;
+  /** Expert ranks batch rows from every source by deadline with a bounded wait (false: one dispatch at a time). */
+  readonly expertBatching?: boolean;
+  /** The bounded wait for a small expert batch to grow, ms. Default 0.2. */
+  readonly batchWaitMs?: number;
+  /** Replicate hot experts and send each row to the least-loaded replica (false: one copy of each expert). */
+  readonly expertLoadBalancing?: boolean;
+}
+
 /** Where routed experts live; shared by both engines. */
 export interface ExpertPlacementOptions {
   /** Routing counts per layer and expert (e.g. `stats().routingCounts` of an earlier run): place by popularity. */
@@ -47,6 +67,7 @@ export interface EngineOptions {
   readonly attentionRanks?: number;
   readonly expertRanks?: number;
   readonly sync?: SyncOptions;
+  readonly asap?: AsapOptions;
   readonly experts?: ExpertPlacementOptions;
   /** KV cache bytes each attention-holding rank may keep. Default 256 MiB. */
   readonly kvBudgetBytes?: number;

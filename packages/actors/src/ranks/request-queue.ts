@@ -11,6 +11,8 @@ export interface HeldRequest {
   taken: number;
   kv: KvCache | undefined;
   cancelled: boolean;
+  /** A chunk of it is being prefilled: the next chunk must wait for its KV (asap pipelines micro-batches). */
+  busy: boolean;
 }
 
 /** A contiguous run of one request's prompt, prefilled in one pass through the layers. */
@@ -44,7 +46,7 @@ export class RequestQueue {
     if (bytes > this.kvBudgetBytes) {
       throw new RangeError(`request ${meta.id}: its KV cache needs ${bytes} bytes, more than the rank's budget of ${this.kvBudgetBytes}`);
     }
-    this.held.push({ meta, tokens, taken: 0, kv: undefined, cancelled: false });
+    this.held.push({ meta, tokens, taken: 0, kv: undefined, cancelled: false, busy: false });
     if (this.order === 'deadline') this.held.sort((a, b) => (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.meta.id - b.meta.id);
   }
 
@@ -83,7 +85,7 @@ export class RequestQueue {
     let left = budget;
     for (const request of this.held) {
       if (left === 0) break;
-      if (request.cancelled || request.taken === request.tokens.length) continue;
+      if (request.cancelled || request.busy || request.taken === request.tokens.length) continue;
       if (!request.kv) {
         const bytes = request.tokens.length * this.kvBytesPerToken;
         if (this.kvBytesHeld + bytes > this.kvBudgetBytes) break;

@@ -1,0 +1,105 @@
+// ASAP as a plan: attention ranks and expert ranks as different actors (or, with placement 'colocated',
+// every rank both), a gateway placing requests where they will finish soonest, and no barrier anywhere.
+// Each of the four optimizations is one switch here.
+import type { ActorSpec } from '@asap/runtime';
+import type { ModelConfig } from '../model/config/model-config.ts';
+import type { AsapRankConfig } from '../ranks/asap-config.ts';
+import type { GatewayConfig } from '../ranks/gateway.ts';
+import { attentionOp, expertOp } from '../ranks/op-costs.ts';
+import { type ActorEnginePlan, startActorEngine } from './actor-engine.ts';
+import type { Engine, EngineOptions } from './engine.ts';
+import { EngineConfigError } from './errors.ts';
+import { commonOptions, positiveInteger } from './options.ts';
+import { expertHolders, messageRingBytes } from './plan-pieces.ts';
+import { rankModule } from './rank-modules.ts';
+
+const GATEWAY = 'gateway';
+
+export type AsapPlacement = 'disaggregated' | 'colocated';
+
+/** Cost per queued token and per token × context position (FLOPs), for the gateway's placement. */
+function placementCosts(c: ModelConfig): { tokenCost: number; contextCost: number } {
+  let tokenCost = 0;
+  for (let layer = 0; layer < c.numLayers; layer++) {
+    tokenCost += attentionOp(c, layer, 1, 0, 4).flops ?? 0;
+    if (c.layerKinds[layer] === 'moe') tokenCost += c.topK * (expertOp(c, 1, 4).flops ?? 0);
+  }
+  return { tokenCost, contextCost: 4 * c.numLayers * c.numHeads * c.headDim };
+}
+
+export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan> {
+  const common = await commonOptions(options);
+  const c = common.config;
+  const asap = options.asap ?? {};
+  const placement: AsapPlacement = asap.placement ?? 'disaggregated';
+  if (placement !== 'disaggregated' && placement !== 'colocated') {
+    throw new EngineConfigError(`asap.placement must be "disaggregated" or "colocated", got "${String(placement)}"`);
+  }
+  let attentionIds: string[];
+  let expertIds: string[];
+  if (placement === 'colocated') {
+    if (options.attentionRanks !== undefined || options.expertRanks !== undefined) {
+      throw new EngineConfigError('asap with placement "colocated" runs attention and experts on every rank: give ranks, not attentionRanks/expertRanks');
+    }
+    const n = positiveInteger(options.ranks, 'ranks', 2);
+    attentionIds = Array.from({ length: n }, (_, i) => `rank-${i}`);
+    expertIds = attentionIds;
+  } else {
+    if (options.ranks !== undefined) throw new EngineConfigError('asap (disaggregated) needs attentionRanks and expertRanks, not ranks');
+    const a = positiveInteger(options.attentionRanks, 'attentionRanks', 1);
+    const e = positiveInteger(options.expertRanks, 'expertRanks', 1);
+    attentionIds = Array.from({ length: a }, (_, i) => `attn-${i}`);
+    expertIds = Array.from({ length: e }, (_, i) => `expert-${i}`);
+  }
+  const balancing = asap.expertLoadBalancing ?? true;
+  const holders = expertHolders(c, expertIds.length, { ...options.experts, hotReplicas: balancing ? (options.experts?.hotReplicas ?? (options.experts?.routingCounts ? 2 : 0)) : 0 });
+  const microBatchTokens = positiveInteger(asap.microBatchTokens, 'asap.microBatchTokens', 256);
+  const batchWaitMs = asap.batchWaitMs ?? 0.2;
+  if (!(typeof batchWaitMs === 'number' && batchWaitMs >= 0 && Number.isFinite(batchWaitMs))) {
+    throw new EngineConfigError(`asap.batchWaitMs must be a finite number of ms >= 0, got ${String(asap.batchWaitMs)}`);
+  }
+  const rank: AsapRankConfig = {
+    modelDir: common.modelDir,
+    backend: common.backend,
+    gateway: GATEWAY,
+    attentionRanks: attentionIds,
+    expertRanks: expertIds,
+    holders,
+    attention: {
+      microBatchTokens,
+      pipelineDepth: (asap.microBatchPipelining ?? true) ? positiveInteger(asap.microBatches, 'asap.microBatches', 2) : 1,
+      leastLoadedReplica: balancing,
+      kvBudgetBytes: common.kvBudgetBytes,
+    },
+    experts: { continuousBatching: asap.expertBatching ?? true, batchWaitMs, batchRows: microBatchTokens * c.topK },
+    logSpans: common.spans,
+  };
+  const gateway: GatewayConfig = {
+    ranks: attentionIds,
+    placement: (asap.loadAwarePlacement ?? true) ? 'work' : 'round-robin',
+    ...placementCosts(c),
+  };
+  const actors: ActorSpec[] = [{ id: GATEWAY, module: rankModule('gateway'), config: gateway, sendsTo: ['driver', ...attentionIds] }];
+  if (placement === 'colocated') {
+    for (const id of attentionIds) {
+      actors.push({ id, module: rankModule('asap-colocated-rank'), config: rank, sendsTo: [GATEWAY, ...attentionIds.filter((p) => p !== id)], maxInFlight: 1024 });
+    }
+  } else {
+    for (const id of attentionIds) actors.push({ id, module: rankModule('attention-rank'), config: rank, sendsTo: [GATEWAY, ...expertIds], maxInFlight: 1024 });
+    for (const id of expertIds) actors.push({ id, module: rankModule('expert-rank'), config: rank, sendsTo: attentionIds, maxInFlight: 1024 });
+  }
+  return {
+    name: 'asap',
+    common,
+    actors,
+    gateway: GATEWAY,
+    ranks: [...new Set([...attentionIds, ...expertIds])],
+    ringBytes: messageRingBytes(c, microBatchTokens),
+    sim: options.sim,
+    startTimeoutMs: options.startTimeoutMs,
+  };
+}
+
+export async function startAsapEngine(options: EngineOptions): Promise<Engine> {
+  return startActorEngine(await asapPlan(options));
+}

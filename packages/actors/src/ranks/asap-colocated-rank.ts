@@ -1,0 +1,52 @@
+// ASAP colocated: one rank runs attention for its own requests and serves expert rows for every rank, with
+// no barrier. Rows for its own experts skip the channel; everything else is the disaggregated ranks' code.
+import { type ActorId, type ChannelMessage, anyRank, defineActor } from '@asap/runtime';
+import { defer, from, merge, mergeMap } from 'rxjs';
+import { type AsapRankConfig, heldExperts } from './asap-config.ts';
+import { AttentionRole } from './attention-role.ts';
+import { ExpertRole } from './expert-role.ts';
+import { RankModel } from './rank-model.ts';
+import { type RankStats, rankStats } from './rank-stats.ts';
+import { Timeline } from './timeline.ts';
+
+export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
+  const me = config.expertRanks.indexOf(ctx.id);
+  if (me < 0 || config.attentionRanks[me] !== ctx.id) throw new Error(`asap colocated rank "${ctx.id}" must be both attention and expert rank ${me}`);
+  const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: true, experts: heldExperts(config.holders, me) });
+  const timeline = new Timeline(ctx, config.logSpans);
+  // Each side reaches the other directly for this rank, through a channel for every other rank.
+  let attention: AttentionRole | undefined;
+  const experts = new ExpertRole(ctx, model, timeline, config.experts, async (to: ActorId, m: ChannelMessage) =>
+    to === ctx.id ? (attention as AttentionRole).onCombine(ctx.id, m) : ctx.send(to, m),
+  );
+  attention = new AttentionRole(ctx, model, timeline, { ...config.attention, gateway: config.gateway, expertRanks: config.expertRanks, holders: config.holders }, async (to, m) => {
+    if (to !== ctx.id) return ctx.send(to, m);
+    if (m.kind === 'dispatch') experts.accept(ctx.id, m);
+    else if (m.kind === 'cancel') experts.cancel((m.meta as { id: number }).id);
+  });
+  const role = attention;
+  const peers = config.attentionRanks.filter((r) => r !== ctx.id);
+  const fromPeers$ = anyRank(
+    peers.map((p) =>
+      ctx.inboxFrom(p).pipe(
+        mergeMap(async (m) => {
+          if (m.kind === 'dispatch') experts.accept(p, m);
+          else if (m.kind === 'cancel') experts.cancel((m.meta as { id: number }).id);
+          else if (m.kind === 'combine') role.onCombine(p, m);
+          else throw new Error(`asap colocated rank: unexpected "${m.kind}" from "${p}"`);
+        }),
+      ),
+    ),
+  );
+  const requests$ = ctx.inboxFrom(config.gateway).pipe(mergeMap((m) => role.onGateway(m), 1));
+  return {
+    run$: merge(requests$, fromPeers$, defer(() => from(role.run())), defer(() => from(experts.run()))),
+    stats: () =>
+      rankStats(ctx, timeline, { steps: role.batches, tokens: role.tokens, queue: role.queue, expertCalls: experts.calls, expertRows: experts.rows, routing: role.routing }),
+    stop() {
+      role.stop();
+      experts.stop();
+      model.dispose();
+    },
+  };
+});

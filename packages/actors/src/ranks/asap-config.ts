@@ -1,0 +1,22 @@
+// The configuration every ASAP rank module shares.
+import type { ActorId, BackendName } from '@asap/runtime';
+import type { AttentionRoleOptions } from './attention-role.ts';
+import type { ExpertHolders } from './expert-placement.ts';
+import type { ExpertRoleOptions } from './expert-role.ts';
+
+export interface AsapRankConfig {
+  readonly modelDir: string;
+  readonly backend: BackendName;
+  readonly gateway: ActorId;
+  readonly attentionRanks: readonly ActorId[];
+  readonly expertRanks: readonly ActorId[];
+  readonly holders: ExpertHolders;
+  readonly attention: Omit<AttentionRoleOptions, 'gateway' | 'expertRanks' | 'holders'>;
+  readonly experts: ExpertRoleOptions;
+  readonly logSpans: boolean;
+}
+
+/** The experts `rank` holds per layer, for loading. */
+export function heldExperts(holders: ExpertHolders, rank: number): number[][] {
+  return holders.map((layer) => layer.flatMap((rs, e) => (rs.includes(rank) ? [e] : [])));
+}

@@ -1,0 +1,220 @@
+// The attention side of ASAP: requests from the gateway are cut into micro-batches; up to `pipelineDepth`
+// of them move through the layers at once, each on its own — attention, a one-sided put of its routed rows
+// to the expert ranks, then on to combine as soon as those ranks' outputs are back. No barrier: a
+// micro-batch waits only for the rows it sent, never for another rank's step.
+import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
+import type { MoeDispatch } from '../model/forward/attention-half.ts';
+import { type OutgoingRows, landOutputs, planDispatch, slotBuffers } from './dispatch-rows.ts';
+import type { ExpertHolders } from './expert-placement.ts';
+import type { CombineMeta, DispatchMeta } from './messages.ts';
+import { attentionOp, combineOp, embedOp, lmHeadOp } from './op-costs.ts';
+import { Wakeup } from './pull-queue.ts';
+import type { RankModel } from './rank-model.ts';
+import { acceptRequest, reportLoad, sendCancelled, sendResult } from './rank-protocol.ts';
+import { type Chunk, type HeldRequest, RequestQueue, isLastChunk } from './request-queue.ts';
+import { RoutingCounter } from './rank-stats.ts';
+import type { Timeline } from './timeline.ts';
+
+export interface AttentionRoleOptions {
+  readonly gateway: ActorId;
+  /** The expert ranks, in order: `holders` index them. */
+  readonly expertRanks: readonly ActorId[];
+  readonly holders: ExpertHolders;
+  /** Prompt tokens per micro-batch. */
+  readonly microBatchTokens: number;
+  /** Micro-batches in flight at once (1: no pipelining). */
+  readonly pipelineDepth: number;
+  /** Send each row to the replica with the least queued rows (false: always the first holder). */
+  readonly leastLoadedReplica: boolean;
+  readonly kvBudgetBytes: number;
+}
+
+/** Where dispatched rows go: a channel put, or straight into this actor's own expert side. */
+export type DispatchSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
+
+interface Item {
+  readonly chunk: Chunk;
+  hidden: Tensor;
+  moe?: MoeDispatch;
+}
+
+export class AttentionRole {
+  readonly queue: RequestQueue;
+  readonly routing: RoutingCounter;
+  private readonly wake = new Wakeup();
+  /** Outputs awaited per `${batch}:${layer}:${expert rank}`. */
+  private readonly awaiting = new Map<string, { resolve: (m: ChannelMessage) => void; reject: (e: unknown) => void }>();
+  /** Rows queued at each expert rank: its last report plus what was sent since. */
+  private readonly expertLoad: number[];
+  private readonly active = new Set<Promise<void>>();
+  private nextBatch = 0;
+  private stopped = false;
+  private failure: { error: unknown } | undefined;
+  received = 0;
+  tokens = 0;
+  batches = 0;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    private readonly model: RankModel,
+    private readonly timeline: Timeline,
+    private readonly options: AttentionRoleOptions,
+    private readonly dispatch: DispatchSink,
+  ) {
+    this.queue = new RequestQueue(model.config, options.kvBudgetBytes, 'deadline');
+    this.routing = new RoutingCounter(model.config);
+    this.expertLoad = options.expertRanks.map(() => 0);
+  }
+
+  async onGateway(message: ChannelMessage): Promise<void> {
+    if (message.kind === 'request') {
+      this.received++;
+      await acceptRequest(this.ctx, this.options.gateway, this.queue, message);
+      this.wake.notify();
+    } else if (message.kind === 'cancel') {
+      const { id } = message.meta as { id: number };
+      const request = this.queue.find(id);
+      if (!request || request.cancelled) return;
+      request.cancelled = true;
+      // Expert ranks drop its rows still queued there; a micro-batch in flight finishes without it.
+      await Promise.all(this.options.expertRanks.map((x) => this.dispatch(x, { kind: 'cancel', meta: { id } })));
+      if (!request.busy) await this.drop(request);
+    } else throw new Error(`attention rank: unexpected "${message.kind}" from the gateway`);
+  }
+
+  /** A combine reply from an expert rank (any rank, any order: each resolves its own micro-batch's wait). */
+  onCombine(from: ActorId, message: ChannelMessage): void {
+    const meta = message.meta as CombineMeta & { queuedRows: number };
+    const x = this.options.expertRanks.indexOf(from);
+    this.expertLoad[x] = meta.queuedRows;
+    const key = `${meta.batch}:${meta.layer}:${x}`;
+    const waiter = this.awaiting.get(key);
+    if (!waiter) throw new Error(`attention rank: combine from "${from}" for batch ${meta.batch} layer ${meta.layer}, which awaits nothing from it (late or duplicate)`);
+    this.awaiting.delete(key);
+    waiter.resolve(message);
+  }
+
+  /** Ends the run loop; whatever awaits expert outputs rejects with `error`. */
+  stop(error: unknown = new Error('the rank stopped')): void {
+    this.stopped = true;
+    for (const w of this.awaiting.values()) w.reject(error);
+    this.awaiting.clear();
+    this.wake.notify();
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= { error };
+    this.stop(error);
+  }
+
+  /** Keeps up to `pipelineDepth` micro-batches in flight while there is work. */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      const chunks = this.active.size < this.options.pipelineDepth ? this.queue.take(this.options.microBatchTokens) : [];
+      if (chunks.length === 0) {
+        await this.timeline.wait('idle', 'idle', this.wake.wait());
+        continue;
+      }
+      for (const ch of chunks) ch.request.busy = true;
+      const batch = this.nextBatch++;
+      const running: Promise<void> = this.runBatch(batch, chunks).then(() => {
+        this.active.delete(running);
+        this.wake.notify();
+      });
+      this.active.add(running);
+      // A failing micro-batch fails the rank: run() rethrows it, which crashes the actor.
+      running.catch((error: unknown) => this.fail(error));
+    }
+    if (this.failure) throw this.failure.error;
+  }
+
+  private async runBatch(batch: number, chunks: readonly Chunk[]): Promise<void> {
+    const c = this.model.config;
+    const requests = [...new Set(chunks.map((ch) => ch.request.meta.id))];
+    const items: Item[] = [];
+    for (const chunk of chunks) {
+      const ids = chunk.request.tokens.subarray(chunk.start, chunk.start + chunk.length);
+      items.push({ chunk, hidden: await this.timeline.compute(embedOp(c, ids.length), () => this.model.embed(ids), requests) });
+    }
+    const deadlineMs = Math.min(...chunks.map((ch) => ch.request.meta.deadlineMs ?? Infinity));
+    for (let layer = 0; layer < c.numLayers; layer++) {
+      for (const item of items) {
+        const { chunk } = item;
+        const half = await this.timeline.compute(
+          attentionOp(c, layer, chunk.length, chunk.start, this.model.weightBytes),
+          () => this.model.attention(layer, item.hidden, (chunk.request.kv as NonNullable<HeldRequest['kv']>).layers[layer]),
+          [chunk.request.meta.id],
+        );
+        item.hidden = half.hidden;
+        item.moe = half.moe;
+      }
+      if (c.layerKinds[layer] !== 'moe') continue;
+      const dispatches = items.map((i) => i.moe as MoeDispatch);
+      for (const d of dispatches) this.routing.count(layer, d.routing.experts);
+      const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, c.hiddenSize, (expert, holders) => this.replica(holders));
+      const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, deadlineMs));
+      const slots = slotBuffers(dispatches);
+      plan.forEach((sent, x) => {
+        const out = replies[x]?.tensors?.[0];
+        if (out) landOutputs(sent, out, slots);
+        else if (sent.rows.rowCount > 0 && !items.some((i) => i.chunk.request.cancelled)) {
+          throw new Error(`combine from "${this.options.expertRanks[x]}" carried no rows for the ${sent.rows.rowCount} sent`);
+        }
+      });
+      await this.timeline.compute(combineOp(c, items.reduce((n, i) => n + i.chunk.length, 0)), () => {
+        items.forEach((item, i) => (item.hidden = this.model.combine(item.hidden, dispatches[i], slots[i])));
+      });
+    }
+    this.batches++;
+    for (const item of items) {
+      const { chunk } = item;
+      const { request } = chunk;
+      this.tokens += chunk.length;
+      request.busy = false;
+      if (request.cancelled) {
+        await this.drop(request);
+        continue;
+      }
+      if (!isLastChunk(chunk)) continue;
+      const last = item.hidden.row(chunk.length - 1);
+      const { firstToken, logits } = await this.timeline.compute(lmHeadOp(c, 1, this.model.weightBytes), () => this.model.finish(last), [request.meta.id]);
+      this.queue.release(request);
+      await sendResult(this.ctx, this.options.gateway, request, firstToken, logits);
+    }
+    await reportLoad(this.ctx, this.options.gateway, this.queue, this.received);
+  }
+
+  /** Puts each expert rank's rows and resolves with every reply (indexed by expert rank). */
+  private exchange(
+    batch: number,
+    layer: number,
+    plan: readonly OutgoingRows[],
+    requests: readonly number[],
+    deadlineMs: number,
+  ): Promise<(ChannelMessage | undefined)[]> {
+    if (this.failure) return Promise.reject(this.failure.error);
+    const replies: Promise<ChannelMessage | undefined>[] = plan.map(() => Promise.resolve(undefined));
+    const sends: Promise<void>[] = [];
+    plan.forEach((rows, x) => {
+      if (rows.rows.rowCount === 0) return;
+      replies[x] = new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject }));
+      const meta: DispatchMeta = { layer, batch, groups: rows.groups, requests, deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined };
+      sends.push(this.dispatch(this.options.expertRanks[x], { kind: 'dispatch', meta, tensors: [rows.rows] }));
+    });
+    return Promise.all(sends).then(() => Promise.all(replies));
+  }
+
+  private replica(holders: readonly number[]): number {
+    if (!this.options.leastLoadedReplica) return holders[0];
+    let best = holders[0];
+    for (const h of holders) if (this.expertLoad[h] < this.expertLoad[best]) best = h;
+    this.expertLoad[best]++;
+    return best;
+  }
+
+  private async drop(request: HeldRequest): Promise<void> {
+    this.queue.release(request);
+    await sendCancelled(this.ctx, this.options.gateway, request.meta.id);
+    await reportLoad(this.ctx, this.options.gateway, this.queue, this.received);
+  }
+}

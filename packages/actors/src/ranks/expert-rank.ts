@@ -1,0 +1,39 @@
+// ASAP's expert rank: rows from every attention rank (a merge of their streams, never a zip), batched per
+// layer by deadline, outputs put back to each source.
+import { anyRank, defineActor } from '@asap/runtime';
+import { defer, from, merge, tap } from 'rxjs';
+import { type AsapRankConfig, heldExperts } from './asap-config.ts';
+import { ExpertRole } from './expert-role.ts';
+import { RankModel } from './rank-model.ts';
+import { type RankStats, rankStats } from './rank-stats.ts';
+import { Timeline } from './timeline.ts';
+
+export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
+  const me = config.expertRanks.indexOf(ctx.id);
+  if (me < 0) throw new Error(`expert rank "${ctx.id}" is not in its expert rank list ${config.expertRanks.join(', ')}`);
+  const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: false, experts: heldExperts(config.holders, me) });
+  const timeline = new Timeline(ctx, config.logSpans);
+  const role = new ExpertRole(ctx, model, timeline, config.experts, (to, m) => ctx.send(to, m));
+  const rows$ = anyRank(
+    config.attentionRanks.map((a) =>
+      ctx.inboxFrom(a).pipe(
+        tap((m) => {
+          if (m.kind === 'dispatch') role.accept(a, m);
+          else if (m.kind === 'cancel') role.cancel((m.meta as { id: number }).id);
+          else throw new Error(`expert rank: unexpected "${m.kind}" from "${a}"`);
+        }),
+      ),
+    ),
+  );
+  return {
+    run$: merge(rows$, defer(() => from(role.run()))),
+    stats: () => ({
+      ...rankStats(ctx, timeline, { steps: role.batches, tokens: 0, expertCalls: role.calls, expertRows: role.rows }),
+      droppedDispatches: role.dropped,
+    }),
+    stop() {
+      role.stop();
+      model.dispose();
+    },
+  };
+});

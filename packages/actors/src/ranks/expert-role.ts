@@ -1,0 +1,140 @@
+// The expert side of ASAP: rows arrive from any attention rank as one-sided puts; the rank batches whatever
+// has arrived for one layer — earliest TTFT deadline first, waiting a bounded time for more when the batch
+// is small — runs each expert once over the batch, and puts each source's outputs back. The batch grows
+// with load: while one batch computes, the next one gathers.
+import { type ActorContext, type ActorId, type ChannelMessage, Tensor } from '@asap/runtime';
+import { type IncomingRows, rowsPerExpert, runExpertBatch } from './dispatch-rows.ts';
+import type { CombineMeta, DispatchMeta } from './messages.ts';
+import { expertsOp } from './op-costs.ts';
+import { Wakeup } from './pull-queue.ts';
+import type { RankModel } from './rank-model.ts';
+import type { Timeline } from './timeline.ts';
+
+export interface ExpertRoleOptions {
+  /** Batch across sources and requests, earliest deadline first (false: one dispatch at a time, in arrival order). */
+  readonly continuousBatching: boolean;
+  /** Most time the oldest waiting rows wait for a batch to fill, ms. */
+  readonly batchWaitMs: number;
+  /** A batch is run without waiting once it holds this many rows. */
+  readonly batchRows: number;
+}
+
+interface Waiting {
+  readonly from: ActorId;
+  readonly meta: DispatchMeta;
+  readonly rows: Tensor | undefined;
+  readonly arrivedMs: number;
+  readonly rowCount: number;
+}
+
+/** Where the outputs go: a channel put, or straight into this actor's own attention side. */
+export type CombineSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
+
+export class ExpertRole {
+  private readonly waiting: Waiting[] = [];
+  private readonly wake = new Wakeup();
+  private readonly cancelled = new Set<number>();
+  private stopped = false;
+  calls = 0;
+  rows = 0;
+  batches = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    private readonly model: RankModel,
+    private readonly timeline: Timeline,
+    private readonly options: ExpertRoleOptions,
+    private readonly reply: CombineSink,
+  ) {}
+
+  get queuedRows(): number {
+    return this.waiting.reduce((n, w) => n + w.rowCount, 0);
+  }
+
+  /** A dispatch arrived (from a peer's channel or this actor's own attention side). */
+  accept(from: ActorId, message: ChannelMessage): void {
+    const meta = message.meta as DispatchMeta;
+    const rows = message.tensors?.[0];
+    this.waiting.push({ from, meta, rows, arrivedMs: this.ctx.now(), rowCount: rows?.rowCount ?? 0 });
+    this.wake.notify();
+  }
+
+  /** Rows of this request that have not been computed yet are dropped. */
+  cancel(id: number): void {
+    this.cancelled.add(id);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake.notify();
+  }
+
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.waiting.length === 0) {
+        await this.timeline.wait('idle', 'idle', this.wake.wait());
+        continue;
+      }
+      if (this.options.continuousBatching) await this.fill();
+      await this.serve(this.takeBatch());
+    }
+  }
+
+  /** Waits (bounded) for a small batch to grow: rows from other ranks are likely on their way. */
+  private async fill(): Promise<void> {
+    const oldest = Math.min(...this.waiting.map((w) => w.arrivedMs));
+    const left = oldest + this.options.batchWaitMs - this.ctx.now();
+    if (left > 0 && this.queuedRows < this.options.batchRows) await this.timeline.wait('queue-wait', 'batch-fill', this.ctx.after(left));
+  }
+
+  private takeBatch(): Waiting[] {
+    if (!this.options.continuousBatching) return [this.waiting.shift() as Waiting];
+    // Earliest deadline first (no deadline: by arrival); the batch is that layer's rows, in that order.
+    const order = [...this.waiting].sort((a, b) => (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs);
+    const layer = order[0].meta.layer;
+    const batch: Waiting[] = [];
+    let rows = 0;
+    for (const w of order) {
+      if (w.meta.layer !== layer || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
+      batch.push(w);
+      rows += w.rowCount;
+    }
+    for (const w of batch) this.waiting.splice(this.waiting.indexOf(w), 1);
+    return batch;
+  }
+
+  private async serve(batch: readonly Waiting[]): Promise<void> {
+    const live = batch.filter((w) => !(w.meta.requests ?? []).every((id) => this.cancelled.has(id)) || (w.meta.requests ?? []).length === 0);
+    this.dropped += batch.length - live.length;
+    const sources: IncomingRows[] = live.map((w) => ({ groups: w.meta.groups, rows: w.rows ?? this.emptyRows() }));
+    const sizes = rowsPerExpert(sources);
+    const layer = batch[0].meta.layer;
+    let outputs: Tensor[] = [];
+    if (sources.length > 0) {
+      const total = [...sizes.values()].reduce((n, k) => n + k, 0);
+      ({ outputs } = await this.timeline.compute(
+        expertsOp(this.model.config, sizes.values(), this.model.weightBytes),
+        () => runExpertBatch(sources, (expert, rows) => this.model.expert(layer, expert, rows)),
+        undefined,
+        total,
+      ));
+      this.calls += sizes.size;
+      this.rows += total;
+      this.batches++;
+    }
+    const queuedRows = this.queuedRows;
+    await Promise.all(
+      batch.map((w) => {
+        const i = live.indexOf(w);
+        const out = i >= 0 ? outputs[i] : undefined;
+        const meta: CombineMeta & { queuedRows: number; dropped?: boolean } = { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows, dropped: i < 0 || undefined };
+        return this.reply(w.from, out && out.rowCount > 0 ? { kind: 'combine', meta, tensors: [out] } : { kind: 'combine', meta });
+      }),
+    );
+  }
+
+  private emptyRows(): Tensor {
+    return Tensor.zeros([0, this.model.config.hiddenSize]);
+  }
+}
