@@ -69,4 +69,4 @@ export {
   PrefillRequestError,
 } from './engines/errors.ts';
 export { placeExperts, type ExpertHolders, type PlacementOptions } from './ranks/expert-placement.ts';
-export type { SpanKind } from './ranks/timeline.ts';
+export type { InjectedFault, SpanKind } from './ranks/timeline.ts';

@@ -2,7 +2,7 @@
 // way `createBackend` chooses a backend. Callers switch engines without changing anything else.
 import type { BackendName, DeviceCost, LinkProfile } from '@asap/runtime';
 import type { Observable } from 'rxjs';
-import type { SpanKind } from '../ranks/timeline.ts';
+import type { InjectedFault, SpanKind } from '../ranks/timeline.ts';
 
 export type EngineName = 'reference' | 'sync' | 'asap';
 export const ENGINE_NAMES: readonly EngineName[] = ['reference', 'sync', 'asap'];
@@ -78,6 +78,8 @@ export interface EngineOptions {
   /** Ranks log compute / wait / idle spans to `events$` (default true; off for long sweeps). */
   readonly spans?: boolean;
   readonly sim?: SimOptions;
+  /** A crash injected on purpose, for tests and failure drills: that rank throws in its n-th device op. */
+  readonly fault?: InjectedFault;
   /** threads host: how long workers may take to start (default 60 s). */
   readonly startTimeoutMs?: number;
 }

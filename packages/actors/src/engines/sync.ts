@@ -34,6 +34,7 @@ export async function syncPlan(options: EngineOptions): Promise<ActorEnginePlan>
     microBatches,
     kvBudgetBytes: common.kvBudgetBytes,
     logSpans: common.spans,
+    fault: options.fault,
   };
   const gateway: GatewayConfig = { ranks: ids, placement: (sync.loadAwarePlacement ?? true) ? 'tokens' : 'round-robin', tokenCost: 1, contextCost: 0 };
   const actors: ActorSpec[] = [

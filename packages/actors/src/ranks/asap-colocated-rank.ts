@@ -13,7 +13,7 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const me = config.expertRanks.indexOf(ctx.id);
   if (me < 0 || config.attentionRanks[me] !== ctx.id) throw new Error(`asap colocated rank "${ctx.id}" must be both attention and expert rank ${me}`);
   const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: true, experts: heldExperts(config.holders, me) });
-  const timeline = new Timeline(ctx, config.logSpans);
+  const timeline = new Timeline(ctx, config.logSpans, config.fault);
   // Each side reaches the other directly for this rank, through a channel for every other rank.
   let attention: AttentionRole | undefined;
   const experts = new ExpertRole(ctx, model, timeline, config.experts, async (to: ActorId, m: ChannelMessage) =>

@@ -3,6 +3,7 @@ import type { ActorId, BackendName } from '@asap/runtime';
 import type { AttentionRoleOptions } from './attention-role.ts';
 import type { ExpertHolders } from './expert-placement.ts';
 import type { ExpertRoleOptions } from './expert-role.ts';
+import type { InjectedFault } from './timeline.ts';
 
 export interface AsapRankConfig {
   readonly modelDir: string;
@@ -14,6 +15,7 @@ export interface AsapRankConfig {
   readonly attention: Omit<AttentionRoleOptions, 'gateway' | 'expertRanks' | 'holders'>;
   readonly experts: ExpertRoleOptions;
   readonly logSpans: boolean;
+  readonly fault?: InjectedFault;
 }
 
 /** The experts `rank` holds per layer, for loading. */

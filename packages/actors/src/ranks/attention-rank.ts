@@ -10,7 +10,7 @@ import { Timeline } from './timeline.ts';
 
 export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: true, experts: config.holders.map(() => []) });
-  const timeline = new Timeline(ctx, config.logSpans);
+  const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const role = new AttentionRole(ctx, model, timeline, { ...config.attention, gateway: config.gateway, expertRanks: config.expertRanks, holders: config.holders }, (to, m) =>
     ctx.send(to, m),
   );

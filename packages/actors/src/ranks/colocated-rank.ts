@@ -14,7 +14,7 @@ import { type Chunk, type HeldRequest, RequestQueue, isLastChunk, splitMicroBatc
 import { RankModel } from './rank-model.ts';
 import { type RankStats, rankStats, RoutingCounter } from './rank-stats.ts';
 import { acceptRequest, reportLoad, sendCancelled, sendResult } from './rank-protocol.ts';
-import { Timeline } from './timeline.ts';
+import { type InjectedFault, Timeline } from './timeline.ts';
 
 export interface ColocatedRankConfig {
   readonly modelDir: string;
@@ -30,6 +30,7 @@ export interface ColocatedRankConfig {
   /** KV cache bytes this rank may hold. */
   readonly kvBudgetBytes: number;
   readonly logSpans: boolean;
+  readonly fault?: InjectedFault;
 }
 
 /** One piece of a micro-batch as it moves through the layers. */
@@ -60,7 +61,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
   const peers = config.ranks.filter((r) => r !== ctx.id);
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
   const queue = new RequestQueue(c, config.kvBudgetBytes);
-  const timeline = new Timeline(ctx, config.logSpans);
+  const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const routing = new RoutingCounter(c);
   const wake = new Wakeup();
   // The barrier: the i-th tuple holds every peer's i-th message. Arrivals count what peers have sent, so an

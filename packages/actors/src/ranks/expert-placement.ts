@@ -14,7 +14,7 @@ export interface PlacementOptions {
 
 function layerLoads(config: ModelConfig, layer: number, counts: PlacementOptions['counts']): number[] {
   const measured = counts?.[layer];
-  if (!measured) return Array.from({ length: config.numExperts }, () => 1);
+  if (!measured || measured.length === 0) return Array.from({ length: config.numExperts }, () => 1);
   if (measured.length !== config.numExperts || measured.some((n) => !(Number.isFinite(n) && n >= 0))) {
     throw new RangeError(`expert placement: counts[${layer}] must hold ${config.numExperts} finite counts >= 0`);
   }

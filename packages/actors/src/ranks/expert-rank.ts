@@ -12,7 +12,7 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const me = config.expertRanks.indexOf(ctx.id);
   if (me < 0) throw new Error(`expert rank "${ctx.id}" is not in its expert rank list ${config.expertRanks.join(', ')}`);
   const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: false, experts: heldExperts(config.holders, me) });
-  const timeline = new Timeline(ctx, config.logSpans);
+  const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const role = new ExpertRole(ctx, model, timeline, config.experts, (to, m) => ctx.send(to, m));
   const rows$ = anyRank(
     config.attentionRanks.map((a) =>

@@ -23,20 +23,31 @@ export interface TimelineTotals {
   readonly idleMs: number;
 }
 
+/** A crash injected on purpose (tests, chaos drills): rank `rank` throws in its `afterOps`-th device op. */
+export interface InjectedFault {
+  readonly rank: string;
+  readonly afterOps: number;
+}
+
 export class Timeline {
   private readonly totals: Record<SpanKind, number> = { compute: 0, 'barrier-wait': 0, 'queue-wait': 0, idle: 0 };
   readonly startMs: number;
+  private ops = 0;
+  private readonly crashAt: number;
 
   constructor(
     private readonly ctx: ActorContext,
     private readonly logSpans: boolean,
+    fault?: InjectedFault,
   ) {
     this.startMs = ctx.now();
+    this.crashAt = fault?.rank === ctx.id ? fault.afterOps : Infinity;
   }
 
   /** Runs `compute` as one device op and records its span. */
   async compute<T>(op: DeviceOp, compute: () => T, requests?: readonly number[], rows?: number): Promise<T> {
     const start = this.ctx.now();
+    if (++this.ops >= this.crashAt) throw new Error(`injected fault: crash in device op ${this.ops} (${op.name})`);
     const result = await this.ctx.device.run(op, compute);
     this.record({ kind: 'compute', start, end: this.ctx.now(), name: op.name, requests, rows });
     return result;

@@ -1,0 +1,82 @@
+// Every engine, every host, every fixture architecture: first token and logits equal the reference forward
+// bit for bit (same backend), with concurrent mixed-length requests, long ones chunked, each production
+// feature and each ASAP optimization switched off and on.
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { EngineOptions } from '@asap/actors';
+import { FIXTURE_NAMES, FIXTURES_DIR } from './support/checkpoints.ts';
+import { assertMatchesReference, mixedPrompts, withEngine } from './support/engines.ts';
+
+const VOCAB = 200;
+const prompts = mixedPrompts(VOCAB);
+
+type Variant = readonly [name: string, options: Omit<EngineOptions, 'model'>];
+
+const sync = (o: Partial<EngineOptions> = {}): Omit<EngineOptions, 'model'> => ({ engine: 'sync', ranks: 2, sync: { tokenBudget: 16 }, ...o });
+const asap = (o: Partial<EngineOptions> = {}): Omit<EngineOptions, 'model'> => ({
+  engine: 'asap',
+  attentionRanks: 2,
+  expertRanks: 2,
+  ...o,
+  asap: { microBatchTokens: 16, ...o.asap },
+});
+
+const ENGINES: readonly Variant[] = [
+  ['sync, 2 ranks', sync()],
+  ['asap, 2 attention + 2 expert ranks', asap()],
+  ['asap colocated, 2 ranks', { engine: 'asap', ranks: 2, asap: { placement: 'colocated', microBatchTokens: 16 } }],
+];
+
+describe('engines equal the reference bit for bit on every fixture', () => {
+  for (const fixture of FIXTURE_NAMES) {
+    const model = join(FIXTURES_DIR, fixture);
+    for (const [name, options] of ENGINES) {
+      test(`${fixture}: ${name}, sim host`, () => withEngine({ model, host: 'sim', ...options }, (e) => assertMatchesReference(e, model, prompts)));
+    }
+  }
+  // Workers start in ≈1 s each: the threads host runs the two fixtures that differ most (qwen2_moe: shared
+  // expert, dense layer, biases; qwen3_moe: q/k norm) for every engine.
+  for (const fixture of ['qwen2_moe-F32', 'qwen3_moe-BF16']) {
+    const model = join(FIXTURES_DIR, fixture);
+    for (const [name, options] of ENGINES) {
+      test(`${fixture}: ${name}, threads host`, () => withEngine({ model, host: 'threads', ...options }, (e) => assertMatchesReference(e, model, prompts)));
+    }
+  }
+});
+
+describe('each feature off and on keeps the results exact', () => {
+  const model = join(FIXTURES_DIR, 'qwen3_moe-F32');
+  const hot = Array.from({ length: 8 }, (_, e) => (e === 3 ? 500 : e));
+  const counts = [hot, hot];
+  const variants: readonly Variant[] = [
+    ['sync without two-batch overlap', sync({ sync: { tokenBudget: 16, twoBatchOverlap: false } })],
+    ['sync with round-robin placement', sync({ sync: { tokenBudget: 16, loadAwarePlacement: false } })],
+    ['sync with a large budget (no chunking)', sync({ sync: { tokenBudget: 1024 } })],
+    ['sync with 3 ranks and hot-expert replicas', sync({ ranks: 3, experts: { routingCounts: counts, hotReplicas: 2 } })],
+    ['asap without load-aware placement', asap({ asap: { loadAwarePlacement: false } })],
+    ['asap without micro-batch pipelining', asap({ asap: { microBatchPipelining: false } })],
+    ['asap with 3 micro-batches in flight', asap({ asap: { microBatches: 3, microBatchTokens: 8 } })],
+    ['asap without expert-side batching', asap({ asap: { expertBatching: false } })],
+    ['asap without expert load balancing', asap({ asap: { expertLoadBalancing: false }, experts: { routingCounts: counts } })],
+    ['asap with hot-expert replicas on 3 expert ranks', asap({ expertRanks: 3, experts: { routingCounts: counts, hotReplicas: 3 } })],
+    ['asap with 1 attention and 1 expert rank', asap({ attentionRanks: 1, expertRanks: 1 })],
+  ];
+  for (const [name, options] of variants) {
+    test(`${name} (sim)`, () => withEngine({ model, host: 'sim', ...options }, (e) => assertMatchesReference(e, model, prompts)));
+  }
+});
+
+describe('asap under randomized link delays', () => {
+  const model = join(FIXTURES_DIR, 'qwen2_moe-F32');
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    test(`seed ${seed}: rows arrive out of order across sources, results stay exact`, () =>
+      withEngine({ model, host: 'sim', ...asap({ asap: { microBatchTokens: 8 } }), sim: { seed, link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } }, (e) =>
+        assertMatchesReference(e, model, prompts),
+      ));
+  }
+  test('colocated, seed 7', () =>
+    withEngine(
+      { model, host: 'sim', engine: 'asap', ranks: 3, asap: { placement: 'colocated', microBatchTokens: 8 }, sim: { seed: 7, link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } },
+      (e) => assertMatchesReference(e, model, prompts),
+    ));
+});
