@@ -1,13 +1,19 @@
 // asap prefill: one prompt through an engine; `--json` prints exactly {"firstToken": n, "logits": [...]} on stdout.
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel, referencePrefill, residentModel } from '@asap/actors';
-import { type BackendName, availableBackends, createBackend } from '@asap/runtime';
+import { ENGINE_NAMES, type EngineName, type EngineOptions, type RankSpan, createEngine } from '@asap/actors';
+import { availableBackends, type BackendName } from '@asap/runtime';
+import { traceEvents } from '../report/trace.ts';
 import { defaultModelDir } from './default-model.ts';
 
-const ENGINES = ['reference'] as const;
 const BACKENDS: readonly BackendName[] = availableBackends();
-const USAGE = `usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3 [--engine ${ENGINES.join('|')}] [--backend ${BACKENDS.join('|')}] [--json]`;
+const USAGE = [
+  'usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3',
+  `         [--engine ${ENGINE_NAMES.join('|')}] [--backend ${BACKENDS.join('|')}] [--host threads|sim]`,
+  '         [--ranks N] [--attention-ranks A --expert-ranks E] [--placement disaggregated|colocated]',
+  '         [--token-budget N] [--trace FILE] [--json]',
+].join('\n');
 
 function parseTokens(text: string): number[] {
   return text.split(',').map((part, i) => {
@@ -15,6 +21,38 @@ function parseTokens(text: string): number[] {
     if (!/^-?\d+$/.test(t)) throw new Error(`--tokens: item ${i} ("${part}") is not an integer`);
     return Number(t);
   });
+}
+
+function count(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`--${flag} must be a positive integer, got "${value}"\n${USAGE}`);
+  return Number(value);
+}
+
+function engineOptions(values: Record<string, string | boolean | undefined>, model: string): EngineOptions {
+  const engine = values.engine as string;
+  if (!(ENGINE_NAMES as readonly string[]).includes(engine)) throw new Error(`--engine must be one of ${ENGINE_NAMES.join(', ')}, got "${engine}"`);
+  const backend = values.backend as string;
+  if (!(BACKENDS as readonly string[]).includes(backend)) throw new Error(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
+  const host = values.host as string;
+  if (host !== 'threads' && host !== 'sim') throw new Error(`--host must be threads or sim, got "${host}"`);
+  const placement = values.placement as string | undefined;
+  if (placement !== undefined && placement !== 'disaggregated' && placement !== 'colocated') {
+    throw new Error(`--placement must be disaggregated or colocated, got "${placement}"`);
+  }
+  if (placement !== undefined && engine !== 'asap') throw new Error('--placement applies to --engine asap only');
+  const tokenBudget = count('token-budget', values['token-budget'] as string | undefined);
+  return {
+    model,
+    engine: engine as EngineName,
+    backend: backend as BackendName,
+    host,
+    ranks: count('ranks', values.ranks as string | undefined),
+    attentionRanks: count('attention-ranks', values['attention-ranks'] as string | undefined),
+    expertRanks: count('expert-ranks', values['expert-ranks'] as string | undefined),
+    sync: tokenBudget === undefined ? undefined : { tokenBudget },
+    asap: placement === undefined ? undefined : { placement: placement as 'disaggregated' | 'colocated' },
+  };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -25,40 +63,56 @@ export async function run(args: string[]): Promise<void> {
       tokens: { type: 'string' },
       engine: { type: 'string', default: 'reference' },
       backend: { type: 'string', default: 'wasm' },
+      host: { type: 'string', default: 'threads' },
+      ranks: { type: 'string' },
+      'attention-ranks': { type: 'string' },
+      'expert-ranks': { type: 'string' },
+      placement: { type: 'string' },
+      'token-budget': { type: 'string' },
+      trace: { type: 'string' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   if (values.tokens === undefined) throw new Error(`--tokens is required\n${USAGE}`);
-  if (!(ENGINES as readonly string[]).includes(values.engine)) {
-    throw new Error(`--engine must be one of ${ENGINES.join(', ')}, got "${values.engine}"`);
-  }
-  if (!(BACKENDS as readonly string[]).includes(values.backend)) {
-    throw new Error(`--backend must be one of ${BACKENDS.join(', ')}, got "${values.backend}"`);
-  }
   const tokens = parseTokens(values.tokens);
-  const dir = values.model === undefined ? await defaultModelDir() : resolve(process.env.INIT_CWD ?? process.cwd(), values.model);
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  const dir = values.model === undefined ? await defaultModelDir() : resolve(cwd, values.model);
+  const options = engineOptions(values, dir);
 
-  const backend = await createBackend(values.backend as BackendName);
+  const loadStart = performance.now();
+  const engine = await createEngine(options);
+  const spans: RankSpan[] = [];
+  const recording = values.trace ? engine.events$.subscribe((s) => spans.push(s)) : undefined;
   try {
-    const loadStart = performance.now();
-    const model = residentModel((await loadModel(dir)).model, backend);
     const start = performance.now();
-    const result = referencePrefill(backend, model, tokens);
+    const result = await engine.prefill({ tokens, logits: true });
     const ms = performance.now() - start;
+    const logits = result.logits as Float32Array;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ firstToken: result.firstToken, logits: Array.from(result.logits) })}\n`);
-      return;
+      process.stdout.write(`${JSON.stringify({ firstToken: result.firstToken, logits: Array.from(logits) })}\n`);
+    } else {
+      const top = Array.from(logits.keys())
+        .sort((a, b) => logits[b] - logits[a] || a - b)
+        .slice(0, 5)
+        .map((id) => `${id} (${logits[id].toFixed(4)})`);
+      process.stdout.write(
+        `model ${dir}, engine ${engine.name} on ${engine.host} (${engine.ranks.join(', ')}), backend ${options.backend}\n` +
+          `prompt ${tokens.length} tokens, start ${(start - loadStart).toFixed(1)} ms, prefill ${ms.toFixed(1)} ms (TTFT ${result.ttftMs.toFixed(2)} ms on the host's clock)\n` +
+          `first token ${result.firstToken}; top logits ${top.join(', ')}\n`,
+      );
     }
-    const top = Array.from(result.logits.keys())
-      .sort((a, b) => result.logits[b] - result.logits[a] || a - b)
-      .slice(0, 5)
-      .map((id) => `${id} (${result.logits[id].toFixed(4)})`);
-    process.stdout.write(
-      `model ${dir} (${model.config.arch}), engine ${values.engine}, backend ${backend.name}\n` +
-        `prompt ${tokens.length} tokens, load ${(start - loadStart).toFixed(1)} ms, prefill ${ms.toFixed(1)} ms\n` +
-        `first token ${result.firstToken}; top logits ${top.join(', ')}\n`,
-    );
   } finally {
-    backend.dispose();
+    await engine.close();
+    recording?.unsubscribe();
+  }
+  if (values.trace) {
+    const path = resolve(cwd, values.trace);
+    await writeFile(path, JSON.stringify(traceEvents(spans, `asap prefill (${options.engine})`)));
+    if (!values.json) process.stdout.write(`trace: ${spans.length} spans written to ${path} (open in Perfetto)\n`);
   }
 }
