@@ -1,7 +1,7 @@
 // deepseek_v3: config (legacy form, defaults, refusals naming the field), the router, the KV cache's form,
 // multi-token-prediction tensors left unread, and BF16 storage against its F32 upcast.
 import assert from 'node:assert/strict';
-import { copyFile, readFile, stat } from 'node:fs/promises';
+import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -10,10 +10,13 @@ import {
   generateTensor,
   groupLimitedTopK,
   isMla,
+  KvCache,
   kvBytesPerToken,
   kvWidths,
   loadModel,
   parseModelConfig,
+  PRESETS,
+  presetConfigJson,
   readModelConfig,
   referencePrefill,
   residentModel,
@@ -186,6 +189,24 @@ describe('deepseek_v3 KV cache and checkpoint', () => {
       assert.ok(loaded.tensorsRead.every((name) => !name.startsWith('model.layers.2.')));
       assert.ok(loaded.bytesRead <= (await stat(path)).size - 2 * bytes.length, `read ${loaded.bytesRead} bytes`);
       assert.deepEqual(referencePrefill(backend, loaded.model, tokens).logits, before.logits);
+    });
+  });
+
+  test('a q_proj without LoRA (q_lora_rank null) loads and prefills; chunked prefill equals the whole prompt', async () => {
+    await withTempDir(async (dir) => {
+      const json = { ...presetConfigJson('deepseek_v3', PRESETS.tiny, 'float32'), q_lora_rank: null };
+      const config = parseModelConfig(json);
+      await writeFile(join(dir, 'config.json'), JSON.stringify(json));
+      await writeCheckpointWeights(dir, checkpointSpecs(config).map((spec) => [spec.name, generateTensor(spec, 4)] as const));
+      const { model, tensorsRead } = await loadModel(dir);
+      assert.ok(tensorsRead.includes('model.layers.0.self_attn.q_proj.weight'));
+      assert.ok(!tensorsRead.some((name) => name.includes('q_a_proj')));
+      const backend = await createBackend('js');
+      const tokens = [9, 8, 7, 6, 5, 4, 3];
+      const whole = referencePrefill(backend, model, tokens);
+      const kv = KvCache.create(config, tokens.length);
+      referencePrefill(backend, model, tokens.slice(0, 3), { kv });
+      assert.deepEqual(referencePrefill(backend, model, tokens.slice(3), { kv }).logits, whole.logits);
     });
   });
 
