@@ -2,7 +2,16 @@
 
 // model: checkpoints, configs, weights
 export { CheckpointError } from './model/checkpoint-error.ts';
-export { ARCH_NAMES, moeLayers, type ArchName, type LayerKind, type ModelConfig } from './model/config/model-config.ts';
+export {
+  ARCH_NAMES,
+  moeLayers,
+  type ArchName,
+  type GroupRoutingConfig,
+  type LayerKind,
+  type MlaConfig,
+  type ModelConfig,
+  type YarnScaling,
+} from './model/config/model-config.ts';
 export { CONFIG_FILE, parseModelConfig, readModelConfig } from './model/config/parse.ts';
 export { SafetensorsFile } from './model/safetensors/file.ts';
 export { INDEX_FILE, SINGLE_FILE, SafetensorsCheckpoint } from './model/safetensors/checkpoint-files.ts';
@@ -13,10 +22,13 @@ export type {
   AttentionSideParams,
   DenseLayerParams,
   LayerParams,
+  MlaParams,
   MlpParams,
   MoeLayerParams,
+  SelfAttentionParams,
   TensorSpec,
 } from './model/weights/params.ts';
+export { isMla } from './model/weights/params.ts';
 export { attentionSideSpecs, checkpointSpecs, expertSpecs } from './model/weights/names.ts';
 export { MoeModel } from './model/weights/model.ts';
 export { loadModel, type ExpertSelection, type LoadedModel, type LoadOptions } from './model/weights/load.ts';
@@ -27,7 +39,7 @@ export { PRESET_NAMES, PRESETS, presetConfigJson, type ModelPreset, type PresetN
 export { generateModel, generateTensor, type GeneratedModel, type GenerateOptions } from './model/generate/generate.ts';
 
 // model: forward pieces and the reference forward
-export { KvCache, LayerKv } from './model/forward/kv-cache.ts';
+export { KvCache, kvBytesPerToken, kvWidths, LayerKv, type KvWidths } from './model/forward/kv-cache.ts';
 export { checkPrompt } from './model/forward/prompt.ts';
 export { gatedFfn } from './model/forward/gated-ffn.ts';
 export {
@@ -37,6 +49,7 @@ export {
   type SharedExpertOutput,
 } from './model/forward/attention-half.ts';
 export { rowsByExpert, type ExpertRows } from './model/forward/dispatch.ts';
+export { groupLimitedTopK } from './model/forward/group-router.ts';
 export { combine, slotOutputsFor } from './model/forward/combine.ts';
 export { runLocalExperts } from './model/forward/local-experts.ts';
 export { argmax, lmHeadLogits } from './model/forward/lm-head.ts';

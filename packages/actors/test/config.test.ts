@@ -89,7 +89,7 @@ test('bad fields are named', () => {
 });
 
 test('unknown or missing model_type is rejected', () => {
-  assert.throws(() => parseModelConfig({ model_type: 'llama' }), (e: Error) => e instanceof CheckpointError && /unknown model_type "llama" \(supported: mixtral, qwen2_moe, qwen3_moe\)/.test(e.message));
+  assert.throws(() => parseModelConfig({ model_type: 'llama' }), (e: Error) => e instanceof CheckpointError && /unknown model_type "llama" \(supported: mixtral, qwen2_moe, qwen3_moe, deepseek_v3\)/.test(e.message));
   assert.throws(() => parseModelConfig({}), /missing model_type/);
   assert.throws(() => parseModelConfig([1]), /not a JSON object/);
 });

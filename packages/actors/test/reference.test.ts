@@ -27,7 +27,7 @@ for (const backendName of availableBackends().filter((name) => name === 'js' || 
     const models = new Map<string, MoeModel>();
     before(async () => {
       backend = await createBackend(backendName);
-      for (const name of ['mixtral-F32', 'qwen2_moe-F32', 'qwen3_moe-F32']) {
+      for (const name of ['mixtral-F32', 'qwen2_moe-F32', 'qwen3_moe-F32', 'deepseek_v3-F32']) {
         models.set(name, (await loadModel(join(FIXTURES_DIR, name))).model);
       }
     });
@@ -108,12 +108,14 @@ for (const backendName of availableBackends().filter((name) => name === 'js' || 
     });
 
     test('split like an engine: attention-only model + two expert ranks, rows filled in reverse order, same logits bit for bit', async () => {
-      for (const name of ['qwen2_moe-F32', 'qwen3_moe-F32']) {
+      for (const name of ['qwen2_moe-F32', 'qwen3_moe-F32', 'deepseek_v3-F32']) {
         const dir = join(FIXTURES_DIR, name);
         const attention = (await loadModel(dir, { experts: 'none' })).model;
-        const low = (await loadModel(dir, { attentionSide: false, experts: [0, 1, 2, 3] })).model;
-        const high = (await loadModel(dir, { attentionSide: false, experts: [4, 5, 6, 7] })).model;
         const c = attention.config;
+        const split = c.numExperts / 2;
+        const ids = Array.from({ length: c.numExperts }, (_, e) => e);
+        const low = (await loadModel(dir, { attentionSide: false, experts: ids.slice(0, split) })).model;
+        const high = (await loadModel(dir, { attentionSide: false, experts: ids.slice(split) })).model;
         const kv = KvCache.create(c, PROMPT.length);
         let hidden = backend.gatherRows(attention.attention().embedTokens, Int32Array.from(PROMPT));
         for (let layer = 0; layer < c.numLayers; layer++) {
@@ -125,7 +127,7 @@ for (const backendName of availableBackends().filter((name) => name === 'js' || 
           const slotOutputs = slotOutputsFor(half.moe);
           const width = slotOutputs.rowSize;
           for (const { expert, slots, tokens } of rowsByExpert(half.moe.routing).reverse()) {
-            const rank = expert < 4 ? low : high;
+            const rank = expert < split ? low : high;
             // Each row alone, last first: batch-invariant kernels make the batching irrelevant.
             for (let i = slots.length - 1; i >= 0; i--) {
               const row = backend.gatherRows(half.moe.expertInput, tokens.subarray(i, i + 1));

@@ -1,7 +1,7 @@
 // `asap gen-model` and `asap prefill --json`: the stdout contract later engines must keep.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -48,6 +48,22 @@ test('prefill --json prints exactly {firstToken, logits} and they equal the refe
   backend.dispose();
   assert.equal(out.firstToken, expected.firstToken);
   assert.deepEqual(Float32Array.from(out.logits), expected.logits);
+});
+
+test('gen-model and prefill --json know deepseek_v3; prefill of the golden fixture gives its first token', async () => {
+  const out = join(dir, 'deepseek');
+  const gen = await asap('gen-model', '--arch', 'deepseek_v3', '--preset', 'tiny', '--seed', '2', '--out', out);
+  assert.equal(gen.code, 0, gen.stderr);
+  assert.match(gen.stdout, /wrote deepseek_v3/);
+  const generated = await asap('prefill', '--model', out, '--tokens', '4,8,15,16,23,42', '--engine', 'reference', '--json');
+  assert.equal(generated.code, 0, generated.stderr);
+  assert.equal(JSON.parse(generated.stdout).logits.length, 256);
+  const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'actors', 'test', 'fixtures', 'deepseek_v3-F32');
+  const cases = JSON.parse(await readFile(join(fixture, 'cases.json'), 'utf8')).cases;
+  const c = cases[1];
+  const run = await asap('prefill', '--model', fixture, '--tokens', c.tokens.join(','), '--engine', 'reference', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).firstToken, c.firstToken);
 });
 
 test('prefill errors go to stderr with a non-zero exit and nothing on stdout', async () => {

@@ -202,33 +202,36 @@ export function attentionScratchBytes(queries: i32, numHeads: i32, headDim: i32)
 }
 
 /**
- * out[Tq, H·Dh] = causal softmax(q·kᵀ·scale)·v with GQA (query head h reads kv head h / (H/Hkv)); query
- * row i sits at position queryOffset + i. `scratch` holds attentionScratchBytes(queries, H, Dh).
+ * out[Tq, H·Dv] = causal softmax(q·kᵀ·scale)·v with GQA (query head h reads kv head h / (H/Hkv)); q and k
+ * are Dh wide per head, v and out Dv (valueDim); query row i sits at position queryOffset + i. `scratch`
+ * holds attentionScratchBytes(queries, H, Dh).
  */
 export function attention(
   q: usize, k: usize, v: usize, out: usize, scratch: usize,
-  queries: i32, keys: i32, numHeads: i32, numKvHeads: i32, headDim: i32, scaleValue: f32, queryOffset: i32,
+  queries: i32, keys: i32, numHeads: i32, numKvHeads: i32, headDim: i32, valueDim: i32, scaleValue: f32, queryOffset: i32,
 ): void {
   const kt = scratch;
   const s = kt + <usize>BLOCK * headDim * 4;
   const mls = s + <usize>4 * BLOCK * 4;
   const qWidth = numHeads * headDim;
   const kvWidth = numKvHeads * headDim;
+  const outWidth = numHeads * valueDim;
   const qStride = <usize>qWidth * 4;
-  const vStride = <usize>kvWidth * 4;
+  const outStride = <usize>outWidth * 4;
+  const vStride = <usize>numKvHeads * valueDim * 4;
   const group = numHeads / numKvHeads;
   const scale = f32x4.splat(scaleValue);
   for (let i = 0; i < queries * numHeads; i++) {
     store<f32>(mls + <usize>i * 8, -Infinity);
     store<f32>(mls + <usize>i * 8, 0, 4);
   }
-  memory.fill(out, 0, <usize>queries * qWidth * 4);
+  memory.fill(out, 0, <usize>queries * outWidth * 4);
   const lastKey = queryOffset + queries - 1;
   for (let g = 0; g < numKvHeads; g++) {
     for (let j0 = 0; j0 <= lastKey; j0 += BLOCK) {
       const inBlock = min(BLOCK, keys - j0);
       packKeys(k + (<usize>j0 * kvWidth + g * headDim) * 4, kt, kvWidth, inBlock, headDim);
-      const vBlock = v + (<usize>j0 * kvWidth + g * headDim) * 4;
+      const vBlock = v + <usize>j0 * vStride + <usize>g * valueDim * 4;
       const first = max(0, j0 - queryOffset); // rows before it see no key of this block
       for (let h = g * group; h < (g + 1) * group; h++) {
         let i = first;
@@ -237,37 +240,37 @@ export function attention(
           const fewest = min(inBlock, queryOffset + i + 1 - j0);
           const most = min(inBlock, queryOffset + i + 4 - j0);
           const q0 = q + (<usize>i * qWidth + h * headDim) * 4;
-          const acc0 = out + (<usize>i * qWidth + h * headDim) * 4;
+          const acc0 = out + (<usize>i * outWidth + h * valueDim) * 4;
           scores4(q0, qStride, kt, (most + LANES - 1) / LANES, headDim, scale, s);
           for (let r = 0; r < 4; r++) {
             const count = min(inBlock, queryOffset + i + r + 1 - j0);
-            softmaxStep(s + <usize>r * BLOCK * 4, count, mls + (<usize>(i + r) * numHeads + h) * 8, acc0 + <usize>r * qStride, headDim);
+            softmaxStep(s + <usize>r * BLOCK * 4, count, mls + (<usize>(i + r) * numHeads + h) * 8, acc0 + <usize>r * outStride, valueDim);
           }
-          values4(s, vBlock, vStride, fewest, acc0, qStride, headDim);
+          values4(s, vBlock, vStride, fewest, acc0, outStride, valueDim);
           for (let r = 1; r < 4; r++) {
             const count = min(inBlock, queryOffset + i + r + 1 - j0);
-            values1(s + <usize>r * BLOCK * 4, vBlock, vStride, fewest, count, acc0 + <usize>r * qStride, headDim);
+            values1(s + <usize>r * BLOCK * 4, vBlock, vStride, fewest, count, acc0 + <usize>r * outStride, valueDim);
           }
         }
         for (; i < queries; i++) {
           const count = min(inBlock, queryOffset + i + 1 - j0);
           const q1 = q + (<usize>i * qWidth + h * headDim) * 4;
-          const acc = out + (<usize>i * qWidth + h * headDim) * 4;
+          const acc = out + (<usize>i * outWidth + h * valueDim) * 4;
           scores1(q1, kt, (count + LANES - 1) / LANES, headDim, scale, s);
-          softmaxStep(s, count, mls + (<usize>i * numHeads + h) * 8, acc, headDim);
-          values1(s, vBlock, vStride, 0, count, acc, headDim);
+          softmaxStep(s, count, mls + (<usize>i * numHeads + h) * 8, acc, valueDim);
+          values1(s, vBlock, vStride, 0, count, acc, valueDim);
         }
       }
     }
   }
-  const full = headDim & ~3;
+  const full = valueDim & ~3;
   for (let i = 0; i < queries; i++) {
     for (let h = 0; h < numHeads; h++) {
-      const acc = out + (<usize>i * qWidth + h * headDim) * 4;
+      const acc = out + (<usize>i * outWidth + h * valueDim) * 4;
       const l = load<f32>(mls + (<usize>i * numHeads + h) * 8, 4);
       const lv = f32x4.splat(l);
       for (let d = 0; d < full; d += 4) v128.store(acc + <usize>d * 4, f32x4.div(v128.load(acc + <usize>d * 4), lv));
-      for (let d = full; d < headDim; d++) store<f32>(acc + <usize>d * 4, load<f32>(acc + <usize>d * 4) / l);
+      for (let d = full; d < valueDim; d++) store<f32>(acc + <usize>d * 4, load<f32>(acc + <usize>d * 4) / l);
     }
   }
 }

@@ -75,6 +75,50 @@ test('js attention matches a double-precision softmax, GQA and query offsets', a
   assert.throws(() => js.attention(q, k.rows(0, 5), v.rows(0, 5), { numHeads: 4, numKvHeads: 2, headDim: 6 }), /attention: queries at positions/);
 });
 
+test('js rope with given inverse frequencies and attention scaling (YaRN) rotates by them and scales cos and sin', async () => {
+  const js = await createBackend('js');
+  const x = randomTensor([2, 12], 30); // 2 heads of 6, 4 rotary dims
+  const positions = new Int32Array([3, 70]);
+  const inverseFrequencies = Float32Array.from([0.5, 0.001]);
+  const m = 1.25;
+  const y = js.rope(x, { numHeads: 2, headDim: 6, rotaryDim: 4, theta: 10000, positions, inverseFrequencies, attentionScaling: m }).toF32();
+  const xs = x.toF32();
+  for (let r = 0; r < 2; r++) {
+    for (let h = 0; h < 2; h++) {
+      const b = r * 12 + h * 6;
+      for (let i = 0; i < 2; i++) {
+        const a = positions[r] * inverseFrequencies[i];
+        const [x1, x2] = [xs[b + i], xs[b + i + 2]];
+        assert.ok(Math.abs(y[b + i] - m * (x1 * Math.cos(a) - x2 * Math.sin(a))) < 1e-5);
+        assert.ok(Math.abs(y[b + i + 2] - m * (x2 * Math.cos(a) + x1 * Math.sin(a))) < 1e-5);
+      }
+      for (const d of [4, 5]) assert.equal(y[b + d], xs[b + d], 'dims past rotaryDim pass through unscaled');
+    }
+  }
+  assert.throws(
+    () => js.rope(x, { numHeads: 2, headDim: 6, rotaryDim: 4, theta: 1, positions, inverseFrequencies: new Float32Array(3) }),
+    /rope: 3 inverse frequencies for rotaryDim 4 \(needs 2\)/,
+  );
+});
+
+test('js attention with values narrower or wider than queries and keys (valueHeadDim)', async () => {
+  const js = await createBackend('js');
+  for (const valueDim of [3, 10]) {
+    const q = randomTensor([5, 4 * 6], 31);
+    const k = randomTensor([8, 2 * 6], 32);
+    const v = randomTensor([8, 2 * valueDim], 33);
+    const options = { numHeads: 4, numKvHeads: 2, headDim: 6, valueHeadDim: valueDim };
+    const y = js.attention(q, k, v, options);
+    assert.deepEqual(y.shape, [5, 4 * valueDim]);
+    assert.ok(maxAbsDiff(y.toF32(), attentionF64(q, k, v, 4, 2, 6, 3, valueDim)) < 1e-5, `valueHeadDim ${valueDim}`);
+  }
+  const q = randomTensor([2, 6], 34);
+  assert.throws(
+    () => js.attention(q, randomTensor([2, 6], 35), randomTensor([2, 6], 36), { numHeads: 1, numKvHeads: 1, headDim: 6, valueHeadDim: 4 }),
+    /attention: v \[2, 6\] rows must be numKvHeads\*valueHeadDim = 4 wide/,
+  );
+});
+
 test('js routerTopK: softmax, slot order by weight, lower id wins ties, renormalisation', async () => {
   const js = await createBackend('js');
   const logits = Tensor.fromF32([1, 3, 3, 0, 2, /* row 2 */ 0, 0, 0, 0, 0], [2, 5]);

@@ -46,7 +46,7 @@ export function matmulF64(x: Tensor, w: Tensor): { y: Float64Array; magnitude: F
   return { y, magnitude };
 }
 
-/** Causal GQA attention in double, full softmax per row. */
+/** Causal GQA attention in double, full softmax per row; values (and output) valueDim wide per head. */
 export function attentionF64(
   q: Tensor,
   k: Tensor,
@@ -55,12 +55,13 @@ export function attentionF64(
   numKvHeads: number,
   headDim: number,
   queryOffset: number,
+  valueDim = headDim,
 ): Float64Array {
   const qs = q.toF32();
   const ks = k.toF32();
   const vs = v.toF32();
   const tq = q.shape[0];
-  const out = new Float64Array(tq * numHeads * headDim);
+  const out = new Float64Array(tq * numHeads * valueDim);
   const scale = 1 / Math.sqrt(headDim);
   const group = numHeads / numKvHeads;
   for (let i = 0; i < tq; i++) {
@@ -77,7 +78,7 @@ export function attentionF64(
       const e = scores.map((s) => Math.exp(s - max));
       const sum = e.reduce((a, b) => a + b, 0);
       for (let j = 0; j <= last; j++) {
-        for (let d = 0; d < headDim; d++) out[(i * numHeads + h) * headDim + d] += (e[j] / sum) * vs[(j * numKvHeads + g) * headDim + d];
+        for (let d = 0; d < valueDim; d++) out[(i * numHeads + h) * valueDim + d] += (e[j] / sum) * vs[(j * numKvHeads + g) * valueDim + d];
       }
     }
   }

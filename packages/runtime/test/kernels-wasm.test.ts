@@ -163,6 +163,37 @@ for (const [mode, wasm] of modes) {
     }
   });
 
+  test(`${mode}: attention with values of another width than q and k (valueHeadDim) agrees with js`, () => {
+    let seed = 250;
+    for (const c of [
+      { heads: 4, kv: 4, dim: 48, vdim: 24, tq: 70, tk: 70 },
+      { heads: 3, kv: 1, dim: 12, vdim: 19, tq: 9, tk: 140, offset: 131 },
+      { heads: 2, kv: 2, dim: 5, vdim: 3, tq: 6, tk: 6 },
+    ]) {
+      const q = randomTensor([c.tq, c.heads * c.dim], seed++, 2);
+      const k = randomTensor([c.tk, c.kv * c.dim], seed++, 2);
+      const v = randomTensor([c.tk, c.kv * c.vdim], seed++);
+      const options = { numHeads: c.heads, numKvHeads: c.kv, headDim: c.dim, valueHeadDim: c.vdim, queryOffset: c.offset };
+      const y = wasm.attention(q, k, v, options);
+      assert.deepEqual(y.shape, [c.tq, c.heads * c.vdim]);
+      assertWithin(y.toF32(), js.attention(q, k, v, options).toF32(), () => (16 + 4 * c.tk) * U, `attention ${JSON.stringify(c)}`);
+    }
+  });
+
+  test(`${mode}: rope with inverse frequencies and attention scaling is bit-identical to js`, () => {
+    const x = randomTensor([4, 3 * 10], 260);
+    const options = {
+      numHeads: 3,
+      headDim: 10,
+      rotaryDim: 8,
+      theta: 10000,
+      positions: new Int32Array([0, 9, 300, 5000]),
+      inverseFrequencies: Float32Array.from([1, 0.1, 0.01, 0.0001]),
+      attentionScaling: 1.3,
+    };
+    assertBits(wasm.rope(x, options), js.rope(x, options), 'scaled rope');
+  });
+
   test(`${mode}: attention on a long prompt (1100 tokens) agrees with js`, () => {
     const q = randomTensor([1100, 2 * 16], 300, 3);
     const k = randomTensor([1100, 16], 301, 3);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type ArchName, generateModel } from '@asap/actors';
 
 export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
-export const FIXTURE_NAMES = ['mixtral-F32', 'qwen2_moe-F32', 'qwen3_moe-F32', 'qwen3_moe-BF16'] as const;
+export const FIXTURE_NAMES = ['mixtral-F32', 'qwen2_moe-F32', 'qwen3_moe-F32', 'qwen3_moe-BF16', 'deepseek_v3-F32'] as const;
 
 export interface FixtureCase {
   readonly tokens: number[];

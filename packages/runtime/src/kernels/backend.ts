@@ -38,7 +38,13 @@ export type BackendCapabilities = Readonly<Record<OpName, readonly DType[]>>;
 export interface AttentionOptions {
   readonly numHeads: number;
   readonly numKvHeads: number;
+  /** Per-head width of q and k. */
   readonly headDim: number;
+  /**
+   * Per-head width of v and of the output (multi-head latent attention: v_head_dim ≠ qk_head_dim);
+   * headDim when absent. v is [Tk, Hkv*valueHeadDim], the result [Tq, H*valueHeadDim].
+   */
+  readonly valueHeadDim?: number;
   /** Multiplier of q·k; 1/sqrt(headDim) when absent. */
   readonly scale?: number;
   /**
@@ -57,6 +63,13 @@ export interface RopeOptions {
   readonly positions: Int32Array;
   /** Rotary dims per head (partial rotary); headDim when absent. */
   readonly rotaryDim?: number;
+  /**
+   * The rotaryDim/2 inverse frequencies, when not 1/theta^(2i/rotaryDim) (scaled RoPE such as YaRN); theta
+   * is then unused.
+   */
+  readonly inverseFrequencies?: Float32Array;
+  /** Multiplier of cos and sin (YaRN's attention factor, Hugging Face `attention_scaling`); 1 when absent. */
+  readonly attentionScaling?: number;
 }
 
 export interface RouterOptions {
@@ -90,7 +103,10 @@ export interface Backend {
   rmsNorm(x: Tensor, weight: Tensor, eps: number, out?: Tensor): Tensor;
   /** Rotary embedding, Hugging Face "rotate_half" layout, on x[M, numHeads*headDim]. In place allowed (out = x). */
   rope(x: Tensor, options: RopeOptions, out?: Tensor): Tensor;
-  /** Causal GQA: q[Tq, H*Dh], k/v[Tk, Hkv*Dh] → [Tq, H*Dh]; memory linear in Tk (tiled, no Tq×Tk matrix). */
+  /**
+   * Causal GQA: q[Tq, H*Dh], k[Tk, Hkv*Dh], v[Tk, Hkv*Dv] → [Tq, H*Dv] (Dv = valueHeadDim, Dh when absent);
+   * memory linear in Tk (tiled, no Tq×Tk matrix).
+   */
   attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, out?: Tensor): Tensor;
   /** Softmax over logits[M,E] then top-k per row. */
   routerTopK(logits: Tensor, options: RouterOptions): RouterChoice;

@@ -19,7 +19,7 @@ export type CommonFields = Pick<
 /** The `transformers` defaults of those fields (head_dim and tying derive from others or are per-architecture). */
 export type CommonDefaults = Omit<CommonFields, 'headDim' | 'tieWordEmbeddings'>;
 
-function asRecord(value: unknown): Record<string, unknown> | undefined {
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
@@ -45,9 +45,14 @@ function ropeTheta(fields: ConfigFields, fallback: number): number {
 
 /**
  * Reads the fields every architecture shares. `headDim` follows the architecture's rule: `explicitHeadDim`
- * when the config gives one, else hidden_size // num_attention_heads.
+ * when the config gives one, else hidden_size // num_attention_heads. `readTheta` reads the RoPE base (an
+ * architecture with scaled RoPE brings its own).
  */
-export function readCommonFields(fields: ConfigFields, defaults: CommonDefaults): CommonFields {
+export function readCommonFields(
+  fields: ConfigFields,
+  defaults: CommonDefaults,
+  readTheta: (fields: ConfigFields, fallback: number) => number = ropeTheta,
+): CommonFields {
   const act = fields.string('hidden_act', 'silu');
   if (act !== 'silu' && act !== 'swish') fields.fail(`hidden_act ${JSON.stringify(act)} is not supported (only silu)`);
   const hiddenSize = fields.int('hidden_size', defaults.hiddenSize);
@@ -70,7 +75,7 @@ export function readCommonFields(fields: ConfigFields, defaults: CommonDefaults)
     headDim,
     maxPositionEmbeddings: fields.int('max_position_embeddings', defaults.maxPositionEmbeddings),
     rmsNormEps: fields.positive('rms_norm_eps', defaults.rmsNormEps),
-    ropeTheta: ropeTheta(fields, defaults.ropeTheta),
+    ropeTheta: readTheta(fields, defaults.ropeTheta),
     tieWordEmbeddings: fields.bool('tie_word_embeddings', false),
   };
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../checkpoint-error.ts';
+import { parseDeepseekV3 } from './deepseek-v3.ts';
 import { ConfigFields } from './fields.ts';
 import { parseMixtral } from './mixtral.ts';
 import { ARCH_NAMES, type ArchName, type ModelConfig } from './model-config.ts';
@@ -11,6 +12,7 @@ const PARSERS: Readonly<Record<ArchName, (fields: ConfigFields) => ModelConfig>>
   mixtral: parseMixtral,
   qwen2_moe: parseQwen2Moe,
   qwen3_moe: parseQwen3Moe,
+  deepseek_v3: parseDeepseekV3,
 };
 
 export const CONFIG_FILE = 'config.json';

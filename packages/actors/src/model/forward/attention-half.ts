@@ -1,10 +1,15 @@
 import type { Backend, RouterChoice, Tensor } from '@asap/runtime';
 import type { MoeModel } from '../weights/model.ts';
-import type { AttentionParams } from '../weights/params.ts';
+import { type AttentionParams, isMla, type MoeLayerParams } from '../weights/params.ts';
 import { gatedFfn } from './gated-ffn.ts';
+import { groupLimitedTopK } from './group-router.ts';
 import type { LayerKv } from './kv-cache.ts';
+import { latentAttention } from './latent-attention.ts';
 
-/** The qwen2_moe shared expert's contribution before combine: its output and sigmoid(gate · x) per row. */
+/**
+ * The shared expert's contribution before combine: its output and its gate per row, sigmoid(gate · x) for
+ * qwen2_moe, 1 for deepseek_v3 (ungated; 1 · y is exact).
+ */
 export interface SharedExpertOutput {
   /** [T, hidden], not yet scaled by the gate. */
   readonly output: Tensor;
@@ -79,10 +84,30 @@ function selfAttention(backend: Backend, model: MoeModel, params: AttentionParam
   return backend.matmul(attended, params.o, params.oBias);
 }
 
+/** Top-k experts per row: softmax top-k, or DeepSeek's sigmoid group-limited routing with its scaling folded in. */
+function route(backend: Backend, model: MoeModel, params: MoeLayerParams<Tensor>, normed: Tensor) {
+  const c = model.config;
+  const logits = backend.matmul(normed, params.router);
+  if (c.groupRouting && params.routerBias) {
+    return groupLimitedTopK(logits, params.routerBias.toF32(), c.topK, c.normTopkProb, c.groupRouting);
+  }
+  return backend.routerTopK(logits, { topK: c.topK, renormalize: c.normTopkProb });
+}
+
+function sharedExpert(backend: Backend, params: MoeLayerParams<Tensor>, normed: Tensor): SharedExpertOutput | undefined {
+  if (!params.sharedExpert) return undefined;
+  const output = gatedFfn(backend, params.sharedExpert, normed);
+  const gate = params.sharedExpertGate
+    ? sigmoidColumn(backend.matmul(normed, params.sharedExpertGate))
+    : new Float32Array(normed.rowCount).fill(1);
+  return { output, gate };
+}
+
 /**
- * The attention side of one layer for one request's chunk: input norm, self-attention, residual,
- * post-attention norm, then either the dense MLP and its residual (dense layer) or the router top-k and
- * the shared expert (MoE layer), leaving the routed experts to the expert side.
+ * The attention side of one layer for one request's chunk: input norm, self-attention (grouped-query, or
+ * multi-head latent for deepseek_v3), residual, post-attention norm, then either the dense MLP and its
+ * residual (dense layer) or the router top-k and the shared expert (MoE layer), leaving the routed experts
+ * to the expert side.
  * `hidden` is [T, hidden] at positions kv.length..kv.length+T-1.
  */
 export function attentionHalf(backend: Backend, model: MoeModel, layer: number, hidden: Tensor, kv: LayerKv): AttentionHalfResult {
@@ -91,18 +116,15 @@ export function attentionHalf(backend: Backend, model: MoeModel, layer: number, 
   if (!params) throw new RangeError(`attentionHalf: layer ${layer} is outside 0..${c.numLayers - 1}`);
 
   const x = backend.rmsNorm(hidden, params.inputNorm, c.rmsNormEps);
-  const residual = backend.add(hidden, selfAttention(backend, model, params.attention, x, kv));
+  const attention = params.attention;
+  const attended = isMla(attention)
+    ? latentAttention(backend, model, attention, x, kv)
+    : selfAttention(backend, model, attention, x, kv);
+  const residual = backend.add(hidden, attended);
   const normed = backend.rmsNorm(residual, params.postAttentionNorm, c.rmsNormEps);
   if (params.kind === 'dense') {
     return { hidden: backend.add(residual, gatedFfn(backend, params.mlp, normed)) };
   }
-  const routing = backend.routerTopK(backend.matmul(normed, params.router), { topK: c.topK, renormalize: c.normTopkProb });
-  const shared =
-    params.sharedExpert && params.sharedExpertGate
-      ? {
-          output: gatedFfn(backend, params.sharedExpert, normed),
-          gate: sigmoidColumn(backend.matmul(normed, params.sharedExpertGate)),
-        }
-      : undefined;
-  return { hidden: residual, moe: { layer, expertInput: normed, routing, shared } };
+  const routing = route(backend, model, params, normed);
+  return { hidden: residual, moe: { layer, expertInput: normed, routing, shared: sharedExpert(backend, params, normed) } };
 }

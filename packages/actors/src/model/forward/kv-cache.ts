@@ -1,8 +1,32 @@
 import { Tensor } from '@asap/runtime';
 import type { ModelConfig } from '../config/model-config.ts';
 
+/** Widths of one layer's cached rows, per position. */
+export interface KvWidths {
+  readonly keys: number;
+  readonly values: number;
+}
+
 /**
- * One layer's keys (after RoPE) and values, [capacity, numKvHeads * headDim] each, filled from row 0.
+ * What one layer caches per position. Grouped-query attention: keys after RoPE and values, numKvHeads ·
+ * headDim each. Multi-head latent attention (deepseek_v3), DeepSeek's own serving form: `keys` the shared
+ * RoPE key after RoPE (qkRopeHeadDim, pairs de-interleaved) and `values` the compressed latent after
+ * kv_a_layernorm (kvLoraRank), from which kv_b_proj expands every head's keys and values.
+ */
+export function kvWidths(config: ModelConfig): KvWidths {
+  if (config.mla) return { keys: config.mla.qkRopeHeadDim, values: config.mla.kvLoraRank };
+  const width = config.numKvHeads * config.headDim;
+  return { keys: width, values: width };
+}
+
+/** Bytes the cache holds per prompt position over all layers (f32). */
+export function kvBytesPerToken(config: ModelConfig): number {
+  const { keys, values } = kvWidths(config);
+  return config.numLayers * (keys + values) * 4;
+}
+
+/**
+ * One layer's keys and values (see `kvWidths`), [capacity, width] each, filled from row 0.
  * Capacity is fixed at creation: memory is bounded by configuration, and a prompt that outgrows it is an error.
  */
 export class LayerKv {
@@ -10,9 +34,9 @@ export class LayerKv {
   readonly values: Tensor;
   private filled = 0;
 
-  constructor(capacity: number, width: number) {
+  constructor(capacity: number, width: number, valueWidth: number = width) {
     this.keys = Tensor.zeros([capacity, width]);
-    this.values = Tensor.zeros([capacity, width]);
+    this.values = Tensor.zeros([capacity, valueWidth]);
   }
 
   get capacity(): number {
@@ -66,8 +90,8 @@ export class KvCache {
 
   static create(config: ModelConfig, capacity: number): KvCache {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`KvCache: capacity must be a positive integer, got ${capacity}`);
-    const width = config.numKvHeads * config.headDim;
-    return new KvCache(Array.from({ length: config.numLayers }, () => new LayerKv(capacity, width)));
+    const { keys, values } = kvWidths(config);
+    return new KvCache(Array.from({ length: config.numLayers }, () => new LayerKv(capacity, keys, values)));
   }
 
   /** Positions every layer holds (the prompt prefilled so far). */

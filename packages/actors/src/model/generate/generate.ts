@@ -29,13 +29,14 @@ export interface GeneratedModel {
 }
 
 /**
- * Uniform initialisation that keeps activations near unit scale: norm weights near 1, small biases,
+ * Uniform initialisation that keeps activations near unit scale: norm weights near 1, small biases (and
+ * router correction biases),
  * unit-variance embeddings, Linear weights with variance 1/fan_in, and a router twice as sharp so
  * routing is decisive yet spread over the experts.
  */
 function initRange(spec: TensorSpec): { center: number; halfWidth: number } {
   const [rows, cols] = spec.shape;
-  if (spec.shape.length === 1) return spec.name.endsWith('.bias') ? { center: 0, halfWidth: 0.1 } : { center: 1, halfWidth: 0.1 };
+  if (spec.shape.length === 1) return /[._]bias$/.test(spec.name) ? { center: 0, halfWidth: 0.1 } : { center: 1, halfWidth: 0.1 };
   if (spec.name === 'model.embed_tokens.weight') return { center: 0, halfWidth: Math.sqrt(3) };
   const router = /\.gate\.weight$/.test(spec.name) && rows > 1;
   return { center: 0, halfWidth: (router ? 2 : 1) * Math.sqrt(3 / cols) };

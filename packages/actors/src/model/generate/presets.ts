@@ -102,6 +102,7 @@ export function presetConfigJson(arch: ArchName, p: ModelPreset, torchDtype: 'fl
       qkv_bias: true,
     };
   }
+  if (arch === 'deepseek_v3') return deepseekConfigJson(p, common);
   return {
     architectures: ['Qwen3MoeForCausalLM'],
     model_type: 'qwen3_moe',
@@ -110,5 +111,50 @@ export function presetConfigJson(arch: ArchName, p: ModelPreset, torchDtype: 'fl
     head_dim: 2 * Math.floor(p.hiddenSize / p.numHeads),
     norm_topk_prob: true,
     attention_bias: false,
+  };
+}
+
+/**
+ * DeepSeek-V3 in the legacy form real checkpoints carry: MLA with head dims derived from hidden / heads (v
+ * narrower than q·k, as in V3), YaRN RoPE, 4 expert groups of which 2 are kept, layer 0 dense.
+ */
+function deepseekConfigJson(p: ModelPreset, common: Record<string, unknown>): Record<string, unknown> {
+  const base = Math.floor(p.hiddenSize / p.numHeads);
+  const groups = 4;
+  return {
+    architectures: ['DeepseekV3ForCausalLM'],
+    model_type: 'deepseek_v3',
+    ...common,
+    // MLA expands keys and values for every head from one latent: there are no kv head groups.
+    num_key_value_heads: p.numHeads,
+    intermediate_size: p.denseIntermediateSize,
+    moe_intermediate_size: p.expertIntermediateSize,
+    n_routed_experts: p.numExperts,
+    n_shared_experts: 1,
+    routed_scaling_factor: 2.5,
+    q_lora_rank: Math.floor((3 * p.hiddenSize) / 4),
+    kv_lora_rank: Math.floor(p.hiddenSize / 2),
+    qk_nope_head_dim: base,
+    qk_rope_head_dim: base / 2,
+    v_head_dim: (3 * base) / 4,
+    n_group: groups,
+    topk_group: 2,
+    first_k_dense_replace: 1,
+    norm_topk_prob: true,
+    scoring_func: 'sigmoid',
+    topk_method: 'noaux_tc',
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    rope_scaling: {
+      type: 'yarn',
+      factor: 4,
+      beta_fast: 32,
+      beta_slow: 1,
+      mscale: 1,
+      mscale_all_dim: 1,
+      original_max_position_embeddings: Math.floor(p.maxPositionEmbeddings / 4),
+    },
+    attention_bias: false,
+    num_nextn_predict_layers: 0,
   };
 }

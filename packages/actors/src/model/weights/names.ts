@@ -1,5 +1,13 @@
 import type { ModelConfig } from '../config/model-config.ts';
-import { attentionSideLeaves, type AttentionParams, type AttentionSideParams, type LayerParams, type MlpParams, type TensorSpec } from './params.ts';
+import {
+  attentionSideLeaves,
+  type AttentionSideParams,
+  type LayerParams,
+  type MlaParams,
+  type MlpParams,
+  type SelfAttentionParams,
+  type TensorSpec,
+} from './params.ts';
 
 // Hugging Face weight names and the shapes the config implies, per architecture. Linear weights are
 // [out_features, in_features].
@@ -17,8 +25,31 @@ function mlpSpecs(prefix: string, hidden: number, intermediate: number, mixtralN
   };
 }
 
-function attentionSpecs(config: ModelConfig, layer: number): AttentionParams<TensorSpec> {
+function mlaSpecs(config: ModelConfig, mla: NonNullable<ModelConfig['mla']>, p: string): MlaParams<TensorSpec> {
+  const hidden = config.hiddenSize;
+  const heads = config.numHeads;
+  const qOut = heads * (mla.qkNopeHeadDim + mla.qkRopeHeadDim);
+  const q =
+    mla.qLoraRank === null
+      ? { q: spec(`${p}.q_proj.weight`, qOut, hidden) }
+      : {
+          qA: spec(`${p}.q_a_proj.weight`, mla.qLoraRank, hidden),
+          qANorm: spec(`${p}.q_a_layernorm.weight`, mla.qLoraRank),
+          qB: spec(`${p}.q_b_proj.weight`, qOut, mla.qLoraRank),
+        };
+  return {
+    kind: 'mla',
+    ...q,
+    kvA: spec(`${p}.kv_a_proj_with_mqa.weight`, mla.kvLoraRank + mla.qkRopeHeadDim, hidden),
+    kvANorm: spec(`${p}.kv_a_layernorm.weight`, mla.kvLoraRank),
+    kvB: spec(`${p}.kv_b_proj.weight`, heads * (mla.qkNopeHeadDim + mla.vHeadDim), mla.kvLoraRank),
+    o: spec(`${p}.o_proj.weight`, hidden, heads * mla.vHeadDim),
+  };
+}
+
+function attentionSpecs(config: ModelConfig, layer: number): SelfAttentionParams<TensorSpec> {
   const p = `model.layers.${layer}.self_attn`;
+  if (config.mla) return mlaSpecs(config, config.mla, p);
   const qOut = config.numHeads * config.headDim;
   const kvOut = config.numKvHeads * config.headDim;
   const hidden = config.hiddenSize;
@@ -58,10 +89,21 @@ function layerSpecs(config: ModelConfig, layer: number): LayerParams<TensorSpec>
     return { kind: 'dense', ...common, mlp: mlpSpecs(prefix, hidden, config.denseIntermediateSize) };
   }
   const shared = config.sharedExpertIntermediateSize;
+  const router = spec(`${prefix}.gate.weight`, config.numExperts, hidden);
+  if (config.groupRouting) {
+    // deepseek_v3: the router's choice-only bias, and ungated shared experts (n_shared_experts fused in one MLP).
+    return {
+      kind: 'moe',
+      ...common,
+      router,
+      routerBias: spec(`${prefix}.gate.e_score_correction_bias`, config.numExperts),
+      ...(shared > 0 && { sharedExpert: mlpSpecs(`${prefix}.shared_experts`, hidden, shared) }),
+    };
+  }
   return {
     kind: 'moe',
     ...common,
-    router: spec(`${prefix}.gate.weight`, config.numExperts, hidden),
+    router,
     ...(shared > 0 && {
       sharedExpert: mlpSpecs(`${prefix}.shared_expert`, hidden, shared),
       sharedExpertGate: spec(`${prefix}.shared_expert_gate.weight`, 1, hidden),

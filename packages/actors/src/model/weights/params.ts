@@ -28,11 +28,37 @@ export interface AttentionParams<T> {
   readonly kNorm?: T;
 }
 
+/** Multi-head latent attention (deepseek_v3), Hugging Face's modules. */
+export interface MlaParams<T> {
+  readonly kind: 'mla';
+  /** q_proj [H·(dn+dr), hidden], when q_lora_rank is null; otherwise qA → qANorm → qB. */
+  readonly q?: T;
+  /** q_a_proj [qLoraRank, hidden], q_a_layernorm [qLoraRank], q_b_proj [H·(dn+dr), qLoraRank]. */
+  readonly qA?: T;
+  readonly qANorm?: T;
+  readonly qB?: T;
+  /** kv_a_proj_with_mqa [kvLoraRank + dr, hidden]: rows of the latent, then of the shared RoPE key. */
+  readonly kvA: T;
+  /** kv_a_layernorm [kvLoraRank]. */
+  readonly kvANorm: T;
+  /** kv_b_proj [H·(dn+dv), kvLoraRank]: per head, the rows of k_nope then of v. */
+  readonly kvB: T;
+  /** o_proj [hidden, H·dv]. */
+  readonly o: T;
+}
+
+/** Grouped-query attention (mixtral, qwen) or multi-head latent attention (deepseek_v3). */
+export type SelfAttentionParams<T> = AttentionParams<T> | MlaParams<T>;
+
+export function isMla<T>(p: SelfAttentionParams<T>): p is MlaParams<T> {
+  return (p as MlaParams<T>).kind === 'mla';
+}
+
 interface LayerCommon<T> {
   readonly index: number;
   readonly inputNorm: T;
   readonly postAttentionNorm: T;
-  readonly attention: AttentionParams<T>;
+  readonly attention: SelfAttentionParams<T>;
 }
 
 export interface DenseLayerParams<T> extends LayerCommon<T> {
@@ -45,7 +71,9 @@ export interface MoeLayerParams<T> extends LayerCommon<T> {
   readonly kind: 'moe';
   /** Router weight [numExperts, hidden]. */
   readonly router: T;
-  /** qwen2_moe: an always-on expert scaled by sigmoid(sharedExpertGate · x). */
+  /** deepseek_v3 e_score_correction_bias [numExperts]: added to the scores for choosing experts only. */
+  readonly routerBias?: T;
+  /** An always-on expert: qwen2_moe scales it by sigmoid(sharedExpertGate · x), deepseek_v3 adds it as is. */
   readonly sharedExpert?: MlpParams<T>;
   /** [1, hidden]. */
   readonly sharedExpertGate?: T;
@@ -70,7 +98,22 @@ function mapOptional<A, B>(a: A | undefined, f: (a: A) => B): B | undefined {
   return a === undefined ? undefined : f(a);
 }
 
-function mapAttention<A, B>(p: AttentionParams<A>, f: (a: A) => B): AttentionParams<B> {
+function mapMla<A, B>(p: MlaParams<A>, f: (a: A) => B): MlaParams<B> {
+  return {
+    kind: 'mla',
+    q: mapOptional(p.q, f),
+    qA: mapOptional(p.qA, f),
+    qANorm: mapOptional(p.qANorm, f),
+    qB: mapOptional(p.qB, f),
+    kvA: f(p.kvA),
+    kvANorm: f(p.kvANorm),
+    kvB: f(p.kvB),
+    o: f(p.o),
+  };
+}
+
+function mapAttention<A, B>(p: SelfAttentionParams<A>, f: (a: A) => B): SelfAttentionParams<B> {
+  if (isMla(p)) return mapMla(p, f);
   return {
     q: f(p.q),
     k: f(p.k),
@@ -97,6 +140,7 @@ function mapLayer<A, B>(p: LayerParams<A>, f: (a: A) => B): LayerParams<B> {
     kind: 'moe',
     ...common,
     router: f(p.router),
+    routerBias: mapOptional(p.routerBias, f),
     sharedExpert: mapOptional(p.sharedExpert, (m) => mapMlp(m, f)),
     sharedExpertGate: mapOptional(p.sharedExpertGate, f),
   };

@@ -100,7 +100,16 @@ export function checkRope(x: Tensor, o: RopeOptions): RopeShape {
     fail('rope', `rotaryDim ${rotaryDim} must be even and in 2..headDim (${o.headDim})`);
   }
   if (o.positions.length !== x.shape[0]) fail('rope', `${o.positions.length} positions for ${x.shape[0]} rows of x`);
-  if (!(o.theta > 0)) fail('rope', `theta must be > 0, got ${o.theta}`);
+  if (o.inverseFrequencies) {
+    if (o.inverseFrequencies.length !== rotaryDim / 2) {
+      fail('rope', `${o.inverseFrequencies.length} inverse frequencies for rotaryDim ${rotaryDim} (needs ${rotaryDim / 2})`);
+    }
+  } else if (!(o.theta > 0)) {
+    fail('rope', `theta must be > 0, got ${o.theta}`);
+  }
+  if (o.attentionScaling !== undefined && !Number.isFinite(o.attentionScaling)) {
+    fail('rope', `attentionScaling must be finite, got ${o.attentionScaling}`);
+  }
   return { rows: x.shape[0], rotaryDim };
 }
 
@@ -110,6 +119,8 @@ export interface AttentionShape {
   readonly numHeads: number;
   readonly numKvHeads: number;
   readonly headDim: number;
+  /** Per-head width of v and of the output. */
+  readonly valueHeadDim: number;
   readonly scale: number;
   readonly queryOffset: number;
 }
@@ -120,15 +131,21 @@ export function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOpti
     requireF32('attention', role, t);
   }
   const { numHeads, numKvHeads, headDim } = o;
-  if (![numHeads, numKvHeads, headDim].every((d) => Number.isInteger(d) && d > 0)) {
-    fail('attention', `numHeads ${numHeads}, numKvHeads ${numKvHeads}, headDim ${headDim} must be positive integers`);
+  const valueHeadDim = o.valueHeadDim ?? headDim;
+  if (![numHeads, numKvHeads, headDim, valueHeadDim].every((d) => Number.isInteger(d) && d > 0)) {
+    fail(
+      'attention',
+      `numHeads ${numHeads}, numKvHeads ${numKvHeads}, headDim ${headDim}, valueHeadDim ${valueHeadDim} must be positive integers`,
+    );
   }
   if (numHeads % numKvHeads !== 0) fail('attention', `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
   if (q.shape[1] !== numHeads * headDim) fail('attention', `q ${shapeOf(q)} rows must be numHeads*headDim = ${numHeads * headDim} wide`);
-  for (const [role, t] of [['k', k], ['v', v]] as const) {
-    if (t.shape[1] !== numKvHeads * headDim) {
-      fail('attention', `${role} ${shapeOf(t)} rows must be numKvHeads*headDim = ${numKvHeads * headDim} wide`);
-    }
+  if (k.shape[1] !== numKvHeads * headDim) {
+    fail('attention', `k ${shapeOf(k)} rows must be numKvHeads*headDim = ${numKvHeads * headDim} wide`);
+  }
+  if (v.shape[1] !== numKvHeads * valueHeadDim) {
+    const name = o.valueHeadDim === undefined ? 'headDim' : 'valueHeadDim';
+    fail('attention', `v ${shapeOf(v)} rows must be numKvHeads*${name} = ${numKvHeads * valueHeadDim} wide`);
   }
   if (k.shape[0] !== v.shape[0]) fail('attention', `k ${shapeOf(k)} and v ${shapeOf(v)} hold different numbers of keys`);
   const queries = q.shape[0];
@@ -139,7 +156,7 @@ export function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOpti
   }
   const scale = o.scale ?? 1 / Math.sqrt(headDim);
   if (!Number.isFinite(scale)) fail('attention', `scale must be finite, got ${scale}`);
-  return { queries, keys, numHeads, numKvHeads, headDim, scale, queryOffset };
+  return { queries, keys, numHeads, numKvHeads, headDim, valueHeadDim, scale, queryOffset };
 }
 
 export function checkScale(x: Tensor, s: number): void {

@@ -12,7 +12,7 @@ const f = Math.fround;
 export function rope(x: Tensor, options: RopeOptions, out: Tensor | undefined): Tensor {
   const { rows, rotaryDim } = checkRope(x, options);
   const y = outputFor('rope', x.shape, out);
-  const { half, cos, sin } = ropeTable(options.positions, rotaryDim, options.theta);
+  const { half, cos, sin } = ropeTable(options, rotaryDim);
   const xs = x.data as Float32Array;
   const ys = y.data as Float32Array;
   const { numHeads, headDim } = options;

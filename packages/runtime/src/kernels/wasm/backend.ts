@@ -125,7 +125,7 @@ export class WasmBackend implements Backend {
     this.live();
     const { rows, rotaryDim } = checkRope(x, options);
     const y = outputFor('rope', x.shape, out);
-    const { half, cos, sin } = ropeTable(options.positions, rotaryDim, options.theta);
+    const { half, cos, sin } = ropeTable(options, rotaryDim);
     const mem = this.mem;
     const bump = mem.reserve(mem.copyBytes(x) + 2 * (cos.byteLength + 64) + mem.copyBytes(y));
     const px = mem.place(x, bump);
@@ -141,7 +141,7 @@ export class WasmBackend implements Backend {
     this.live();
     const s = checkAttention(q, k, v, options);
     requireDisjoint('attention', out, [['q', q], ['k', k], ['v', v]]);
-    const y = outputFor('attention', q.shape, out);
+    const y = outputFor('attention', [s.queries, s.numHeads * s.valueHeadDim], out);
     const mem = this.mem;
     const scratchBytes = this.k.attentionScratchBytes(s.queries, s.numHeads, s.headDim);
     const bump = mem.reserve(mem.copyBytes(q) + mem.copyBytes(k) + mem.copyBytes(v) + mem.copyBytes(y) + scratchBytes);
@@ -150,7 +150,7 @@ export class WasmBackend implements Backend {
     const pv = mem.place(v, bump);
     const py = this.target(y, bump);
     const scratch = bump.take(scratchBytes);
-    this.k.attention(pq, pk, pv, py, scratch, s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.scale, s.queryOffset);
+    this.k.attention(pq, pk, pv, py, scratch, s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.valueHeadDim, s.scale, s.queryOffset);
     mem.copyOut(py, y);
     return y;
   }

@@ -17,7 +17,8 @@ export interface KernelExports {
   attentionScratchBytes(queries: number, numHeads: number, headDim: number): number;
   attention(
     q: number, k: number, v: number, out: number, scratch: number,
-    queries: number, keys: number, numHeads: number, numKvHeads: number, headDim: number, scale: number, queryOffset: number,
+    queries: number, keys: number, numHeads: number, numKvHeads: number, headDim: number, valueDim: number, scale: number,
+    queryOffset: number,
   ): void;
 }
 
