@@ -3,6 +3,7 @@
 // cancellation, or a rank's crash.
 import { type ActorSpec, type Host, type Tensor, startSimHost, startThreadsHost } from '@asap/runtime';
 import { type Observable, Subject, filter, map } from 'rxjs';
+import { kvBytesPerToken } from '../model/forward/kv-cache.ts';
 import { checkPrompt } from '../model/forward/prompt.ts';
 import type { FailedMeta, RequestMeta, ResultMeta } from '../ranks/messages.ts';
 import { tokensTensor } from '../ranks/messages.ts';
@@ -44,6 +45,8 @@ class ActorEngine implements Engine {
   private readonly spans = new Subject<RankSpan>();
   private nextId = 0;
   private closing: Promise<void> | undefined;
+  /** Held while requests are pending or the engine closes: a caller awaiting a result keeps the process alive. */
+  private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly plan: ActorEnginePlan,
@@ -96,7 +99,7 @@ class ActorEngine implements Engine {
     if (ids.length > config.maxPositionEmbeddings) {
       throw new PrefillRequestError(`the prompt has ${ids.length} tokens, more than the model's ${config.maxPositionEmbeddings} positions (max_position_embeddings)`);
     }
-    const kvBytes = ids.length * 2 * 4 * config.numLayers * config.numKvHeads * config.headDim;
+    const kvBytes = ids.length * kvBytesPerToken(config);
     if (kvBytes > kvBudgetBytes) {
       throw new PrefillRequestError(`the prompt's KV cache needs ${kvBytes} bytes, more than a rank's kvBudgetBytes (${kvBudgetBytes})`);
     }
@@ -118,6 +121,7 @@ class ActorEngine implements Engine {
       const onAbort = (): void => void this.hostRef.send(this.plan.gateway, { kind: 'cancel', meta: { id } }).catch(() => {});
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, { tokens: ids.length, sentAt: arrivedMs, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) });
+      this.keepAlive ??= setInterval(() => {}, 1 << 30);
       this.hostRef.send(this.plan.gateway, { kind: 'request', meta, tensors: [tokensTensor(ids)] }).catch((error: unknown) => {
         this.end(id)?.reject(error instanceof Error ? error : new Error(String(error)));
       });
@@ -151,10 +155,15 @@ class ActorEngine implements Engine {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.keepAlive ??= setInterval(() => {}, 1 << 30);
       for (const id of [...this.pending.keys()]) this.end(id)?.reject(new EngineClosedError(`request ${id} was still running`));
       this.admission.close('the engine was closed while the request waited for admission');
-      await this.hostRef.shutdown();
-      this.spans.complete();
+      try {
+        await this.hostRef.shutdown();
+      } finally {
+        this.spans.complete();
+        clearInterval(this.keepAlive);
+      }
     })();
     return this.closing;
   }
@@ -164,6 +173,10 @@ class ActorEngine implements Engine {
     if (!p) return undefined;
     this.pending.delete(id);
     p.detach();
+    if (this.pending.size === 0 && !this.closing) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
     this.admission.leave(p.tokens);
     return p;
   }

@@ -2,6 +2,7 @@
 // The same figures describe the work whether numerics are on or off.
 import type { DeviceOp } from '@asap/runtime';
 import type { ModelConfig } from '../model/config/model-config.ts';
+import { kvWidths } from '../model/forward/kv-cache.ts';
 
 const F32 = 4;
 
@@ -9,8 +10,16 @@ const F32 = 4;
 export function attentionOp(c: ModelConfig, layer: number, tokens: number, start: number, weightBytes: number): DeviceOp {
   const h = c.hiddenSize;
   const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const projections = h * (q + 2 * kv) + q * h;
+  const widths = kvWidths(c);
+  const kv = widths.keys + widths.values;
+  const m = c.mla;
+  // MLA: q (through its LoRA when there is one), the latent + RoPE key, kv_b expanding the latent, o_proj.
+  const projections = m
+    ? (m.qLoraRank === null ? h * q : h * m.qLoraRank + m.qLoraRank * q) +
+      h * kv +
+      m.kvLoraRank * c.numHeads * (m.qkNopeHeadDim + m.vHeadDim) +
+      c.numHeads * m.vHeadDim * h
+    : h * (q + kv) + q * h;
   // Causal: row i attends to start + i + 1 keys; QKᵀ and PV are 2 FLOPs per multiply-add each.
   const keysSeen = tokens * start + (tokens * (tokens + 1)) / 2;
   let flops = 2 * tokens * projections + 4 * c.numHeads * c.headDim * keysSeen;
@@ -26,7 +35,7 @@ export function attentionOp(c: ModelConfig, layer: number, tokens: number, start
     flops += 6 * tokens * h * c.denseIntermediateSize;
     weights += 3 * h * c.denseIntermediateSize;
   }
-  const bytes = weights * weightBytes + F32 * (2 * (start + tokens) * kv + 4 * tokens * h);
+  const bytes = weights * weightBytes + F32 * ((start + tokens) * kv + 4 * tokens * h);
   return { name: 'attention', flops, bytes };
 }
 

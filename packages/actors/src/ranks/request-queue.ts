@@ -1,7 +1,7 @@
 // The requests a rank holds the attention of: queued prompts, the chunks a step takes from them, and their
 // KV caches, allocated when a request's first chunk is taken and bounded by a byte budget.
 import type { ModelConfig } from '../model/config/model-config.ts';
-import { KvCache } from '../model/forward/kv-cache.ts';
+import { KvCache, kvBytesPerToken } from '../model/forward/kv-cache.ts';
 import type { RequestMeta } from './messages.ts';
 
 export interface HeldRequest {
@@ -38,7 +38,7 @@ export class RequestQueue {
     private readonly kvBudgetBytes: number,
     private readonly order: QueueOrder = 'arrival',
   ) {
-    this.kvBytesPerToken = 2 * 4 * config.numLayers * config.numKvHeads * config.headDim;
+    this.kvBytesPerToken = kvBytesPerToken(config);
   }
 
   add(meta: RequestMeta, tokens: Int32Array): void {
