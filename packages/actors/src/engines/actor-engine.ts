@@ -134,7 +134,6 @@ class ActorEngine implements Engine {
     const ranks = all.map((s): RankReport => {
       const custom = s.custom as RankStats;
       routingCounts = custom.routingCounts.map((layer, l) => layer.map((n, e) => n + (routingCounts[l]?.[e] ?? 0)));
-      const busy = custom.atMs - custom.startMs - custom.idleMs - custom.barrierWaitMs - custom.queueWaitMs;
       return {
         rank: s.id,
         steps: custom.steps,
@@ -143,7 +142,7 @@ class ActorEngine implements Engine {
         barrierWaitMs: custom.barrierWaitMs,
         queueWaitMs: custom.queueWaitMs,
         idleMs: custom.idleMs,
-        kernelShare: busy > 0 ? Math.min(1, s.deviceBusyMs / busy) : 0,
+        kernelShare: custom.activeMs > 0 ? Math.min(1, s.deviceBusyMs / custom.activeMs) : 0,
         expertCalls: custom.expertCalls,
         expertRows: custom.expertRows,
         kvBytes: custom.kvBytes,
@@ -186,7 +185,7 @@ class ActorEngine implements Engine {
       const r = meta as ResultMeta;
       const p = this.end(r.id);
       if (!p) return;
-      const logits = tensors?.[0] ? Float32Array.from(tensors[0].toF32()) : undefined;
+      const logits = tensors?.[0] && tensors[0].size > 0 ? Float32Array.from(tensors[0].toF32()) : undefined;
       p.resolve({ id: r.id, firstToken: r.firstToken, logits, ttftMs: this.hostRef.now() - p.sentAt, kv: { rank: r.rank, positions: r.positions } });
     } else if (kind === 'failed') {
       const f = meta as FailedMeta;

@@ -74,6 +74,7 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
     experts: { continuousBatching: asap.expertBatching ?? true, batchWaitMs, batchRows: microBatchTokens * c.topK },
     logSpans: common.spans,
     fault: options.fault,
+    shapesOnly: common.shapesOnly,
   };
   const gateway: GatewayConfig = {
     ranks: attentionIds,

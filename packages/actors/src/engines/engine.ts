@@ -78,6 +78,14 @@ export interface EngineOptions {
   /** Ranks log compute / wait / idle spans to `events$` (default true; off for long sweeps). */
   readonly spans?: boolean;
   readonly sim?: SimOptions;
+  /**
+   * false: numerics off — ranks carry shapes only (no weights read, routing drawn from a skewed, seeded
+   * expert-popularity model) while every op and message is still charged; sim host only. The first token
+   * is then -1. Default true.
+   */
+  readonly numerics?: boolean;
+  /** Numerics off: Zipf skew of expert popularity (default 1) and its seed (default the sim seed). */
+  readonly popularity?: { readonly skew?: number; readonly seed?: number };
   /** A crash injected on purpose, for tests and failure drills: that rank throws in its n-th device op. */
   readonly fault?: InjectedFault;
   /** threads host: how long workers may take to start (default 60 s). */
@@ -124,7 +132,7 @@ export interface RankReport {
   readonly barrierWaitMs: number;
   readonly queueWaitMs: number;
   readonly idleMs: number;
-  /** Share of the rank's busy time (neither idle nor waiting) spent inside kernels. */
+  /** Share of the rank's busy time (its thread running code, neither idle nor waiting) spent inside kernels. */
   readonly kernelShare: number;
   readonly expertCalls: number;
   readonly expertRows: number;

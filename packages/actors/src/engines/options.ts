@@ -1,6 +1,7 @@
 // Options common to every engine, checked and given their defaults before anything starts.
 import { availableBackends, type BackendName } from '@asap/runtime';
 import type { ModelConfig } from '../model/config/model-config.ts';
+import type { PopularityOptions } from '../ranks/expert-popularity.ts';
 import { readModelConfig } from '../model/config/parse.ts';
 import type { EngineOptions, HostName } from './engine.ts';
 import { EngineConfigError } from './errors.ts';
@@ -14,6 +15,8 @@ export interface CommonOptions {
   readonly maxQueuedTokens: number;
   readonly maxWaiting: number;
   readonly spans: boolean;
+  /** Numerics off: ranks carry shapes, routing from this popularity model. */
+  readonly shapesOnly: PopularityOptions | undefined;
 }
 
 export function positiveInteger(value: unknown, name: string, fallback: number): number {
@@ -33,6 +36,16 @@ export async function commonOptions(options: EngineOptions): Promise<CommonOptio
   const host = options.host ?? 'threads';
   if (host !== 'threads' && host !== 'sim') throw new EngineConfigError(`host must be "threads" or "sim", got "${String(host)}"`);
   const config = await readModelConfig(options.model);
+  let shapesOnly: PopularityOptions | undefined;
+  if (options.numerics === false) {
+    if (host !== 'sim') throw new EngineConfigError('numerics: false (shapes only) runs on the sim host only: set host: "sim"');
+    if (options.engine === 'reference') throw new EngineConfigError('the reference engine always computes: numerics: false needs sync or asap');
+    const skew = options.popularity?.skew ?? 1;
+    if (!(typeof skew === 'number' && Number.isFinite(skew) && skew >= 0)) throw new EngineConfigError(`popularity.skew must be a finite number >= 0, got ${String(skew)}`);
+    shapesOnly = { skew, seed: options.popularity?.seed ?? options.sim?.seed ?? 1 };
+  } else if (options.numerics !== undefined && options.numerics !== true) {
+    throw new EngineConfigError(`numerics must be true or false, got ${String(options.numerics)}`);
+  }
   return {
     modelDir: options.model,
     config,
@@ -42,5 +55,6 @@ export async function commonOptions(options: EngineOptions): Promise<CommonOptio
     maxQueuedTokens: positiveInteger(options.maxQueuedTokens, 'maxQueuedTokens', 1 << 20),
     maxWaiting: positiveInteger(options.maxWaiting, 'maxWaiting', 4096),
     spans: options.spans ?? true,
+    shapesOnly,
   };
 }

@@ -35,6 +35,7 @@ export async function syncPlan(options: EngineOptions): Promise<ActorEnginePlan>
     kvBudgetBytes: common.kvBudgetBytes,
     logSpans: common.spans,
     fault: options.fault,
+    shapesOnly: common.shapesOnly,
   };
   const gateway: GatewayConfig = { ranks: ids, placement: (sync.loadAwarePlacement ?? true) ? 'tokens' : 'round-robin', tokenCost: 1, contextCost: 0 };
   const actors: ActorSpec[] = [

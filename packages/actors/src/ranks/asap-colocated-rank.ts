@@ -5,14 +5,14 @@ import { defer, from, merge, mergeMap } from 'rxjs';
 import { type AsapRankConfig, heldExperts } from './asap-config.ts';
 import { AttentionRole } from './attention-role.ts';
 import { ExpertRole } from './expert-role.ts';
-import { RankModel } from './rank-model.ts';
+import { loadRankCompute } from './load-rank-compute.ts';
 import { type RankStats, rankStats } from './rank-stats.ts';
 import { Timeline } from './timeline.ts';
 
 export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const me = config.expertRanks.indexOf(ctx.id);
   if (me < 0 || config.attentionRanks[me] !== ctx.id) throw new Error(`asap colocated rank "${ctx.id}" must be both attention and expert rank ${me}`);
-  const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: true, experts: heldExperts(config.holders, me) });
+  const model = await loadRankCompute(ctx, { modelDir: config.modelDir, backend: config.backend, shapesOnly: config.shapesOnly, attentionSide: true, experts: heldExperts(config.holders, me) });
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   // Each side reaches the other directly for this rank, through a channel for every other rank.
   let attention: AttentionRole | undefined;

@@ -4,6 +4,7 @@ import type { AttentionRoleOptions } from './attention-role.ts';
 import type { ExpertHolders } from './expert-placement.ts';
 import type { ExpertRoleOptions } from './expert-role.ts';
 import type { InjectedFault } from './timeline.ts';
+import type { PopularityOptions } from './expert-popularity.ts';
 
 export interface AsapRankConfig {
   readonly modelDir: string;
@@ -16,6 +17,8 @@ export interface AsapRankConfig {
   readonly experts: ExpertRoleOptions;
   readonly logSpans: boolean;
   readonly fault?: InjectedFault;
+  /** Numerics off: shapes only, routing from this popularity model. */
+  readonly shapesOnly?: PopularityOptions;
 }
 
 /** The experts `rank` holds per layer, for loading. */

@@ -4,12 +4,12 @@ import { anyRank, defineActor } from '@asap/runtime';
 import { defer, from, merge, mergeMap } from 'rxjs';
 import type { AsapRankConfig } from './asap-config.ts';
 import { AttentionRole } from './attention-role.ts';
-import { RankModel } from './rank-model.ts';
+import { loadRankCompute } from './load-rank-compute.ts';
 import { type RankStats, rankStats } from './rank-stats.ts';
 import { Timeline } from './timeline.ts';
 
 export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
-  const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: true, experts: config.holders.map(() => []) });
+  const model = await loadRankCompute(ctx, { modelDir: config.modelDir, backend: config.backend, shapesOnly: config.shapesOnly, attentionSide: true, experts: config.holders.map(() => []) });
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const role = new AttentionRole(ctx, model, timeline, { ...config.attention, gateway: config.gateway, expertRanks: config.expertRanks, holders: config.holders }, (to, m) =>
     ctx.send(to, m),

@@ -4,12 +4,12 @@
 // micro-batch waits only for the rows it sent, never for another rank's step.
 import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
 import type { MoeDispatch } from '../model/forward/attention-half.ts';
-import { type OutgoingRows, landOutputs, planDispatch, slotBuffers } from './dispatch-rows.ts';
+import { type OutgoingRows, landOutputs, planDispatch, rowsOf, slotBuffers, withRows } from './dispatch-rows.ts';
 import type { ExpertHolders } from './expert-placement.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { attentionOp, combineOp, embedOp, lmHeadOp } from './op-costs.ts';
 import { Wakeup } from './pull-queue.ts';
-import type { RankModel } from './rank-model.ts';
+import type { RankCompute, RankKv } from './rank-model.ts';
 import { acceptRequest, reportLoad, sendCancelled, sendResult } from './rank-protocol.ts';
 import { type Chunk, type HeldRequest, RequestQueue, isLastChunk } from './request-queue.ts';
 import { RoutingCounter } from './rank-stats.ts';
@@ -56,12 +56,12 @@ export class AttentionRole {
 
   constructor(
     private readonly ctx: ActorContext,
-    private readonly model: RankModel,
+    private readonly model: RankCompute,
     private readonly timeline: Timeline,
     private readonly options: AttentionRoleOptions,
     private readonly dispatch: DispatchSink,
   ) {
-    this.queue = new RequestQueue(model.config, options.kvBudgetBytes, 'deadline');
+    this.queue = new RequestQueue(model.config, (n) => model.newKv(n), options.kvBudgetBytes, 'deadline');
     this.routing = new RoutingCounter(model.config);
     this.expertLoad = options.expertRanks.map(() => 0);
   }
@@ -142,7 +142,7 @@ export class AttentionRole {
         const { chunk } = item;
         const half = await this.timeline.compute(
           attentionOp(c, layer, chunk.length, chunk.start, this.model.weightBytes),
-          () => this.model.attention(layer, item.hidden, (chunk.request.kv as NonNullable<HeldRequest['kv']>).layers[layer]),
+          () => this.model.attention(layer, item.hidden, chunk.request.kv as RankKv),
           [chunk.request.meta.id],
         );
         item.hidden = half.hidden;
@@ -151,15 +151,15 @@ export class AttentionRole {
       if (c.layerKinds[layer] !== 'moe') continue;
       const dispatches = items.map((i) => i.moe as MoeDispatch);
       for (const d of dispatches) this.routing.count(layer, d.routing.experts);
-      const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, c.hiddenSize, (expert, holders) => this.replica(holders));
+      const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, (_expert, holders) => this.replica(holders));
       const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, deadlineMs));
       const slots = slotBuffers(dispatches);
+      const width = this.model.numerics ? c.hiddenSize : 0;
       plan.forEach((sent, x) => {
-        const out = replies[x]?.tensors?.[0];
-        if (out) landOutputs(sent, out, slots);
-        else if (sent.rows.rowCount > 0 && !items.some((i) => i.chunk.request.cancelled)) {
-          throw new Error(`combine from "${this.options.expertRanks[x]}" carried no rows for the ${sent.rows.rowCount} sent`);
-        }
+        const reply = replies[x];
+        // An expert rank drops the rows of a dispatch whose requests were all cancelled.
+        if (!reply || (reply.meta as { dropped?: boolean }).dropped) return;
+        landOutputs(sent, rowsOf(reply, sent.rows.rowCount, width), slots);
       });
       await this.timeline.compute(combineOp(c, items.reduce((n, i) => n + i.chunk.length, 0)), () => {
         items.forEach((item, i) => (item.hidden = this.model.combine(item.hidden, dispatches[i], slots[i])));
@@ -199,7 +199,7 @@ export class AttentionRole {
       if (rows.rows.rowCount === 0) return;
       replies[x] = new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject }));
       const meta: DispatchMeta = { layer, batch, groups: rows.groups, requests, deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined };
-      sends.push(this.dispatch(this.options.expertRanks[x], { kind: 'dispatch', meta, tensors: [rows.rows] }));
+      sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, 4 * this.model.config.hiddenSize)));
     });
     return Promise.all(sends).then(() => Promise.all(replies));
   }

@@ -5,13 +5,26 @@
 import { type ActorId, type BackendName, type ChannelMessage, type Tensor, anyRank, defineActor, rankBarrier } from '@asap/runtime';
 import { defer, from } from 'rxjs';
 import type { MoeDispatch } from '../model/forward/attention-half.ts';
-import { type IncomingRows, type OutgoingRows, landOutputs, planDispatch, rowsPerExpert, runExpertBatch, slotBuffers } from './dispatch-rows.ts';
+import {
+  type IncomingRows,
+  type OutgoingRows,
+  groupRows,
+  landOutputs,
+  planDispatch,
+  rowsOf,
+  rowsPerExpert,
+  runExpertBatch,
+  slotBuffers,
+  withRows,
+} from './dispatch-rows.ts';
 import type { ExpertHolders } from './expert-placement.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { attentionOp, combineOp, embedOp, expertsOp, lmHeadOp } from './op-costs.ts';
 import { PullQueue, Wakeup } from './pull-queue.ts';
 import { type Chunk, type HeldRequest, RequestQueue, isLastChunk, splitMicroBatches } from './request-queue.ts';
-import { RankModel } from './rank-model.ts';
+import { loadRankCompute } from './load-rank-compute.ts';
+import type { PopularityOptions } from './expert-popularity.ts';
+import type { RankKv } from './rank-model.ts';
 import { type RankStats, rankStats, RoutingCounter } from './rank-stats.ts';
 import { acceptRequest, reportLoad, sendCancelled, sendResult } from './rank-protocol.ts';
 import { type InjectedFault, Timeline } from './timeline.ts';
@@ -31,6 +44,8 @@ export interface ColocatedRankConfig {
   readonly kvBudgetBytes: number;
   readonly logSpans: boolean;
   readonly fault?: InjectedFault;
+  /** Numerics off: shapes only, routing from this popularity model. */
+  readonly shapesOnly?: PopularityOptions;
 }
 
 /** One piece of a micro-batch as it moves through the layers. */
@@ -51,16 +66,20 @@ function expect(tuple: readonly ChannelMessage[], peers: readonly ActorId[], kin
 export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) => {
   const me = config.ranks.indexOf(ctx.id);
   if (me < 0) throw new Error(`colocated rank "${ctx.id}" is not in its rank list ${config.ranks.join(', ')}`);
-  const model = await RankModel.load({
+  const model = await loadRankCompute(ctx, {
     modelDir: config.modelDir,
     backend: config.backend,
+    shapesOnly: config.shapesOnly,
     attentionSide: true,
     experts: config.holders.map((layer) => layer.flatMap((rs, e) => (rs.includes(me) ? [e] : []))),
   });
   const c = model.config;
+  // Row width on the wire (0 with numerics off) and the bytes a row stands for.
+  const width = model.numerics ? c.hiddenSize : 0;
+  const rowBytes = 4 * c.hiddenSize;
   const peers = config.ranks.filter((r) => r !== ctx.id);
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
-  const queue = new RequestQueue(c, config.kvBudgetBytes);
+  const queue = new RequestQueue(c, (n) => model.newKv(n), config.kvBudgetBytes);
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const routing = new RoutingCounter(c);
   const wake = new Wakeup();
@@ -120,7 +139,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
           const { chunk } = item;
           const half = await timeline.compute(
             attentionOp(c, layer, chunk.length, chunk.start, model.weightBytes),
-            () => model.attention(layer, item.hidden, (chunk.request.kv as NonNullable<HeldRequest['kv']>).layers[layer]),
+            () => model.attention(layer, item.hidden, chunk.request.kv as RankKv),
             [chunk.request.meta.id],
           );
           item.hidden = half.hidden;
@@ -129,13 +148,13 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         if (c.layerKinds[layer] !== 'moe') continue;
         const dispatches = items.map((i) => i.moe as MoeDispatch);
         for (const d of dispatches) routing.count(layer, d.routing.experts);
-        const plan = planDispatch(dispatches, config.holders[layer], config.ranks.length, c.hiddenSize, chooseReplica);
+        const plan = planDispatch(dispatches, config.holders[layer], config.ranks.length, chooseReplica);
         outgoing.push(plan);
         await Promise.all(
           peers.map((p) => {
             const rows = plan[config.ranks.indexOf(p)];
             const meta: DispatchMeta = { layer, batch: b, groups: rows.groups };
-            return ctx.send(p, rows.groups.length > 0 ? { kind: 'dispatch', meta, tensors: [rows.rows] } : { kind: 'dispatch', meta });
+            return ctx.send(p, withRows('dispatch', meta, rows.rows, rowBytes));
           }),
         );
       }
@@ -148,8 +167,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         const sources: IncomingRows[] = config.ranks.map((r) => {
           if (r === ctx.id) return outgoing[b][me];
           const m = tuple[peerIndex.get(r) as number];
-          const rows = m.tensors?.[0];
-          return { groups: (m.meta as DispatchMeta).groups, rows: rows ?? outgoing[b][me].rows.rows(0, 0) };
+          const { groups } = m.meta as DispatchMeta;
+          return { groups, rows: rowsOf(m, groupRows(groups), width) };
         });
         const sizes = rowsPerExpert(sources);
         const rowsIn = [...sizes.values()].reduce((n, k) => n + k, 0);
@@ -166,7 +185,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
           peers.map((p) => {
             const out = outputs[config.ranks.indexOf(p)];
             const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
-            return ctx.send(p, out.rowCount > 0 ? { kind: 'combine', meta, tensors: [out] } : { kind: 'combine', meta });
+            return ctx.send(p, withRows('combine', meta, out, rowBytes));
           }),
         );
       }
@@ -176,9 +195,9 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         const dispatches = items.map((i) => i.moe as MoeDispatch);
         const slots = slotBuffers(dispatches);
         config.ranks.forEach((r, i) => {
-          const out = r === ctx.id ? local[b] : tuple[peerIndex.get(r) as number].tensors?.[0];
-          if (out) landOutputs(outgoing[b][i], out, slots);
-          else if (outgoing[b][i].rows.rowCount > 0) throw new Error(`combine from "${r}" carried no rows for ${outgoing[b][i].rows.rowCount} sent`);
+          const sent = outgoing[b][i];
+          const out = r === ctx.id ? local[b] : rowsOf(tuple[peerIndex.get(r) as number], sent.rows.rowCount, width);
+          landOutputs(sent, out, slots);
         });
         const rows = items.reduce((n, i) => n + i.chunk.length, 0);
         await timeline.compute(combineOp(c, rows), () => {

@@ -1,7 +1,7 @@
 // Dispatch and combine as data movement: which rows of which chunk go to which expert rank, how an expert
 // rank batches the rows it received from every source, and where the outputs land back. Shared by the
 // sync and asap engines; only when they wait differs.
-import { Tensor } from '@asap/runtime';
+import { type ChannelMessage, Tensor } from '@asap/runtime';
 import type { MoeDispatch } from '../model/forward/attention-half.ts';
 import { slotOutputsFor } from '../model/forward/combine.ts';
 import { rowsByExpert } from '../model/forward/dispatch.ts';
@@ -28,6 +28,7 @@ export type ReplicaChoice = (expert: number, holders: readonly number[]) => numb
 
 function copyRow(dst: Tensor, dstRow: number, src: Tensor, srcRow: number): void {
   const width = dst.rowSize;
+  if (width === 0) return; // shapes only
   (dst.data as Float32Array).set((src.data as Float32Array).subarray(srcRow * width, (srcRow + 1) * width), dstRow * width);
 }
 
@@ -39,9 +40,10 @@ export function planDispatch(
   dispatches: readonly MoeDispatch[],
   holders: readonly (readonly number[])[],
   ranks: number,
-  hidden: number,
   choose: ReplicaChoice,
 ): OutgoingRows[] {
+  // The rows' width: the hidden size, or 0 when rows are shapes only.
+  const hidden = dispatches[0]?.expertInput.rowSize ?? 0;
   // per destination: expert → [chunk, slot, token] triples
   const byDest = Array.from({ length: ranks }, () => new Map<number, number[]>());
   dispatches.forEach((dispatch, chunk) => {
@@ -93,7 +95,7 @@ export function runExpertBatch(
   compute: (expert: number, rows: Tensor) => Tensor,
 ): { outputs: Tensor[]; batches: number[] } {
   const hidden = sources.find((s) => s.rows.rowCount > 0)?.rows.rowSize ?? 0;
-  const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, Math.max(hidden, 1)]));
+  const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, hidden]));
   // expert → [source, first row in source, count]
   const parts = new Map<number, number[]>();
   sources.forEach((source, s) => {
@@ -137,4 +139,28 @@ export function landOutputs(sent: OutgoingRows, outputs: Tensor, slotOutputs: re
     throw new Error(`combine: ${outputs.rowCount} expert outputs returned for ${sent.rows.rowCount} rows sent`);
   }
   for (let r = 0; r < sent.chunkOf.length; r++) copyRow(slotOutputs[sent.chunkOf[r]], sent.slotOf[r], outputs, r);
+}
+
+/**
+ * A message carrying `rows`: as a tensor; or, when rows are shapes only (width 0, numerics off), as the
+ * bytes they stand for (`rowBytes` each), which the sim host charges to the link.
+ */
+export function withRows(kind: string, meta: unknown, rows: Tensor, rowBytes: number): ChannelMessage {
+  if (rows.rowCount === 0) return { kind, meta };
+  if (rows.rowSize === 0) return { kind, meta, virtualBytes: rows.rowCount * rowBytes };
+  return { kind, meta, tensors: [rows] };
+}
+
+/** The `count` rows a message carries, `width` wide: its tensor, or shape-only rows. */
+export function rowsOf(message: ChannelMessage, count: number, width: number): Tensor {
+  const rows = message.tensors?.[0] ?? Tensor.zeros([count, width]);
+  if (rows.rowCount !== count) throw new Error(`"${message.kind}" carries ${rows.rowCount} rows, its header says ${count}`);
+  return rows;
+}
+
+/** Rows a dispatch header announces. */
+export function groupRows(groups: readonly ExpertGroup[]): number {
+  let n = 0;
+  for (const [, count] of groups) n += count;
+  return n;
 }

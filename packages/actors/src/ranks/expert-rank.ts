@@ -4,14 +4,14 @@ import { anyRank, defineActor } from '@asap/runtime';
 import { defer, from, merge, tap } from 'rxjs';
 import { type AsapRankConfig, heldExperts } from './asap-config.ts';
 import { ExpertRole } from './expert-role.ts';
-import { RankModel } from './rank-model.ts';
+import { loadRankCompute } from './load-rank-compute.ts';
 import { type RankStats, rankStats } from './rank-stats.ts';
 import { Timeline } from './timeline.ts';
 
 export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const me = config.expertRanks.indexOf(ctx.id);
   if (me < 0) throw new Error(`expert rank "${ctx.id}" is not in its expert rank list ${config.expertRanks.join(', ')}`);
-  const model = await RankModel.load({ modelDir: config.modelDir, backend: config.backend, attentionSide: false, experts: heldExperts(config.holders, me) });
+  const model = await loadRankCompute(ctx, { modelDir: config.modelDir, backend: config.backend, shapesOnly: config.shapesOnly, attentionSide: false, experts: heldExperts(config.holders, me) });
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const role = new ExpertRole(ctx, model, timeline, config.experts, (to, m) => ctx.send(to, m));
   const rows$ = anyRank(

@@ -2,12 +2,12 @@
 // has arrived for one layer — earliest TTFT deadline first, waiting a bounded time for more when the batch
 // is small — runs each expert once over the batch, and puts each source's outputs back. The batch grows
 // with load: while one batch computes, the next one gathers.
-import { type ActorContext, type ActorId, type ChannelMessage, Tensor } from '@asap/runtime';
-import { type IncomingRows, rowsPerExpert, runExpertBatch } from './dispatch-rows.ts';
+import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
+import { type IncomingRows, groupRows, rowsOf, rowsPerExpert, runExpertBatch, withRows } from './dispatch-rows.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { expertsOp } from './op-costs.ts';
 import { Wakeup } from './pull-queue.ts';
-import type { RankModel } from './rank-model.ts';
+import type { RankCompute } from './rank-model.ts';
 import type { Timeline } from './timeline.ts';
 
 export interface ExpertRoleOptions {
@@ -22,7 +22,7 @@ export interface ExpertRoleOptions {
 interface Waiting {
   readonly from: ActorId;
   readonly meta: DispatchMeta;
-  readonly rows: Tensor | undefined;
+  readonly rows: Tensor;
   readonly arrivedMs: number;
   readonly rowCount: number;
 }
@@ -42,7 +42,7 @@ export class ExpertRole {
 
   constructor(
     private readonly ctx: ActorContext,
-    private readonly model: RankModel,
+    private readonly model: RankCompute,
     private readonly timeline: Timeline,
     private readonly options: ExpertRoleOptions,
     private readonly reply: CombineSink,
@@ -55,8 +55,8 @@ export class ExpertRole {
   /** A dispatch arrived (from a peer's channel or this actor's own attention side). */
   accept(from: ActorId, message: ChannelMessage): void {
     const meta = message.meta as DispatchMeta;
-    const rows = message.tensors?.[0];
-    this.waiting.push({ from, meta, rows, arrivedMs: this.ctx.now(), rowCount: rows?.rowCount ?? 0 });
+    const rows = rowsOf(message, groupRows(meta.groups), this.model.numerics ? this.model.config.hiddenSize : 0);
+    this.waiting.push({ from, meta, rows, arrivedMs: this.ctx.now(), rowCount: rows.rowCount });
     this.wake.notify();
   }
 
@@ -107,7 +107,7 @@ export class ExpertRole {
   private async serve(batch: readonly Waiting[]): Promise<void> {
     const live = batch.filter((w) => !(w.meta.requests ?? []).every((id) => this.cancelled.has(id)) || (w.meta.requests ?? []).length === 0);
     this.dropped += batch.length - live.length;
-    const sources: IncomingRows[] = live.map((w) => ({ groups: w.meta.groups, rows: w.rows ?? this.emptyRows() }));
+    const sources: IncomingRows[] = live.map((w) => ({ groups: w.meta.groups, rows: w.rows }));
     const sizes = rowsPerExpert(sources);
     const layer = batch[0].meta.layer;
     let outputs: Tensor[] = [];
@@ -129,12 +129,8 @@ export class ExpertRole {
         const i = live.indexOf(w);
         const out = i >= 0 ? outputs[i] : undefined;
         const meta: CombineMeta & { queuedRows: number; dropped?: boolean } = { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows, dropped: i < 0 || undefined };
-        return this.reply(w.from, out && out.rowCount > 0 ? { kind: 'combine', meta, tensors: [out] } : { kind: 'combine', meta });
+        return this.reply(w.from, out ? withRows('combine', meta, out, 4 * this.model.config.hiddenSize) : { kind: 'combine', meta });
       }),
     );
-  }
-
-  private emptyRows(): Tensor {
-    return Tensor.zeros([0, this.model.config.hiddenSize]);
   }
 }

@@ -1,15 +1,36 @@
-// The model as a rank holds it: the attention side and/or a subset of routed experts, resident in one
-// backend. Ranks compute only through these calls, which are the reference forward's own pieces.
+// The model as a rank holds it: the attention side and/or a subset of routed experts. Ranks compute only
+// through `RankCompute`: `RankModel` runs the reference forward's own pieces on real weights; `ShapeModel`
+// (numerics off) carries shapes only, for simulating clusters far larger than this machine.
 import { type Backend, type BackendName, type Tensor, createBackend } from '@asap/runtime';
 import type { ModelConfig } from '../model/config/model-config.ts';
 import { type AttentionHalfResult, type MoeDispatch, attentionHalf } from '../model/forward/attention-half.ts';
 import { combine } from '../model/forward/combine.ts';
 import { gatedFfn } from '../model/forward/gated-ffn.ts';
-import type { LayerKv } from '../model/forward/kv-cache.ts';
+import { KvCache } from '../model/forward/kv-cache.ts';
 import { argmax, lmHeadLogits } from '../model/forward/lm-head.ts';
 import type { MoeModel } from '../model/weights/model.ts';
 import { loadModel } from '../model/weights/load.ts';
 import { residentModel } from '../model/weights/resident.ts';
+
+/** A request's KV as a rank holds it: the real cache, or (numerics off) its capacity alone. */
+export type RankKv = KvCache | { readonly capacity: number };
+
+/** What a rank computes with; the rank code is the same whether numerics are on or off. */
+export interface RankCompute {
+  readonly config: ModelConfig;
+  /** Bytes per stored weight element of the matmul weights (4 for f32, 2 for bf16). */
+  readonly weightBytes: number;
+  /** false: rows are shapes only ([rows, 0]); messages stand for their bytes with `virtualBytes`. */
+  readonly numerics: boolean;
+  newKv(capacity: number): RankKv;
+  embed(tokens: Int32Array): Tensor;
+  attention(layer: number, hidden: Tensor, kv: RankKv): AttentionHalfResult;
+  expert(layer: number, expert: number, rows: Tensor): Tensor;
+  combine(residual: Tensor, dispatch: MoeDispatch, slotOutputs: Tensor): Tensor;
+  /** The last position's logits and their argmax (numerics off: no logits, token -1). */
+  finish(lastRow: Tensor): { firstToken: number; logits: Float32Array };
+  dispose(): void;
+}
 
 export interface RankModelSpec {
   /** Checkpoint directory (config.json + safetensors). */
@@ -21,11 +42,12 @@ export interface RankModelSpec {
   readonly experts: readonly (readonly number[])[];
 }
 
-export class RankModel {
+export class RankModel implements RankCompute {
+  readonly numerics = true;
+
   private constructor(
     readonly backend: Backend,
     readonly model: MoeModel,
-    /** Bytes per stored weight element of the matmul weights (4 for f32, 2 for bf16). */
     readonly weightBytes: number,
   ) {}
 
@@ -34,7 +56,8 @@ export class RankModel {
     try {
       const loaded = await loadModel(spec.modelDir, { attentionSide: spec.attentionSide, experts: (layer) => spec.experts[layer] ?? [] });
       const model = residentModel(loaded.model, backend);
-      const sample = model.attentionSide?.layers[0]?.attention.q ?? model.experts.find((m) => m.size > 0)?.values().next().value?.gate;
+      const expert = model.experts.find((m) => m.size > 0)?.values().next().value;
+      const sample = model.attentionSide?.lmHead ?? expert?.gate;
       return new RankModel(backend, model, sample?.dtype === 'bf16' ? 2 : 4);
     } catch (error) {
       backend.dispose();
@@ -46,12 +69,17 @@ export class RankModel {
     return this.model.config;
   }
 
+  newKv(capacity: number): RankKv {
+    return KvCache.create(this.config, capacity);
+  }
+
   embed(tokens: Int32Array): Tensor {
     return this.backend.gatherRows(this.model.attention().embedTokens, tokens);
   }
 
-  attention(layer: number, hidden: Tensor, kv: LayerKv): AttentionHalfResult {
-    return attentionHalf(this.backend, this.model, layer, hidden, kv);
+  attention(layer: number, hidden: Tensor, kv: RankKv): AttentionHalfResult {
+    if (!(kv instanceof KvCache)) throw new TypeError('RankModel.attention: needs a KvCache');
+    return attentionHalf(this.backend, this.model, layer, hidden, kv.layers[layer]);
   }
 
   expert(layer: number, expert: number, rows: Tensor): Tensor {
@@ -62,7 +90,6 @@ export class RankModel {
     return combine(this.backend, residual, dispatch, slotOutputs);
   }
 
-  /** The last position's logits and their argmax. */
   finish(lastRow: Tensor): { firstToken: number; logits: Float32Array } {
     const logits = Float32Array.from(lmHeadLogits(this.backend, this.model, lastRow).toF32());
     return { firstToken: argmax(logits), logits };

@@ -20,7 +20,7 @@ export async function acceptRequest(ctx: ActorContext, gateway: ActorId, queue: 
 
 export async function sendResult(ctx: ActorContext, gateway: ActorId, request: HeldRequest, firstToken: number, logits: Float32Array): Promise<void> {
   const meta: ResultMeta = { id: request.meta.id, firstToken, rank: ctx.id, positions: request.tokens.length };
-  await ctx.send(gateway, request.meta.logits ? { kind: 'result', meta, tensors: [Tensor.fromF32(logits, [logits.length])] } : { kind: 'result', meta });
+  await ctx.send(gateway, request.meta.logits && logits.length > 0 ? { kind: 'result', meta, tensors: [Tensor.fromF32(logits, [logits.length])] } : { kind: 'result', meta });
 }
 
 export async function sendCancelled(ctx: ActorContext, gateway: ActorId, id: number): Promise<void> {

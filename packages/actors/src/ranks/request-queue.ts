@@ -1,15 +1,16 @@
 // The requests a rank holds the attention of: queued prompts, the chunks a step takes from them, and their
 // KV caches, allocated when a request's first chunk is taken and bounded by a byte budget.
 import type { ModelConfig } from '../model/config/model-config.ts';
-import { KvCache, kvBytesPerToken } from '../model/forward/kv-cache.ts';
+import { kvBytesPerToken } from '../model/forward/kv-cache.ts';
 import type { RequestMeta } from './messages.ts';
+import type { RankKv } from './rank-model.ts';
 
 export interface HeldRequest {
   readonly meta: RequestMeta;
   readonly tokens: Int32Array;
   /** Positions handed to chunks so far (prefilled or in flight). */
   taken: number;
-  kv: KvCache | undefined;
+  kv: RankKv | undefined;
   cancelled: boolean;
   /** A chunk of it is being prefilled: the next chunk must wait for its KV (asap pipelines micro-batches). */
   busy: boolean;
@@ -34,7 +35,8 @@ export class RequestQueue {
   private readonly kvBytesPerToken: number;
 
   constructor(
-    private readonly config: ModelConfig,
+    config: ModelConfig,
+    private readonly newKv: (capacity: number) => RankKv,
     private readonly kvBudgetBytes: number,
     private readonly order: QueueOrder = 'arrival',
   ) {
@@ -89,7 +91,7 @@ export class RequestQueue {
       if (!request.kv) {
         const bytes = request.tokens.length * this.kvBytesPerToken;
         if (this.kvBytesHeld + bytes > this.kvBudgetBytes) break;
-        request.kv = KvCache.create(this.config, request.tokens.length);
+        request.kv = this.newKv(request.tokens.length);
         this.kvBytesHeld += bytes;
       }
       const length = Math.min(left, request.tokens.length - request.taken);

@@ -17,6 +17,11 @@ export interface SpanDetail {
 }
 
 export interface TimelineTotals {
+  /**
+   * Time the rank's thread was running code (its event loop's active time under threads); under sim, where
+   * only device ops take time, the compute time.
+   */
+  readonly activeMs: number;
   readonly computeMs: number;
   readonly barrierWaitMs: number;
   readonly queueWaitMs: number;
@@ -32,6 +37,7 @@ export interface InjectedFault {
 export class Timeline {
   private readonly totals: Record<SpanKind, number> = { compute: 0, 'barrier-wait': 0, 'queue-wait': 0, idle: 0 };
   readonly startMs: number;
+  private readonly loopAtStart = performance.eventLoopUtilization();
   private ops = 0;
   private readonly crashAt: number;
 
@@ -65,7 +71,8 @@ export class Timeline {
 
   get summary(): TimelineTotals {
     const t = this.totals;
-    return { computeMs: t.compute, barrierWaitMs: t['barrier-wait'], queueWaitMs: t['queue-wait'], idleMs: t.idle };
+    const activeMs = this.ctx.host === 'threads' ? performance.eventLoopUtilization(this.loopAtStart).active : t.compute;
+    return { activeMs, computeMs: t.compute, barrierWaitMs: t['barrier-wait'], queueWaitMs: t['queue-wait'], idleMs: t.idle };
   }
 
   private record(span: SpanDetail): void {

@@ -12,6 +12,11 @@ export interface ChannelMessage {
   readonly meta?: unknown;
   /** Tensor rows carried by the message. The receiver gets tensors it owns (not views into the ring) unless it leases (`LeasedMessage`). */
   readonly tensors?: readonly Tensor[];
+  /**
+   * Payload bytes the message stands for beyond its tensors: a simulation with numerics off sends rows as
+   * shapes only, and the sim host charges links for these bytes as if they were carried. Ignored elsewhere.
+   */
+  readonly virtualBytes?: number;
 }
 
 /** The sending end of one directed channel (one sender actor → one receiver actor). */

@@ -196,8 +196,10 @@ class VirtualHost implements SimHost {
     const meta = receivedMeta(encoded);
     if (meta !== undefined) copy.meta = meta;
     if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
-    this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes });
-    await link.send(encoded.recordBytes, () => this.arrive(from, to, copy));
+    const virtualBytes = message.virtualBytes ?? 0;
+    if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
+    this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
+    await link.send(encoded.recordBytes, () => this.arrive(from, to, copy), encoded.recordBytes + virtualBytes);
   }
 
   private arrive(from: ActorId, to: ActorId, message: ChannelMessage): void {

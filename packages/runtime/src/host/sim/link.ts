@@ -24,6 +24,7 @@ export function checkLinkProfile(profile: LinkProfile, where: string): LinkProfi
 
 interface Waiting {
   readonly bytes: number;
+  readonly wireBytes: number;
   readonly arrive: () => void;
   readonly admitted: () => void;
   readonly rejected: (error: Error) => void;
@@ -76,14 +77,17 @@ export class SimLink {
     if (freed) this.admitWaiting();
   }
 
-  /** Resolves when the message is admitted to the ring; `arrive` runs at its arrival time. */
-  send(bytes: number, arrive: () => void): Promise<void> {
+  /**
+   * Resolves when the message is admitted to the ring; `arrive` runs at its arrival time. It holds `bytes`
+   * of ring space and takes `wireBytes` (default `bytes`) of wire time.
+   */
+  send(bytes: number, arrive: () => void, wireBytes = bytes): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.waiting.length === 0 && this.inFlightBytes + bytes <= this.capacityBytes) {
-      this.transmit(bytes, arrive);
+      this.transmit(bytes, wireBytes, arrive);
       return Promise.resolve();
     }
-    return new Promise<void>((admitted, rejected) => this.waiting.push({ bytes, arrive, admitted, rejected }));
+    return new Promise<void>((admitted, rejected) => this.waiting.push({ bytes, wireBytes, arrive, admitted, rejected }));
   }
 
   /** The receiver is gone (or the host stops): senders waiting for ring space, and later ones, get `error`. */
@@ -92,9 +96,9 @@ export class SimLink {
     for (const w of this.waiting.splice(0)) w.rejected(error);
   }
 
-  private transmit(bytes: number, arrive: () => void): void {
+  private transmit(bytes: number, wireBytes: number, arrive: () => void): void {
     const start = Math.max(this.clock.time, this.wireFreeAt);
-    this.wireFreeAt = start + bytes / (this.profile.gbps * 1e6);
+    this.wireFreeAt = start + wireBytes / (this.profile.gbps * 1e6);
     const jitter = this.profile.jitterMs ? this.random() * this.profile.jitterMs : 0;
     const arrival = Math.max(this.lastArrival, this.wireFreeAt + this.profile.latencyMs + jitter);
     this.lastArrival = arrival;
@@ -108,7 +112,7 @@ export class SimLink {
   private admitWaiting(): void {
     while (this.waiting.length > 0 && this.inFlightBytes + this.waiting[0].bytes <= this.capacityBytes) {
       const next = this.waiting.shift() as Waiting;
-      this.transmit(next.bytes, next.arrive);
+      this.transmit(next.bytes, next.wireBytes, next.arrive);
       next.admitted();
     }
   }
