@@ -57,6 +57,7 @@ describe('each feature off and on keeps the results exact', () => {
     ['asap without micro-batch pipelining', asap({ asap: { microBatchPipelining: false } })],
     ['asap with 3 micro-batches in flight', asap({ asap: { microBatches: 3, microBatchTokens: 8 } })],
     ['asap without expert-side batching', asap({ asap: { expertBatching: false } })],
+    ['asap with a bounded batch wait of 0.5 ms', asap({ asap: { batchWaitMs: 0.5 } })],
     ['asap without expert load balancing', asap({ asap: { expertLoadBalancing: false }, experts: { routingCounts: counts } })],
     ['asap with hot-expert replicas on 3 expert ranks', asap({ expertRanks: 3, experts: { routingCounts: counts, hotReplicas: 3 } })],
     ['asap with 1 attention and 1 expert rank', asap({ attentionRanks: 1, expertRanks: 1 })],

@@ -54,7 +54,7 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
   const balancing = asap.expertLoadBalancing ?? true;
   const holders = expertHolders(c, expertIds.length, { ...options.experts, hotReplicas: balancing ? (options.experts?.hotReplicas ?? (options.experts?.routingCounts ? 2 : 0)) : 0 });
   const microBatchTokens = positiveInteger(asap.microBatchTokens, 'asap.microBatchTokens', 256);
-  const batchWaitMs = asap.batchWaitMs ?? 0.2;
+  const batchWaitMs = asap.batchWaitMs ?? 0;
   if (!(typeof batchWaitMs === 'number' && batchWaitMs >= 0 && Number.isFinite(batchWaitMs))) {
     throw new EngineConfigError(`asap.batchWaitMs must be a finite number of ms >= 0, got ${String(asap.batchWaitMs)}`);
   }

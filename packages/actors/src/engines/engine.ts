@@ -32,7 +32,10 @@ export interface AsapOptions {
   readonly microBatchTokens?: number;
   /** Expert ranks batch rows from every source by deadline with a bounded wait (false: one dispatch at a time). */
   readonly expertBatching?: boolean;
-  /** The bounded wait for a small expert batch to grow, ms. Default 0.2. */
+  /**
+   * The bounded wait for a small expert batch to grow, ms. Default 0: a batch is whatever arrived while the
+   * previous one computed (so it grows with load); timers here are 1 ms coarse on the threads host.
+   */
   readonly batchWaitMs?: number;
   /** Replicate hot experts and send each row to the least-loaded replica (false: one copy of each expert). */
   readonly expertLoadBalancing?: boolean;

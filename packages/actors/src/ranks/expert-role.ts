@@ -81,8 +81,12 @@ export class ExpertRole {
     }
   }
 
-  /** Waits (bounded) for a small batch to grow: rows from other ranks are likely on their way. */
+  /**
+   * Waits (bounded) for a small batch to grow: rows from other ranks are likely on their way. With no wait
+   * configured the batch is what arrived while the last one computed.
+   */
   private async fill(): Promise<void> {
+    if (this.options.batchWaitMs === 0) return;
     const oldest = Math.min(...this.waiting.map((w) => w.arrivedMs));
     const left = oldest + this.options.batchWaitMs - this.ctx.now();
     if (left > 0 && this.queuedRows < this.options.batchRows) await this.timeline.wait('queue-wait', 'batch-fill', this.ctx.after(left));
