@@ -120,7 +120,7 @@ class RingReceiver implements RingChannelReceiver {
     claimEnd(ring, this.control, RECEIVER_CLAIMED, 'receiver');
     this.memory = ringMemory(ring.buffer);
     this.capacity = ring.capacityBytes;
-    this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US);
+    this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US, options.keepAlive);
     if (options.lease && options.arena) {
       throw new TypeError(`ringReceiver "${ring.name}": lease and arena exclude each other (a leased message is not copied out)`);
     }
