@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, referencePrefill, residentModel } from '@asap/actors';
 import { type BackendName, availableBackends, createBackend } from '@asap/runtime';
+import { helpOrDuplicates } from './args.ts';
 import { defaultModelDir } from './default-model.ts';
 
 const ENGINES = ['reference'] as const;
@@ -18,6 +19,7 @@ function parseTokens(text: string): number[] {
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: {
