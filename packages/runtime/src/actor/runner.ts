@@ -102,6 +102,8 @@ export class ActorRunner {
     const random = (): number => stream.next();
     const runner = this;
     const device = port.device;
+    // Only the sim host needs to know whose a stray rejection is: under threads it crashes its own worker.
+    const traced = port.host === 'sim' ? <T>(work: Promise<T>): Promise<T> => this.traced(work) : <T>(work: Promise<T>): Promise<T> => work;
     this.ctx = {
       // Made on first use: a sim host with hundreds of actors should not reserve memory for idle ones.
       get arena(): Arena {
@@ -113,7 +115,7 @@ export class ActorRunner {
       destinations: placement.destinations,
       scheduler: port.scheduler,
       device: {
-        run: (op, compute) => this.traced(device.run(op, compute)),
+        run: (op, compute) => traced(device.run(op, compute)),
         get ops() {
           return device.ops;
         },
@@ -123,7 +125,7 @@ export class ActorRunner {
       },
       inbox$: this.all.asObservable(),
       inboxFrom: (sender) => this.inboxFrom(sender),
-      send: (to, message) => this.traced(this.send(to, message)),
+      send: (to, message) => traced(this.send(to, message)),
       now: () => port.now(),
       random,
       setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),

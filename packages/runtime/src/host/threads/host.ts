@@ -348,6 +348,11 @@ class ThreadsHost implements Host {
 /**
  * Starts one worker thread per actor, wires a ring per directed pair (plus the driver's), runs every setup,
  * and resolves once all actors run. A missing module or a failing setup rejects with ActorSpawnError.
+ *
+ * The host keeps the process alive only while the driver waits on it: a subscription to one of its streams
+ * (inbox$, inboxFrom, crashes$), a send waiting for ring space, or a call in flight (start, stats, shutdown).
+ * Workers, the driver's channels and the stall check do not, so a program that is done with the host (has
+ * unsubscribed and awaits nothing of it) exits even without `shutdown()`, its workers ending with it.
  */
 export async function startThreadsHost(options: ThreadsHostOptions): Promise<Host> {
   const plan = planActors(options, 'startThreadsHost');
