@@ -76,6 +76,28 @@ describe('a rank crashing mid-request fails what it touched, names the rank, and
   }
 });
 
+describe('a rank stuck in a loop is noticed by its heartbeat: what it touched fails, naming it; nothing hangs', () => {
+  const cases: ReadonlyArray<readonly [string, EngineOptions, string]> = [
+    ['sync rank', { model, engine: 'sync', ranks: 2, sync: { tokenBudget: 16 }, fault: { rank: 'rank-1', afterOps: 5, kind: 'stall' } }, 'rank-1'],
+    ['asap expert rank', { model, engine: 'asap', attentionRanks: 1, expertRanks: 2, fault: { rank: 'expert-0', afterOps: 2, kind: 'stall' } }, 'expert-0'],
+  ];
+  for (const [what, options, rank] of cases) {
+    test(what, () =>
+      withEngine({ ...options, host: 'threads', stallTimeoutMs: 500 }, async (engine) => {
+        const started = performance.now();
+        const outcomes = await Promise.allSettled(prompts.map((tokens) => engine.prefill({ tokens })));
+        const failed = outcomes.filter((o) => o.status === 'rejected');
+        assert.ok(failed.length > 0, 'some requests failed');
+        for (const f of failed) assert.equal((f.reason as EngineFailedError).rank, rank, String(f.reason));
+        assert.match(String(engine.failure), /stalled|heartbeat/);
+        assert.ok(performance.now() - started < 10_000, 'within a bounded time');
+      }),
+    );
+  }
+  test('an injected stall is refused under the sim host', () =>
+    assert.rejects(createEngine({ model, engine: 'sync', host: 'sim', fault: { rank: 'rank-0', afterOps: 1, kind: 'stall' } }), EngineConfigError));
+});
+
 describe('cancellation', () => {
   for (const options of [
     { model, engine: 'sync', host: 'sim', ranks: 2, sync: { tokenBudget: 8 } },

@@ -72,7 +72,7 @@ test('prefill errors go to stderr with a non-zero exit and nothing on stdout', a
   assert.equal(bad.stdout, '');
   assert.match(bad.stderr, /token 999 at position 1 is out of range/);
   const missing = await asap('prefill', '--model', join(dir, 'nope'), '--tokens', '1', '--backend', 'js', '--json');
-  assert.match(missing.stderr, /config\.json: missing config\.json/);
+  assert.match(missing.stderr, /nope: no such directory/);
   const engine = await asap('prefill', '--model', dir, '--tokens', '1', '--engine', 'warp', '--backend', 'js');
   assert.match(engine.stderr, /--engine must be one of .*reference.*, got "warp"/);
 });

@@ -6,7 +6,7 @@ export { SeededRandom } from './random/seeded-random.ts';
 // tensors
 export * from './tensor/dtype.ts';
 export { Tensor, type TensorData, type TensorDescriptor } from './tensor/tensor.ts';
-export { type AllocOptions, Arena, ArenaExhaustedError, type ArenaOptions } from './tensor/arena.ts';
+export { type AllocOptions, type AllocRequest, Arena, ArenaExhaustedError, type ArenaOptions } from './tensor/arena.ts';
 
 // kernels
 export type {

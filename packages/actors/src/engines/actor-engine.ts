@@ -2,7 +2,7 @@
 // them to the gateway, and settles each caller's promise from what comes back — a result, a failure, a
 // cancellation, or a rank's crash.
 import { type ActorSpec, type Host, type Tensor, startSimHost, startThreadsHost } from '@asap/runtime';
-import { type Observable, Subject, filter, map } from 'rxjs';
+import { type Observable, Subject, type Subscription, filter, map } from 'rxjs';
 import { kvBytesPerToken } from '../model/forward/kv-cache.ts';
 import { checkPrompt } from '../model/forward/prompt.ts';
 import type { FailedMeta, RequestMeta, ResultMeta } from '../ranks/messages.ts';
@@ -25,6 +25,7 @@ export interface ActorEnginePlan {
   readonly ringBytes: number;
   readonly sim?: SimOptions;
   readonly startTimeoutMs?: number;
+  readonly stallTimeoutMs?: number;
 }
 
 interface Pending {
@@ -45,8 +46,7 @@ class ActorEngine implements Engine {
   private readonly spans = new Subject<RankSpan>();
   private nextId = 0;
   private closing: Promise<void> | undefined;
-  /** Held while requests are pending or the engine closes: a caller awaiting a result keeps the process alive. */
-  private keepAlive: NodeJS.Timeout | undefined;
+  private results: Subscription | undefined;
 
   constructor(
     private readonly plan: ActorEnginePlan,
@@ -61,17 +61,26 @@ class ActorEngine implements Engine {
         map((e) => ({ rank: e.actor, ...(e.detail as SpanDetail) })),
       )
       .subscribe(this.spans);
-    hostRef.events$.pipe(filter((e) => e.event === 'crash')).subscribe((e) => {
-      const why = (e.detail as { message?: string } | undefined)?.message ?? 'crashed';
-      this.fail(new EngineFailedError(e.actor, `crashed or stopped responding (${why})`));
-    });
-    hostRef.inboxFrom(plan.gateway).subscribe({
+  }
+
+  /**
+   * Results and crashes are read only while requests are pending, so an idle engine that was never closed
+   * does not keep the process alive. A rank that crashes or stalls (the host's heartbeat) fails the engine:
+   * every rank's work feeds every request's next layer, so no request survives a lost rank.
+   */
+  private listen(): void {
+    if (this.results) return;
+    this.results = this.hostRef.crashes$.subscribe((error) =>
+      this.fail(new EngineFailedError(error.actor, `crashed or stopped responding (${error.message})`, { cause: error })),
+    );
+    this.results.add(this.hostRef.inboxFrom(this.plan.gateway).subscribe({
       next: (message) => this.settle(message.kind, message.meta, message.tensors),
       error: (error: unknown) => {
-        const actor = (error as { actor?: string }).actor ?? plan.gateway;
+        if (this.closing) return;
+        const actor = (error as { actor?: string }).actor ?? this.plan.gateway;
         this.fail(new EngineFailedError(actor, `failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
       },
-    });
+    }));
   }
 
   get name(): EngineName {
@@ -92,12 +101,9 @@ class ActorEngine implements Engine {
     const { config, kvBudgetBytes } = this.plan.common;
     let ids: Int32Array;
     try {
-      ids = checkPrompt(request?.tokens ?? [], config.vocabSize);
+      ids = checkPrompt(request?.tokens ?? [], config.vocabSize, config.maxPositionEmbeddings);
     } catch (error) {
       throw new PrefillRequestError(error instanceof Error ? error.message : String(error));
-    }
-    if (ids.length > config.maxPositionEmbeddings) {
-      throw new PrefillRequestError(`the prompt has ${ids.length} tokens, more than the model's ${config.maxPositionEmbeddings} positions (max_position_embeddings)`);
     }
     const kvBytes = ids.length * kvBytesPerToken(config);
     if (kvBytes > kvBudgetBytes) {
@@ -121,7 +127,7 @@ class ActorEngine implements Engine {
       const onAbort = (): void => void this.hostRef.send(this.plan.gateway, { kind: 'cancel', meta: { id } }).catch(() => {});
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, { tokens: ids.length, sentAt: arrivedMs, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) });
-      this.keepAlive ??= setInterval(() => {}, 1 << 30);
+      this.listen();
       this.hostRef.send(this.plan.gateway, { kind: 'request', meta, tensors: [tokensTensor(ids)] }).catch((error: unknown) => {
         this.end(id)?.reject(error instanceof Error ? error : new Error(String(error)));
       });
@@ -154,14 +160,14 @@ class ActorEngine implements Engine {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.keepAlive ??= setInterval(() => {}, 1 << 30);
+      this.listen();
       for (const id of [...this.pending.keys()]) this.end(id)?.reject(new EngineClosedError(`request ${id} was still running`));
       this.admission.close('the engine was closed while the request waited for admission');
       try {
         await this.hostRef.shutdown();
       } finally {
         this.spans.complete();
-        clearInterval(this.keepAlive);
+        this.results?.unsubscribe();
       }
     })();
     return this.closing;
@@ -172,9 +178,9 @@ class ActorEngine implements Engine {
     if (!p) return undefined;
     this.pending.delete(id);
     p.detach();
-    if (this.pending.size === 0 && !this.closing) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = undefined;
+    if (this.pending.size === 0) {
+      this.results?.unsubscribe();
+      this.results = undefined;
     }
     this.admission.leave(p.tokens);
     return p;
@@ -211,7 +217,7 @@ export async function startActorEngine(plan: ActorEnginePlan): Promise<Engine> {
   const host =
     plan.common.host === 'sim'
       ? await startSimHost({ ...options, deviceCost: plan.sim?.deviceCost, link: plan.sim?.link, recordEvents: false, startTimeoutMs: plan.startTimeoutMs })
-      : await startThreadsHost({ ...options, startTimeoutMs: plan.startTimeoutMs });
+      : await startThreadsHost({ ...options, startTimeoutMs: plan.startTimeoutMs, stallTimeoutMs: plan.stallTimeoutMs });
   return new ActorEngine(plan, host);
 }
 

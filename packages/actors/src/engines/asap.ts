@@ -99,6 +99,7 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
     ringBytes: messageRingBytes(c, microBatchTokens),
     sim: options.sim,
     startTimeoutMs: options.startTimeoutMs,
+    stallTimeoutMs: options.stallTimeoutMs,
   };
 }
 

@@ -91,6 +91,11 @@ export interface EngineOptions {
   readonly popularity?: { readonly skew?: number; readonly seed?: number };
   /** A crash injected on purpose, for tests and failure drills: that rank throws in its n-th device op. */
   readonly fault?: InjectedFault;
+  /**
+   * threads host: a rank whose thread shows no sign of life for this long (a heartbeat) is reported as
+   * failed, and so are the requests it touched (default 30 s; keep it above the longest single kernel call).
+   */
+  readonly stallTimeoutMs?: number;
   /** threads host: how long workers may take to start (default 60 s). */
   readonly startTimeoutMs?: number;
 }

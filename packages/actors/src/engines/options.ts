@@ -36,6 +36,9 @@ export async function commonOptions(options: EngineOptions): Promise<CommonOptio
   const host = options.host ?? 'threads';
   if (host !== 'threads' && host !== 'sim') throw new EngineConfigError(`host must be "threads" or "sim", got "${String(host)}"`);
   const config = await readModelConfig(options.model);
+  if (options.fault?.kind === 'stall' && host === 'sim') {
+    throw new EngineConfigError('an injected stall spins its thread: under the sim host that is every rank; use host "threads"');
+  }
   let shapesOnly: PopularityOptions | undefined;
   if (options.numerics === false) {
     if (host !== 'sim') throw new EngineConfigError('numerics: false (shapes only) runs on the sim host only: set host: "sim"');

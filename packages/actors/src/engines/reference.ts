@@ -38,8 +38,7 @@ class ReferenceEngine implements Engine {
     const c = this.model.config;
     let ids: Int32Array;
     try {
-      ids = checkPrompt(request?.tokens ?? [], c.vocabSize);
-      if (ids.length > c.maxPositionEmbeddings) throw new RangeError(`the prompt has ${ids.length} tokens, more than the model's ${c.maxPositionEmbeddings} positions`);
+      ids = checkPrompt(request?.tokens ?? [], c.vocabSize, c.maxPositionEmbeddings);
     } catch (error) {
       return Promise.reject(new PrefillRequestError(error instanceof Error ? error.message : String(error)));
     }

@@ -51,6 +51,7 @@ export async function syncPlan(options: EngineOptions): Promise<ActorEnginePlan>
     ringBytes: messageRingBytes(c, tokenBudget),
     sim: options.sim,
     startTimeoutMs: options.startTimeoutMs,
+    stallTimeoutMs: options.stallTimeoutMs,
   };
 }
 

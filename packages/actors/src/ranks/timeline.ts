@@ -28,10 +28,14 @@ export interface TimelineTotals {
   readonly idleMs: number;
 }
 
-/** A crash injected on purpose (tests, chaos drills): rank `rank` throws in its `afterOps`-th device op. */
+/**
+ * A fault injected on purpose (tests, failure drills): in its `afterOps`-th device op, rank `rank` throws
+ * ('crash', the default) or never returns ('stall': its thread spins, as a kernel stuck in a loop would).
+ */
 export interface InjectedFault {
   readonly rank: string;
   readonly afterOps: number;
+  readonly kind?: 'crash' | 'stall';
 }
 
 export class Timeline {
@@ -39,7 +43,8 @@ export class Timeline {
   readonly startMs: number;
   private readonly loopAtStart = performance.eventLoopUtilization();
   private ops = 0;
-  private readonly crashAt: number;
+  private readonly faultAt: number;
+  private readonly fault: InjectedFault | undefined;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -47,13 +52,19 @@ export class Timeline {
     fault?: InjectedFault,
   ) {
     this.startMs = ctx.now();
-    this.crashAt = fault?.rank === ctx.id ? fault.afterOps : Infinity;
+    this.fault = fault?.rank === ctx.id ? fault : undefined;
+    this.faultAt = this.fault?.afterOps ?? Infinity;
+  }
+
+  private injectFault(op: string): void {
+    if (this.fault?.kind === 'stall') for (;;);
+    throw new Error(`injected fault: crash in device op ${this.ops} (${op})`);
   }
 
   /** Runs `compute` as one device op and records its span. */
   async compute<T>(op: DeviceOp, compute: () => T, requests?: readonly number[], rows?: number): Promise<T> {
     const start = this.ctx.now();
-    if (++this.ops >= this.crashAt) throw new Error(`injected fault: crash in device op ${this.ops} (${op.name})`);
+    if (++this.ops >= this.faultAt) this.injectFault(op.name);
     const result = await this.ctx.device.run(op, compute);
     this.record({ kind: 'compute', start, end: this.ctx.now(), name: op.name, requests, rows });
     return result;

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ChannelMessage, type ChannelSender, Tensor, createRing, ringReceiver, ringSender } from '@asap/runtime';
 import { Bench } from 'tinybench';
+import { helpOrDuplicates } from '../cli/args.ts';
 import { formatNumber, formatTable } from '../report/table.ts';
 import type { EchoTask, PortMessage } from './channels-worker.ts';
 
@@ -25,13 +26,15 @@ interface Options {
   readonly timeMs: number;
 }
 
+const USAGE = 'usage: asap bench channels [--json] [--time MS (per task, default 500)]';
+
 function parse(args: string[]): Options {
   let json = false;
   let timeMs = 500;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--json') json = true;
     else if (args[i] === '--time' && Number(args[i + 1]) > 0) timeMs = Number(args[++i]);
-    else throw new Error(`bench channels: unknown option ${args[i]} (options: --json, --time <ms per task, default 500>)`);
+    else throw new Error(`bench channels: unknown option ${args[i]}\n${USAGE}`);
   }
   return { json, timeMs };
 }
@@ -136,6 +139,7 @@ function medianMs(bench: Bench, name: string): number {
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
   const options = parse(args);
   const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(200, options.timeMs), iterations: 10, throws: true });
   const fresh = ringPeer({});

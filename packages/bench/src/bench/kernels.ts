@@ -3,6 +3,7 @@
 import { type Backend, Tensor, WasmBackend, createBackend } from '@asap/runtime';
 import { Bench } from 'tinybench';
 import { formatNumber, formatTable } from '../report/table.ts';
+import { helpOrDuplicates } from '../cli/args.ts';
 import { type MatmulShape, openBlasMatmul } from './openblas.ts';
 
 const MATMUL_SHAPES: readonly MatmulShape[] = [
@@ -43,10 +44,12 @@ interface Options {
   quick: boolean;
 }
 
+const USAGE = 'usage: asap bench kernels [--json] [--full (js attention at 4096 tokens)] [--quick]';
+
 function parse(args: string[]): Options {
   const known = new Set(['--json', '--full', '--quick']);
   for (const a of args) {
-    if (!known.has(a)) throw new Error(`bench kernels: unknown option ${a} (options: --json, --full (js attention at 4096 tokens), --quick)`);
+    if (!known.has(a)) throw new Error(`bench kernels: unknown option ${a}\n${USAGE}`);
   }
   return { json: args.includes('--json'), full: args.includes('--full'), quick: args.includes('--quick') };
 }
@@ -170,6 +173,7 @@ function printTables(matmul: MatmulRow[], attention: AttentionRow[]): void {
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
   const options = parse(args);
   const matmul = await matmulRows(options);
   const attention = await attentionRows(options);

@@ -18,6 +18,7 @@ import {
 import type { BackConfig } from '../demo/back.ts';
 import type { FrontConfig, FrontStats } from '../demo/front.ts';
 import { runModelPrefillDemo } from '../demo/model-prefill.ts';
+import { helpOrDuplicates } from './args.ts';
 import { demoInput } from '../demo/weights.ts';
 
 const FRONT = new URL('../demo/front.ts', import.meta.url);
@@ -208,6 +209,7 @@ function measuredGflops(run: Run): number {
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
   const o = parse(args);
   const out = (text: string) => process.stdout.write(`${text}\n`);
   await runModelPrefillDemo(o.backend, [16, 128, 512], out);

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCH_NAMES, type ArchName, generateModel, PRESET_NAMES, type PresetName } from '@asap/actors';
+import { helpOrDuplicates } from './args.ts';
 
 const USAGE = `usage: asap gen-model --arch ${ARCH_NAMES.join('|')} --preset ${PRESET_NAMES.join('|')} --seed N --out DIR [--dtype f32|bf16] [--shards N]`;
 
@@ -21,6 +22,7 @@ function integer(flag: string, value: string | undefined, fallback?: number): nu
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: {

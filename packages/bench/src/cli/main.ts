@@ -20,6 +20,10 @@ function usage(): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(`${usage()}\n  asap COMMAND --help   a command's options\n`);
+    return;
+  }
   const two = argv.slice(0, 2).join(' ');
   const name = commands[two] ? two : argv[0];
   const command = name ? commands[name] : undefined;

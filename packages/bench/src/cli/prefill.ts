@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, type EngineName, type EngineOptions, type RankSpan, createEngine } from '@asap/actors';
 import { availableBackends, type BackendName } from '@asap/runtime';
 import { traceEvents } from '../report/trace.ts';
+import { helpOrDuplicates } from './args.ts';
 import { defaultModelDir } from './default-model.ts';
 
 const BACKENDS: readonly BackendName[] = availableBackends();
@@ -56,6 +57,7 @@ function engineOptions(values: Record<string, string | boolean | undefined>, mod
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: {
@@ -71,13 +73,8 @@ export async function run(args: string[]): Promise<void> {
       'token-budget': { type: 'string' },
       trace: { type: 'string' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   if (values.tokens === undefined) throw new Error(`--tokens is required\n${USAGE}`);
   const tokens = parseTokens(values.tokens);
   const cwd = process.env.INIT_CWD ?? process.cwd();

@@ -53,6 +53,18 @@ export interface ActorStats<Custom = unknown> {
 
 type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
 
+/** The runner whose context made a promise, or first saw a rejection reason pass (see `ActorRunner.traced`). */
+const origins = new WeakMap<object, ActorRunner>();
+
+/**
+ * Which actor an unhandled rejection belongs to, from the rejected promise or its reason: set for promises a
+ * context method returned (send, device.run) and for the reasons they rejected with, so a chain built on
+ * them (`ctx.send(...).then(...)`) is traced too. Undefined for rejections that never passed through a context.
+ */
+export function rejectionOrigin(promise: Promise<unknown>, reason: unknown): ActorRunner | undefined {
+  return origins.get(promise) ?? (typeof reason === 'object' && reason !== null ? origins.get(reason) : undefined);
+}
+
 export function payloadBytes(message: ChannelMessage): number {
   let n = 0;
   for (const t of message.tensors ?? []) n += t.byteLength;
@@ -89,6 +101,9 @@ export class ActorRunner {
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
     const runner = this;
+    const device = port.device;
+    // Only the sim host needs to know whose a stray rejection is: under threads it crashes its own worker.
+    const traced = port.host === 'sim' ? <T>(work: Promise<T>): Promise<T> => this.traced(work) : <T>(work: Promise<T>): Promise<T> => work;
     this.ctx = {
       // Made on first use: a sim host with hundreds of actors should not reserve memory for idle ones.
       get arena(): Arena {
@@ -99,10 +114,18 @@ export class ActorRunner {
       peers: placement.peers,
       destinations: placement.destinations,
       scheduler: port.scheduler,
-      device: port.device,
+      device: {
+        run: (op, compute) => traced(device.run(op, compute)),
+        get ops() {
+          return device.ops;
+        },
+        get busyMs() {
+          return device.busyMs;
+        },
+      },
       inbox$: this.all.asObservable(),
       inboxFrom: (sender) => this.inboxFrom(sender),
-      send: (to, message) => this.send(to, message),
+      send: (to, message) => traced(this.send(to, message)),
       now: () => port.now(),
       random,
       setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),
@@ -229,6 +252,21 @@ export class ActorRunner {
       this.fail(error);
     }
     return undefined;
+  }
+
+  /** Actor code failed where the runner could not see it (e.g. an unhandled rejection the host traced to it). */
+  crash(error: unknown): void {
+    this.fail(error);
+  }
+
+  /** `work`, marked as this actor's: if nobody handles its rejection, the host can tell whose it was. */
+  private traced<T>(work: Promise<T>): Promise<T> {
+    const marked = work.catch((error: unknown) => {
+      if (typeof error === 'object' && error !== null && !origins.has(error)) origins.set(error, this);
+      throw error;
+    });
+    origins.set(marked, this);
+    return marked;
   }
 
   private fail(error: unknown): void {

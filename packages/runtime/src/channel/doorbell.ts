@@ -17,6 +17,11 @@ const atomics = Atomics as unknown as WaitAsync;
 export interface RingEndOptions {
   /** How long a waiting end polls the ring before it parks in Atomics.waitAsync (µs). Default 100. */
   readonly pollUs?: number;
+  /**
+   * Whether a parked end keeps its thread alive, as an open port would (default true). An owner that decides
+   * itself when the thread may exit (the threads host's driver) says false.
+   */
+  readonly keepAlive?: boolean;
 }
 
 export const DEFAULT_POLL_US = 100;
@@ -41,6 +46,7 @@ export class Doorbell {
     /** The peer's BUSY word. */
     private readonly peerBusy: number,
     pollUs: number,
+    private readonly holdsThread = true,
   ) {
     if (!(pollUs >= 0)) throw new RangeError(`channel: pollUs must be ≥ 0, got ${pollUs}`);
     this.pollMs = pollUs / 1000;
@@ -71,8 +77,10 @@ export class Doorbell {
       if (ready()) return;
       const result = atomics.waitAsync(control, bell, seen);
       if (!result.async) return;
-      this.keepAlive ??= setInterval(() => {}, 2 ** 30);
-      this.keepAlive.ref();
+      if (this.holdsThread) {
+        this.keepAlive ??= setInterval(() => {}, 2 ** 30);
+        this.keepAlive.ref();
+      }
       await result.value;
     } finally {
       Atomics.store(control, sleeping, 0);

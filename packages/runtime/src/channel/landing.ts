@@ -69,12 +69,13 @@ export class ArenaLanding {
     return out;
   }
 
-  /** Waits for the arena to free enough, then allocates (tensor by tensor: the arena must hold a whole message). */
-  async whenPlaced(header: RecordHeader): Promise<Tensor[]> {
+  /**
+   * Waits for the arena to free enough for the whole message, then allocates it at once: two receivers sharing
+   * an arena never each hold half a message while waiting for the rest.
+   */
+  async whenPlaced(header: RecordHeader, signal?: AbortSignal): Promise<Tensor[]> {
     this.checkFits(header);
-    const out: Tensor[] = [];
-    for (const t of header.tensors) out.push(await this.arena.allocWhenFree(t.shape, t.dtype, UNZEROED));
-    return out;
+    return this.arena.allocAllWhenFree(header.tensors, { ...UNZEROED, signal });
   }
 
   /** Gives back tensors that were never delivered (the channel ended half-way through a message). */

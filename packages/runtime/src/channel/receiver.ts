@@ -108,6 +108,8 @@ class RingReceiver implements RingChannelReceiver {
   /** Set when the arena was full: the loop waits for these tensors, then the next drain uses them. */
   private placing: Promise<Tensor[]> | undefined;
   private placed: Tensor[] | undefined;
+  /** Aborted when this end finishes: a wait for arena memory must not outlive the channel. */
+  private readonly stopPlacing = new AbortController();
   private partial: StreamingRecord | undefined;
 
   constructor(ring: RingDescriptor, options: RingReceiverOptions) {
@@ -118,7 +120,7 @@ class RingReceiver implements RingChannelReceiver {
     claimEnd(ring, this.control, RECEIVER_CLAIMED, 'receiver');
     this.memory = ringMemory(ring.buffer);
     this.capacity = ring.capacityBytes;
-    this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US);
+    this.data = new Doorbell(this.control, DATA_BELL, RECEIVER_SLEEPING, SENDER_BUSY, options.pollUs ?? DEFAULT_POLL_US, options.keepAlive);
     if (options.lease && options.arena) {
       throw new TypeError(`ringReceiver "${ring.name}": lease and arena exclude each other (a leased message is not copied out)`);
     }
@@ -170,10 +172,13 @@ class RingReceiver implements RingChannelReceiver {
         const read = this.drain();
         if (this.ending) break;
         if (this.placing) {
-          const placed = await this.placing;
+          const placed = await this.placing.catch((error: unknown) => {
+            if (this.ending) return undefined;
+            throw error;
+          });
           this.placing = undefined;
-          if (this.ending) {
-            this.arena?.release(placed);
+          if (this.ending || !placed) {
+            if (placed) this.arena?.release(placed);
             break;
           }
           this.placed = placed;
@@ -290,7 +295,7 @@ class RingReceiver implements RingChannelReceiver {
     if (!this.arena) return this.fresh.place(header);
     const placed = this.placed ?? this.arena.place(header);
     this.placed = undefined;
-    if (!placed) this.placing = this.arena.whenPlaced(header);
+    if (!placed) this.placing = this.arena.whenPlaced(header, this.stopPlacing.signal);
     return placed;
   }
 
@@ -322,6 +327,7 @@ class RingReceiver implements RingChannelReceiver {
     this.arena?.release([...(this.partial?.targets ?? []), ...(this.placed ?? [])]);
     this.partial = undefined;
     this.placed = undefined;
+    this.stopPlacing.abort();
     this.data.interrupt();
     this.wakeLoop?.();
     const subscribers = [...this.subscribers];

@@ -1,6 +1,8 @@
 // The shared ring: one per directed pair (single producer, single consumer). The first bytes hold the
 // control words, each side's on its own cache line so the two threads do not fight over one line.
 
+import { allocateShared } from '../tensor/tensor.ts';
+
 /** A ring as plain data: postMessage it to the sending and the receiving worker (the buffer is shared, not copied). */
 export interface RingDescriptor {
   readonly name: string;
@@ -53,7 +55,7 @@ export function createRing(name: string, capacityBytes: number): RingDescriptor 
     );
   }
   const capacity = Math.ceil(capacityBytes / RECORD_ALIGN) * RECORD_ALIGN;
-  return { name, buffer: new SharedArrayBuffer(DATA_OFFSET + capacity), capacityBytes: capacity };
+  return { name, buffer: allocateShared(DATA_OFFSET + capacity, `createRing "${name}"`), capacityBytes: capacity };
 }
 
 /** Checks a descriptor that came through postMessage or from user code. */

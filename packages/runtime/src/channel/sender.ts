@@ -72,7 +72,7 @@ class RingSender implements ChannelSender {
     claimEnd(ring, this.control, SENDER_CLAIMED, 'sender');
     this.memory = ringMemory(ring.buffer);
     this.capacity = ring.capacityBytes;
-    this.space = new Doorbell(this.control, SPACE_BELL, SENDER_SLEEPING, RECEIVER_BUSY, options.pollUs ?? DEFAULT_POLL_US);
+    this.space = new Doorbell(this.control, SPACE_BELL, SENDER_SLEEPING, RECEIVER_BUSY, options.pollUs ?? DEFAULT_POLL_US, options.keepAlive);
     this.head = Atomics.load(this.control, HEAD);
   }
 

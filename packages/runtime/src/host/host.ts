@@ -54,13 +54,24 @@ export interface Host {
   now(): number;
   /** Sends as DRIVER. Rejects with ActorStoppedError if the actor has stopped. */
   send(to: ActorId, message: ChannelMessage): Promise<void>;
-  /** Everything actors send to DRIVER (hot: subscribe before sending). Errors on the first actor crash. */
+  /**
+   * Everything actors send to DRIVER (hot: subscribe before sending). Errors on the first actor crash (a driver
+   * waiting here may be waiting for the dead actor), and with a clear error once the host shuts down.
+   */
   readonly inbox$: Observable<Envelope>;
-  /** What one actor sends to DRIVER (hot). Errors on the first actor crash. */
+  /**
+   * What one actor sends to DRIVER (hot). Errors with ActorCrashedError when that actor crashes, and with
+   * ActorStoppedError once the host shuts down; another actor's crash does not touch it.
+   */
   inboxFrom(actor: ActorId): Observable<ChannelMessage>;
+  /** Every actor crash, in order (a late subscriber gets the earlier ones first); completes at shutdown. */
+  readonly crashes$: Observable<ActorCrashedError>;
   /** Events actors log with ctx.log, plus the host's own (start, crash, stop, and under sim every send/receive). */
   readonly events$: Observable<ActorEvent>;
-  /** Rejects with ActorStoppedError for a stopped actor, ActorCrashedError if it dies meanwhile. */
+  /**
+   * Rejects with ActorStoppedError for a stopped actor, ActorCrashedError if it dies meanwhile; a call still
+   * pending at shutdown rejects with ActorStoppedError.
+   */
   stats(actor: ActorId): Promise<ActorStats>;
   /** The first crash, if any. */
   readonly failure: ActorCrashedError | undefined;

@@ -1,5 +1,5 @@
 import { type DType, bytesPerElement } from './dtype.ts';
-import { Tensor, elementCount } from './tensor.ts';
+import { Tensor, allocateShared, elementCount } from './tensor.ts';
 
 /** Asking an arena for more than it has left. The message says who asked, for how much, and what was free. */
 export class ArenaExhaustedError extends Error {
@@ -31,6 +31,21 @@ export interface ArenaOptions {
 export interface AllocOptions {
   /** Zero the memory (default). A caller that overwrites every element says false and skips a pass. */
   readonly zero?: boolean;
+  /** `allocWhenFree` only: stop waiting (rejecting with the signal's reason) when this aborts. */
+  readonly signal?: AbortSignal;
+}
+
+/** One tensor of an `allocAllWhenFree` request. */
+export interface AllocRequest {
+  readonly shape: readonly number[];
+  readonly dtype?: DType;
+}
+
+/** One `allocAllWhenFree` call waiting for memory; served in arrival order. */
+interface Waiter {
+  readonly requests: readonly AllocRequest[];
+  readonly options: AllocOptions;
+  readonly resolve: (tensors: Tensor[]) => void;
 }
 
 interface Block {
@@ -42,7 +57,9 @@ const ALIGN = 64; // a cache line: also satisfies every SIMD and dtype alignment
 
 /**
  * A fixed budget of tensor memory for one actor: first-fit allocation with coalescing frees.
- * Never grows. `alloc` beyond the budget throws; `allocWhenFree` waits for a `free` (backpressure).
+ * Never grows. `alloc` beyond the budget throws; `allocWhenFree` waits for a `free` (backpressure). Waiters
+ * are served first come, first served: a later small request never overtakes an earlier large one, so the
+ * large one cannot starve.
  */
 export class Arena {
   readonly name: string;
@@ -51,7 +68,7 @@ export class Arena {
   readonly budgetBytes: number;
   private readonly freeList: Block[];
   private readonly live = new Map<number, number>(); // offset → size
-  private readonly waiters: Array<{ bytes: number; wake: () => void }> = [];
+  private readonly waiters: Waiter[] = [];
   private usedBytes = 0;
   private peak = 0;
 
@@ -62,7 +79,7 @@ export class Arena {
     }
     if (offset % ALIGN !== 0) throw new RangeError(`arena "${options.name}": byteOffset ${offset} is not ${ALIGN}-aligned`);
     this.name = options.name;
-    this.buffer = options.buffer ?? new SharedArrayBuffer(options.bytes);
+    this.buffer = options.buffer ?? allocateShared(options.bytes, `arena "${options.name}"`);
     if (offset + options.bytes > this.buffer.byteLength) {
       throw new RangeError(
         `arena "${options.name}": ${options.bytes} bytes at ${offset} do not fit a ${this.buffer.byteLength}-byte buffer`,
@@ -97,15 +114,53 @@ export class Arena {
     return t;
   }
 
-  /** Like `alloc`, but waits until enough is freed. Rejects at once if the request can never fit. */
+  /**
+   * Like `alloc`, but waits until enough is freed, behind every earlier waiter. Rejects at once if the request
+   * can never fit, and with `options.signal`'s reason if it aborts first (the request leaves the queue).
+   */
   async allocWhenFree(shape: readonly number[], dtype: DType = 'f32', options: AllocOptions = {}): Promise<Tensor> {
-    const bytes = this.sizeFor(shape, dtype);
-    if (bytes > this.budgetBytes) throw new ArenaExhaustedError(this.name, bytes, this.free, this.budgetBytes);
-    for (;;) {
-      const t = this.tryAlloc(shape, dtype, options);
-      if (t) return t;
-      await new Promise<void>((wake) => this.waiters.push({ bytes, wake }));
+    const [t] = await this.allocAllWhenFree([{ shape, dtype }], options);
+    return t;
+  }
+
+  /**
+   * Several tensors at once, all or nothing, waiting like `allocWhenFree`. Two callers that each need several
+   * tensors cannot deadlock holding half of what they need.
+   */
+  allocAllWhenFree(requests: readonly AllocRequest[], options: AllocOptions = {}): Promise<Tensor[]> {
+    const bytes = requests.reduce((n, r) => n + this.sizeFor(r.shape, r.dtype ?? 'f32'), 0);
+    if (bytes > this.budgetBytes) return Promise.reject(new ArenaExhaustedError(this.name, bytes, this.free, this.budgetBytes));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.waiters.length === 0) {
+      const tensors = this.tryAllocAll(requests, options);
+      if (tensors) return Promise.resolve(tensors);
     }
+    return new Promise<Tensor[]>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i < 0) return;
+        this.waiters.splice(i, 1);
+        reject(signal?.reason);
+        // The head may have been what held smaller requests behind it.
+        if (i === 0) this.serveWaiters();
+      };
+      const waiter: Waiter = {
+        requests,
+        options,
+        resolve: (tensors) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(tensors);
+        },
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Requests still waiting in `allocWhenFree`. */
+  get waiting(): number {
+    return this.waiters.length;
   }
 
   /** Returns a tensor's memory. Freeing a row view or a tensor twice is an error, not silent corruption. */
@@ -118,11 +173,35 @@ export class Arena {
     if (this.sizeFor(t.shape, t.dtype) !== size) {
       throw new Error(`arena "${this.name}": ${t} at byte ${offset} is a view of a ${size}-byte block; release the tensor that was allocated`);
     }
-    this.live.delete(offset);
-    this.usedBytes -= size;
-    this.insertFree({ offset, size });
-    const waiters = this.waiters.splice(0);
-    for (const w of waiters) w.wake();
+    this.giveBack(offset);
+    this.serveWaiters();
+  }
+
+  /** Gives memory to waiters in arrival order, stopping at the first that does not fit yet. */
+  private serveWaiters(): void {
+    while (this.waiters.length > 0) {
+      const head = this.waiters[0];
+      const tensors = this.tryAllocAll(head.requests, head.options);
+      if (!tensors) return;
+      this.waiters.shift();
+      head.resolve(tensors);
+    }
+  }
+
+  /** Every request or none: what was taken is given back (without waking waiters) when one does not fit. */
+  private tryAllocAll(requests: readonly AllocRequest[], options: AllocOptions): Tensor[] | undefined {
+    const out: Tensor[] = [];
+    const peak = this.peak;
+    for (const r of requests) {
+      const t = this.tryAlloc(r.shape, r.dtype ?? 'f32', options);
+      if (!t) {
+        for (const taken of out) this.giveBack(taken.byteOffset);
+        this.peak = peak;
+        return undefined;
+      }
+      out.push(t);
+    }
+    return out;
   }
 
   private sizeFor(shape: readonly number[], dtype: DType): number {
@@ -148,6 +227,13 @@ export class Arena {
     // Uint16Array (bf16) or bytes is several times slower than the copy that usually follows.
     if (options.zero !== false) new Float64Array(this.buffer, offset, bytes / 8).fill(0);
     return Tensor.over(this.buffer, offset, shape, dtype);
+  }
+
+  private giveBack(offset: number): void {
+    const size = this.live.get(offset) as number;
+    this.live.delete(offset);
+    this.usedBytes -= size;
+    this.insertFree({ offset, size });
   }
 
   private insertFree(block: Block): void {

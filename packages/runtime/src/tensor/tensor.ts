@@ -1,3 +1,4 @@
+import { freemem } from 'node:os';
 import { type DType, bytesPerElement, decodeToF32, encodeFromF32, isDType } from './dtype.ts';
 
 export type TensorData = Float32Array | Uint16Array;
@@ -17,8 +18,30 @@ export function elementCount(shape: readonly number[]): number {
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`Tensor: bad dimension ${d} in shape [${shape.join(', ')}]`);
     n *= d;
   }
+  if (!Number.isSafeInteger(n)) throw new RangeError(`Tensor: shape [${shape.join(', ')}] has more elements than can be addressed`);
   return n;
 }
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/**
+ * A fresh SharedArrayBuffer of `bytes`, or an error that says who asked for how much and what memory was free
+ * (V8 says only "Array buffer allocation failed").
+ */
+export function allocateShared(bytes: number, what: string): SharedArrayBuffer {
+  try {
+    return new SharedArrayBuffer(bytes);
+  } catch (error) {
+    throw new RangeError(`${what}: cannot allocate ${bytes} bytes (${gib(bytes)}; ${gib(freemem())} of system memory free): ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+// Symbol.for, not Symbol(): a second copy of this module (one file under two URLs) still recognises its tensors.
+const TENSOR_BRAND: unique symbol = Symbol.for('asap.tensor');
 
 function view(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TensorData {
   if (byteOffset % bytesPerElement(dtype) !== 0) {
@@ -41,6 +64,11 @@ function bytesOf(t: Tensor): Uint8Array {
  * tensor can be handed to another worker or a wasm kernel and read in place.
  */
 export class Tensor {
+  /** `instanceof Tensor` holds for a tensor made by any copy of this module: tensors are recognised by a brand. */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TENSOR_BRAND] === true;
+  }
+
   readonly shape: readonly number[];
   readonly dtype: DType;
   /** Storage elements: Float32Array for f32, raw 16-bit patterns for bf16/f16. */
@@ -63,7 +91,7 @@ export class Tensor {
   /** A zero-filled tensor in a fresh SharedArrayBuffer. */
   static zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const n = elementCount(shape);
-    const buffer = new SharedArrayBuffer(n * bytesPerElement(dtype));
+    const buffer = allocateShared(n * bytesPerElement(dtype), `Tensor.zeros(${dtype} [${shape.join(', ')}])`);
     return new Tensor(shape, dtype, view(dtype, buffer, 0, n));
   }
 
@@ -169,3 +197,5 @@ export class Tensor {
     return `Tensor<${this.dtype}>[${this.shape.join(', ')}]`;
   }
 }
+
+Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });

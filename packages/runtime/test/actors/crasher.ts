@@ -20,6 +20,8 @@ export default defineActor((ctx) => ({
       case 'exit':
         process.exit(3);
       case 'spin':
+        // Says so first, so a test knows the loop has begun (and stats can no longer be answered).
+        await ctx.send(from, { kind: 'spinning' });
         for (;;);
       default:
         throw new Error(`crasher: unexpected message "${message.kind}"`);

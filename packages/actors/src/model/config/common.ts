@@ -16,6 +16,13 @@ export type CommonFields = Pick<
   | 'tieWordEmbeddings'
 >;
 
+/**
+ * Sanity limits for the counts that size arrays and loops before a checkpoint's headers can vouch for them
+ * (far above any real model: DeepSeek-V3 has 61 layers and 256 experts).
+ */
+export const MAX_LAYERS = 10_000;
+export const MAX_EXPERTS = 1 << 16;
+
 /** The `transformers` defaults of those fields (head_dim and tying derive from others or are per-architecture). */
 export type CommonDefaults = Omit<CommonFields, 'headDim' | 'tieWordEmbeddings'>;
 
@@ -69,7 +76,7 @@ export function readCommonFields(
   return {
     vocabSize: fields.int('vocab_size', defaults.vocabSize),
     hiddenSize,
-    numLayers: fields.int('num_hidden_layers', defaults.numLayers),
+    numLayers: fields.int('num_hidden_layers', defaults.numLayers, 1, MAX_LAYERS),
     numHeads,
     numKvHeads,
     headDim,
@@ -78,6 +85,17 @@ export function readCommonFields(
     ropeTheta: readTheta(fields, defaults.ropeTheta),
     tieWordEmbeddings: fields.bool('tie_word_embeddings', false),
   };
+}
+
+/** Where the config keeps its expert count: `preferred` when present, the other spelling otherwise. */
+export function expertsKey(raw: Readonly<Record<string, unknown>>, preferred: 'num_experts' | 'num_local_experts'): string {
+  const other = preferred === 'num_experts' ? 'num_local_experts' : 'num_experts';
+  return preferred in raw || !(other in raw) ? preferred : other;
+}
+
+/** The routed-expert count, under either spelling, within MAX_EXPERTS. */
+export function readNumExperts(fields: ConfigFields, preferred: 'num_experts' | 'num_local_experts', fallback: number, min: number): number {
+  return fields.int(expertsKey(fields.raw, preferred), fallback, min, MAX_EXPERTS);
 }
 
 /** Qwen's layer rule: MoE unless listed in mlp_only_layers, when there are experts and (i + 1) % step == 0. */

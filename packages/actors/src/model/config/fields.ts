@@ -22,13 +22,14 @@ export class ConfigFields {
     throw new CheckpointError(this.file, problem);
   }
 
-  /** A positive integer (or, with `min: 0`, non-negative). */
-  int(key: string, fallback?: number, min = 1): number {
+  /** A positive integer (or, with `min: 0`, non-negative), at most `max`. */
+  int(key: string, fallback?: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.value(key) ?? fallback;
     if (v === undefined) this.fail(`missing ${key}`);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
       this.fail(`${key} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
     }
+    if (v > max) this.fail(`${key} is ${v}, more than any supported model has (at most ${max})`);
     return v;
   }
 

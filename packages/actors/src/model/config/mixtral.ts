@@ -1,4 +1,4 @@
-import { readCommonFields } from './common.ts';
+import { readCommonFields, readNumExperts } from './common.ts';
 import type { ConfigFields } from './fields.ts';
 import type { ModelConfig } from './model-config.ts';
 
@@ -14,7 +14,7 @@ export function parseMixtral(fields: ConfigFields): ModelConfig {
     rmsNormEps: 1e-5,
     ropeTheta: 1e6,
   });
-  const numExperts = 'num_local_experts' in fields.raw ? fields.int('num_local_experts', 8) : fields.int('num_experts', 8);
+  const numExperts = readNumExperts(fields, 'num_local_experts', 8, 1);
   return {
     arch: 'mixtral',
     ...common,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../checkpoint-error.ts';
 import { parseDeepseekV3 } from './deepseek-v3.ts';
@@ -35,8 +35,21 @@ export function parseModelConfig(raw: unknown, file: string = CONFIG_FILE): Mode
   return config;
 }
 
+/** A model directory must exist and be a directory: say which of the two the user got wrong. */
+export async function checkModelDir(dir: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CheckpointError(dir, code === 'ENOENT' || code === 'ENOTDIR' ? 'no such directory' : `cannot read (${code})`);
+  }
+  if (!isDirectory) throw new CheckpointError(dir, `is a file, not a model directory (give the directory that holds ${CONFIG_FILE} and the safetensors)`);
+}
+
 /** Reads and normalises `dir/config.json`. */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
+  await checkModelDir(dir);
   const file = join(dir, CONFIG_FILE);
   let text: string;
   try {

@@ -1,4 +1,4 @@
-import { qwenLayerKinds, readCommonFields } from './common.ts';
+import { qwenLayerKinds, readCommonFields, readNumExperts } from './common.ts';
 import type { ConfigFields } from './fields.ts';
 import type { ModelConfig } from './model-config.ts';
 
@@ -14,7 +14,7 @@ export function parseQwen3Moe(fields: ConfigFields): ModelConfig {
     rmsNormEps: 1e-6,
     ropeTheta: 10000,
   });
-  const numExperts = 'num_experts' in fields.raw ? fields.int('num_experts', 128, 0) : fields.int('num_local_experts', 128, 0);
+  const numExperts = readNumExperts(fields, 'num_experts', 128, 0);
   const step = fields.int('decoder_sparse_step', 1);
   const bias = fields.bool('attention_bias', false);
   return {

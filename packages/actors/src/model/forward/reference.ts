@@ -36,7 +36,7 @@ export function referencePrefill(
   tokens: ArrayLike<number>,
   options: ReferencePrefillOptions = {},
 ): PrefillResult {
-  const ids = checkPrompt(tokens, model.config.vocabSize);
+  const ids = checkPrompt(tokens, model.config.vocabSize, model.config.maxPositionEmbeddings, options.kv?.length ?? 0);
   const kv = options.kv ?? KvCache.create(model.config, ids.length);
   let hidden = backend.gatherRows(model.attention().embedTokens, ids);
   const lengthsBefore = kv.layers.map((l) => l.length);

@@ -83,12 +83,34 @@ export class SafetensorsFile {
     const tensor = Tensor.zeros(entry.shape, dtype);
     await readExactly(this.handle, new Uint8Array(tensor.buffer, tensor.byteOffset, tensor.byteLength), entry.begin, this.path);
     this.bytesRead += tensor.byteLength;
+    const bad = firstNonFinite(tensor);
+    if (bad >= 0) {
+      throw new CheckpointError(this.path, `tensor ${name} holds ${describeValue(tensor, bad)} at element ${bad}: weights must be finite`);
+    }
     return tensor;
   }
 
   async close(): Promise<void> {
     await this.handle.close();
   }
+}
+
+/** Index of the first NaN or infinite element, or -1 (16-bit dtypes by their bits: an all-ones exponent). */
+function firstNonFinite(t: Tensor): number {
+  if (t.dtype === 'f32') {
+    const data = t.data as Float32Array;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+    return -1;
+  }
+  const exponent = t.dtype === 'bf16' ? 0x7f80 : 0x7c00;
+  const bits = t.data as Uint16Array;
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & exponent) === exponent) return i;
+  return -1;
+}
+
+function describeValue(t: Tensor, i: number): string {
+  const v = t.toF32()[i];
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }
 
 async function readExactly(handle: FileHandle, target: Uint8Array, position: number, path: string): Promise<void> {

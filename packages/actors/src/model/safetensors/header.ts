@@ -28,6 +28,42 @@ function isCount(value: unknown): value is number {
 }
 
 /**
+ * The first key that appears twice in the header's top-level object, or undefined. JSON.parse keeps the
+ * last silently; the format forbids duplicates. Called on text JSON.parse accepted, so a plain scan suffices.
+ */
+function duplicateTopLevelKey(json: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let next = end + 1;
+        while (/\s/.test(json[next])) next++;
+        if (json[next] === ':') {
+          const key = JSON.parse(json.slice(i, end + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}
+
+/** Two tensors may not share bytes: the first pair of entries whose [begin, end) ranges overlap, if any. */
+function overlappingPair(entries: Iterable<SafetensorsEntry>): [SafetensorsEntry, SafetensorsEntry] | undefined {
+  const sorted = [...entries].filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) if (sorted[i].begin < sorted[i - 1].end) return [sorted[i - 1], sorted[i]];
+  return undefined;
+}
+
+/**
  * Checks and indexes a header's JSON. `dataStart` is where the data section begins (8 + header length) and
  * `fileSize` the file's size, so every tensor's byte range is checked against what is really there.
  */
@@ -44,6 +80,8 @@ export function parseSafetensorsHeader(
     throw new CheckpointError(file, `header is not valid JSON (${(error as Error).message})`);
   }
   if (!isRecord(parsed)) throw new CheckpointError(file, 'header is not a JSON object');
+  const duplicate = duplicateTopLevelKey(json);
+  if (duplicate !== undefined) throw new CheckpointError(file, `header names tensor ${duplicate} twice`);
 
   const dataSize = fileSize - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
@@ -83,6 +121,12 @@ export function parseSafetensorsHeader(
       }
     }
     entries.set(name, { name, dtypeName: dtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end });
+  }
+  const overlap = overlappingPair(entries.values());
+  if (overlap) {
+    const [a, b] = overlap;
+    const range = (e: SafetensorsEntry): string => `[${e.begin - dataStart}, ${e.end - dataStart})`;
+    throw new CheckpointError(file, `tensors ${a.name} ${range(a)} and ${b.name} ${range(b)} overlap: each tensor must have bytes of its own`);
   }
   return { entries, metadata };
 }

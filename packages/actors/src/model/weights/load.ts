@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import type { Tensor } from '@asap/runtime';
 import { CheckpointError } from '../checkpoint-error.ts';
-import { readModelConfig } from '../config/parse.ts';
+import { CONFIG_FILE, readModelConfig } from '../config/parse.ts';
+import { expertsKey } from '../config/common.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { SafetensorsCheckpoint } from '../safetensors/checkpoint-files.ts';
 import { dtypeFromSafetensors, SUPPORTED_SAFETENSORS_DTYPES } from '../safetensors/dtypes.ts';
@@ -42,6 +44,35 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** The largest N in tensor names matching `pattern` (one capture group), or -1. */
+function highestIndex(checkpoint: SafetensorsCheckpoint, pattern: RegExp): number {
+  let highest = -1;
+  for (const file of checkpoint.files) {
+    for (const name of file.entries.keys()) {
+      const m = pattern.exec(name);
+      if (m) highest = Math.max(highest, Number(m[1]));
+    }
+  }
+  return highest;
+}
+
+/**
+ * The counts in config.json that size everything (layers, experts) must be ones the checkpoint holds, checked
+ * from the headers before anything is enumerated or allocated in proportion to them.
+ */
+function checkCounts(config: ModelConfig, checkpoint: SafetensorsCheckpoint, configFile: string): void {
+  const layers = highestIndex(checkpoint, /^model\.layers\.(\d+)\./) + 1;
+  if (config.numLayers > layers) {
+    throw new CheckpointError(configFile, `num_hidden_layers is ${config.numLayers}, but ${checkpoint.source} holds tensors for ${layers} layers`);
+  }
+  if (!config.layerKinds.includes('moe')) return;
+  const experts = highestIndex(checkpoint, /\.experts\.(\d+)\./) + 1;
+  if (config.numExperts > experts) {
+    const key = expertsKey(config.raw, config.arch === 'mixtral' ? 'num_local_experts' : 'num_experts');
+    throw new CheckpointError(configFile, `${key} is ${config.numExperts}, but ${checkpoint.source} holds tensors for ${experts} experts`);
+  }
+}
+
 /** Every tensor the config implies must be present, with its shape and a supported dtype, before anything is read. */
 function checkSpecs(checkpoint: SafetensorsCheckpoint, specs: Iterable<TensorSpec>): void {
   for (const spec of specs) {
@@ -72,10 +103,11 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const config = await readModelConfig(dir);
   const withAttention = options.attentionSide ?? true;
   const selection = options.experts ?? 'all';
-  const expertIds = Array.from({ length: config.numLayers }, (_, layer) => selectedExperts(config, selection, layer));
 
   const checkpoint = await SafetensorsCheckpoint.open(dir);
   try {
+    checkCounts(config, checkpoint, join(dir, CONFIG_FILE));
+    const expertIds = Array.from({ length: config.numLayers }, (_, layer) => selectedExperts(config, selection, layer));
     checkSpecs(checkpoint, checkpointSpecs(config));
     const tensorsRead: string[] = [];
     const read = async (spec: TensorSpec): Promise<Tensor> => {

@@ -11,7 +11,8 @@ import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { encodeMessage, receivedMeta } from '../../channel/record.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
-import { describeError } from '../supervision.ts';
+import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
+import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
 import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
 import { DEFAULT_LINK, type LinkProfile, SimLink, checkLinkProfile } from './link.ts';
@@ -28,6 +29,8 @@ export interface SimHostOptions extends HostOptions {
    * a setup may await real I/O (a checkpoint read) that virtual time knows nothing of.
    */
   readonly startTimeoutMs?: number;
+  /** How long (wall clock) each actor's `stop` may take at shutdown before the host stops waiting for it (default 2 s). */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /** The sim host: a Host on virtual time, with its event log. */
@@ -70,6 +73,7 @@ class VirtualHost implements SimHost {
   private closing: Promise<void> | undefined;
   /** Set while actors set up: an actor that crashes meanwhile fails the start. */
   private failStart: ((error: Error) => void) | undefined;
+  private readonly releaseRejections: () => void;
   readonly events$: Observable<ActorEvent> = this.eventLog.asObservable();
 
   constructor(
@@ -92,6 +96,11 @@ class VirtualHost implements SimHost {
       const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);
     }
+    this.releaseRejections = claimRejections((runner, reason) => {
+      if (this.simActors.get(runner.id)?.runner !== runner) return false;
+      runner.crash(reason);
+      return true;
+    });
   }
 
   get eventsRun(): number {
@@ -104,6 +113,10 @@ class VirtualHost implements SimHost {
 
   inboxFrom(actor: ActorId): Observable<ChannelMessage> {
     return this.driver.inboxFrom(actor);
+  }
+
+  get crashes$(): Observable<ActorCrashedError> {
+    return this.driver.crashes$;
   }
 
   now(): number {
@@ -133,7 +146,7 @@ class VirtualHost implements SimHost {
     // A referenced timer: a setup stuck on nothing else pending must still fail rather than end the process.
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`sim host: actors did not start within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`sim host: ${startTimeoutMessage(pending, this.actors.length, timeoutMs)}`)), timeoutMs);
     });
     try {
       await Promise.race([Promise.all(setups), crashed, timedOut]);
@@ -163,13 +176,15 @@ class VirtualHost implements SimHost {
   }
 
   private async close(): Promise<void> {
+    // Wall clock (a timer; the sim host never reads the clock), not virtual: a stop that never resolves must not hang shutdown.
+    const timeoutMs = this.options.shutdownTimeoutMs ?? 2000;
     for (const actor of this.simActors.values()) {
       const id = actor.plan.placement.id;
       if (actor.state === 'running' || actor.state === 'starting') {
         actor.state = 'stopped';
         actor.stopReason = 'it was shut down';
         try {
-          await actor.runner.stop();
+          await withTimeout(actor.runner.stop(), timeoutMs, `its stop did not finish within ${timeoutMs} ms`, { keepAlive: true });
         } catch (error) {
           this.record(id, 'stop-error', { message: describeError(error) });
         }
@@ -180,8 +195,10 @@ class VirtualHost implements SimHost {
     for (const [name, link] of this.links) link.fail(new ActorStoppedError(name.slice(name.indexOf('->') + 2), 'the host shut down'));
     for (const [id, device] of this.devices) device.fail(new ActorStoppedError(id, 'the host shut down'));
     this.clock.stop();
-    this.driver.complete();
+    this.driver.shutDown();
     this.eventLog.complete();
+    // Rejections that shutdown itself causes (sends failed just above) surface after this turn: still ours.
+    setImmediate(this.releaseRejections);
   }
 
   /** Puts a message on the from→to link: measured and copied now, delivered at its arrival time. */
@@ -227,7 +244,7 @@ class VirtualHost implements SimHost {
     this.failure ??= error;
     this.record(id, 'crash', { message: error.message });
     this.failStart?.(new ActorSpawnError(id, actor.plan.moduleUrl, cause));
-    this.driver.fail(error);
+    this.driver.actorCrashed(error);
     for (const [name, link] of this.links) {
       if (name.endsWith(`->${id}`)) link.fail(new ActorStoppedError(id, actor.stopReason));
     }

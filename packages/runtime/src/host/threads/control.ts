@@ -35,4 +35,7 @@ export interface ActorWorkerData {
   readonly entry: string;
   /** Port on which the worker posts its WorkerEvents. */
   readonly events: MessagePort;
+  /** One Int32 the worker increments every `heartbeatMs` while its event loop turns: the host's stall check reads it. */
+  readonly heartbeat: Int32Array;
+  readonly heartbeatMs: number;
 }

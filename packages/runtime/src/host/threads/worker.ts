@@ -17,6 +17,8 @@ import type { ActorControl, ActorWorkerData, WorkerEvent, WorkerInit } from './c
 import { WallClockDevice } from './device.ts';
 
 const data = workerData as ActorWorkerData;
+// Proof of life for the host: the count moves only while this thread's event loop turns.
+setInterval(() => Atomics.add(data.heartbeat, 0, 1), data.heartbeatMs).unref();
 const senders = new Map<ActorId, ChannelSender>();
 const outgoing = new Map<ActorId, RingDescriptor>();
 const receivers: RingChannelReceiver[] = [];
