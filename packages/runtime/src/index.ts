@@ -1,12 +1,24 @@
 // Public API of @asap/runtime. Each area adds its exports in its own block.
 
+// errors
+export {
+  ActorCrashedError,
+  ActorSpawnError,
+  ActorStoppedError,
+  ArenaExhaustedError,
+  ChannelClosedError,
+  KernelUnsupportedError,
+  MessageTooLargeError,
+} from './errors.ts';
+
 // deterministic randomness
 export { SeededRandom } from './random/seeded-random.ts';
 
 // tensors
 export * from './tensor/dtype.ts';
 export { Tensor, type TensorData, type TensorDescriptor } from './tensor/tensor.ts';
-export { type AllocOptions, Arena, ArenaExhaustedError, type ArenaOptions } from './tensor/arena.ts';
+export { type AllocOptions, Arena, type ArenaOptions } from './tensor/arena.ts';
+export { Scratch } from './tensor/scratch.ts';
 
 // kernels
 export type {
@@ -21,7 +33,6 @@ export type {
   RouterOptions,
 } from './kernels/backend.ts';
 export { availableBackends, createBackend } from './kernels/registry.ts';
-export { KernelUnsupportedError } from './kernels/common/errors.ts';
 export { WasmBackend } from './kernels/wasm/backend.ts';
 
 // channels
@@ -31,7 +42,6 @@ export type { RingEndOptions } from './channel/doorbell.ts';
 export { type RingSenderOptions, ringSender } from './channel/sender.ts';
 export { type LeasingRingReceiver, type RingChannelReceiver, type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
 export type { LeasedMessage } from './channel/lease.ts';
-export { ChannelClosedError, MessageTooLargeError } from './channel/errors.ts';
 export { anyRank, rankBarrier } from './channel/combinators.ts';
 
 // actors and hosts
@@ -44,7 +54,6 @@ export {
   defineActor,
   isActorDefinition,
 } from './actor/definition.ts';
-export { ActorCrashedError, ActorSpawnError, ActorStoppedError } from './actor/errors.ts';
 export type { ActorStats } from './actor/runner.ts';
 export type { ActorEvent, ActorSpec, Host, HostOptions } from './host/host.ts';
 export { type ThreadsHostOptions, startThreadsHost } from './host/threads/host.ts';

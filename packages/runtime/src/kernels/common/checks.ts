@@ -3,7 +3,7 @@
 import type { DType } from '../../tensor/dtype.ts';
 import { Tensor } from '../../tensor/tensor.ts';
 import type { AttentionOptions, BackendCapabilities, BackendName, OpName, RopeOptions } from '../backend.ts';
-import { KernelUnsupportedError } from './errors.ts';
+import { KernelUnsupportedError } from '../../errors.ts';
 
 function shapeOf(t: Tensor): string {
   return `[${t.shape.join(', ')}]`;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { KernelUnsupportedError } from '../common/errors.ts';
+import { KernelUnsupportedError } from '../../errors.ts';
 import { type CompiledModule, type SharedMemory, webAssembly } from './api.ts';
 
 /** The functions of assembly/index.ts; every pointer is a byte offset into the shared memory. */
