@@ -28,6 +28,7 @@ export { generateModel, generateTensor, type GeneratedModel, type GenerateOption
 
 // model: forward pieces and the reference forward
 export { KvCache, LayerKv } from './model/forward/kv-cache.ts';
+export { layerScratchBytes } from './model/forward/activations.ts';
 export { checkPrompt } from './model/forward/prompt.ts';
 export { gatedFfn } from './model/forward/gated-ffn.ts';
 export {

@@ -33,6 +33,7 @@ export type {
   RouterOptions,
 } from './kernels/backend.ts';
 export { availableBackends, createBackend } from './kernels/registry.ts';
+export { backendTensor, releaseBackendTensor } from './kernels/common/memory.ts';
 export { WasmBackend } from './kernels/wasm/backend.ts';
 
 // channels

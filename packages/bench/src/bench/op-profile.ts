@@ -1,5 +1,5 @@
 // A Backend that times every op of the one it wraps: where a prefill spends its time, op by op.
-import type { AttentionOptions, Backend, RopeOptions, RouterChoice, RouterOptions, Tensor } from '@asap/runtime';
+import type { Arena, AttentionOptions, Backend, RopeOptions, RouterChoice, RouterOptions, Tensor } from '@asap/runtime';
 
 export interface OpTotal {
   readonly op: string;
@@ -68,6 +68,9 @@ export class ProfiledBackend implements Backend {
   }
   scale(x: Tensor, s: number, out?: Tensor): Tensor {
     return this.time('scale', () => this.inner.scale(x, s, out));
+  }
+  get arena(): Arena | undefined {
+    return this.inner.arena;
   }
   resident(t: Tensor): Tensor {
     return this.inner.resident(t);

@@ -70,7 +70,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     const model = residentModel((await loadModel(dir)).model, backend);
     const vocab = model.config.vocabSize;
-    referencePrefill(backend, model, prompt(8, vocab, 0)); // warm-up: compile and touch every weight once
+    referencePrefill(backend, model, prompt(8, vocab, 0)).kv.release(); // warm-up: compile and touch every weight once
     const runs: Run[] = [];
     const measure = (name: string, tokens: number, once: () => number[]): void => {
       let best: { ms: number; chunkMs: number[]; ops: OpTotal[] } | undefined;
@@ -89,21 +89,24 @@ export async function run(args: string[]): Promise<void> {
       const tokens = prompt(length, vocab, length);
       measure(`prompt ${length}`, length, () => {
         const start = performance.now();
-        referencePrefill(backend, model, tokens);
-        return [performance.now() - start];
+        const { kv } = referencePrefill(backend, model, tokens);
+        const ms = performance.now() - start;
+        kv.release();
+        return [ms];
       });
     }
     if (o.chunks > 1) {
       const total = o.chunks * o.chunkTokens;
       const tokens = prompt(total, vocab, total);
       measure(`${o.chunks} × ${o.chunkTokens} chunks`, total, () => {
-        const kv = KvCache.create(model.config, total);
+        const kv = KvCache.create(model.config, total, backend);
         const times: number[] = [];
         for (let c = 0; c < o.chunks; c++) {
           const start = performance.now();
           referencePrefill(backend, model, tokens.slice(c * o.chunkTokens, (c + 1) * o.chunkTokens), { kv });
           times.push(performance.now() - start);
         }
+        kv.release();
         return times;
       });
     }

@@ -45,6 +45,7 @@ export async function run(args: string[]): Promise<void> {
     const start = performance.now();
     const result = referencePrefill(backend, model, tokens);
     const ms = performance.now() - start;
+    result.kv.release();
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ firstToken: result.firstToken, logits: Array.from(result.logits) })}\n`);
       return;

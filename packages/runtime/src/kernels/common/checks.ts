@@ -84,6 +84,8 @@ export function checkRmsNorm(x: Tensor, weight: Tensor, eps: number): NormShape 
 export interface RopeShape {
   readonly rows: number;
   readonly rotaryDim: number;
+  /** The largest position: the RoPE table must reach it. */
+  readonly maxPosition: number;
 }
 
 export function checkRope(x: Tensor, o: RopeOptions): RopeShape {
@@ -101,7 +103,13 @@ export function checkRope(x: Tensor, o: RopeOptions): RopeShape {
   }
   if (o.positions.length !== x.shape[0]) fail('rope', `${o.positions.length} positions for ${x.shape[0]} rows of x`);
   if (!(o.theta > 0)) fail('rope', `theta must be > 0, got ${o.theta}`);
-  return { rows: x.shape[0], rotaryDim };
+  let maxPosition = 0;
+  for (let r = 0; r < o.positions.length; r++) {
+    const p = o.positions[r];
+    if (p < 0) fail('rope', `position ${p} of row ${r} is negative`);
+    if (p > maxPosition) maxPosition = p;
+  }
+  return { rows: x.shape[0], rotaryDim, maxPosition };
 }
 
 export interface AttentionShape {

@@ -78,10 +78,11 @@ export class WasmMemory {
     return at;
   }
 
-  /** f32 values copied into `bump`. */
-  placeValues(values: Float32Array, bump: Bump): number {
+  /** f32 or i32 values copied into `bump`. */
+  placeValues(values: Float32Array | Int32Array, bump: Bump): number {
     const at = bump.take(values.byteLength);
-    new Float32Array(this.buffer, at, values.length).set(values);
+    if (values instanceof Float32Array) new Float32Array(this.buffer, at, values.length).set(values);
+    else new Int32Array(this.buffer, at, values.length).set(values);
     return at;
   }
 

@@ -10,7 +10,7 @@ export interface KernelExports {
   matmulF32(x: number, w: number, bias: number, y: number, scratch: number, m: number, n: number, k: number): void;
   matmulBf16(x: number, w: number, bias: number, y: number, scratch: number, m: number, n: number, k: number): void;
   rmsNorm(x: number, w: number, y: number, slices: number, width: number, eps: number): void;
-  rope(x: number, y: number, cos: number, sin: number, rows: number, numHeads: number, headDim: number, half: number): void;
+  rope(x: number, y: number, cos: number, sin: number, positions: number, rows: number, numHeads: number, headDim: number, half: number): void;
   add(a: number, b: number, y: number, n: number): void;
   scale(x: number, y: number, n: number, s: number): void;
   siluMul(gate: number, up: number, y: number, n: number): void;
