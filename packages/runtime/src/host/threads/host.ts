@@ -16,9 +16,8 @@ import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, raceDeath, withTimeout } from '../supervision.ts';
 import type { ActorControl, ActorWorkerData, WorkerEvent, WorkerInit } from './control.ts';
+import { workerEntry, workerExecArgv } from './worker-entry.ts';
 
-const SHIM = new URL('./worker-shim.mjs', import.meta.url);
-const ENTRY = new URL('./worker.ts', import.meta.url).href;
 
 export interface ThreadsHostOptions extends HostOptions {
   /** How long loading modules and running every setup may take before start fails (default 60 s). */
@@ -50,8 +49,13 @@ class ActorThread {
 
   constructor(readonly plan: PlannedActor) {
     const channel = new MessageChannel();
-    const workerData: ActorWorkerData = { entry: ENTRY, events: channel.port2 };
-    this.worker = new Worker(SHIM, { workerData, transferList: [channel.port2], name: plan.placement.id });
+    const workerData: ActorWorkerData = { events: channel.port2 };
+    this.worker = new Worker(workerEntry(), {
+      workerData,
+      transferList: [channel.port2],
+      name: plan.placement.id,
+      execArgv: workerExecArgv(process.execArgv),
+    });
     this.events = channel.port1;
     this.control = Comlink.wrap<ActorControl>(nodeEndpoint(this.worker));
     this.died = new Promise<never>((_, reject) => (this.rejectDied = reject));

@@ -15,6 +15,7 @@ import { type RingDescriptor, abortReason, controlWords } from '../../channel/ri
 import { ringSender } from '../../channel/sender.ts';
 import type { ActorControl, ActorWorkerData, WorkerEvent, WorkerInit } from './control.ts';
 import { WallClockDevice } from './device.ts';
+import { prepareToImport } from './typescript-modules.ts';
 
 const data = workerData as ActorWorkerData;
 const senders = new Map<ActorId, ChannelSender>();
@@ -67,6 +68,7 @@ function portFor(init: WorkerInit): ActorPort {
 const control: ActorControl = {
   async init(init: WorkerInit): Promise<void> {
     if (runner) throw new Error(`actor "${init.placement.id}": init called twice`);
+    await prepareToImport(init.moduleUrl);
     const definition = await loadActorDefinition(init.moduleUrl);
     for (const [to, ring] of init.outgoing) {
       outgoing.set(to, ring);
