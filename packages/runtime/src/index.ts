@@ -15,7 +15,17 @@ export {
 export { SeededRandom } from './random/seeded-random.ts';
 
 // tensors
-export * from './tensor/dtype.ts';
+export {
+  type DType,
+  bf16ToF32,
+  bytesPerElement,
+  decodeToF32,
+  encodeFromF32,
+  f16ToF32,
+  f32ToBf16,
+  f32ToF16,
+  isDType,
+} from './tensor/dtype.ts';
 export { Tensor, type TensorData, type TensorDescriptor } from './tensor/tensor.ts';
 export { type AllocOptions, Arena, type ArenaOptions } from './tensor/arena.ts';
 export { Scratch } from './tensor/scratch.ts';
@@ -46,14 +56,13 @@ export type { LeasedMessage } from './channel/lease.ts';
 export { anyRank, rankBarrier } from './channel/combinators.ts';
 
 // actors and hosts
-export { type ActorId, DRIVER, checkActorId } from './actor/ids.ts';
+export { type ActorId, DRIVER } from './actor/ids.ts';
 export type { ActorContext, Device, DeviceOp, Envelope, HostKind, Timer } from './actor/context.ts';
 export {
   type ActorBehaviour,
   type ActorDefinition,
   type ActorSetup,
   defineActor,
-  isActorDefinition,
 } from './actor/definition.ts';
 export type { ActorStats } from './actor/runner.ts';
 export type { ActorEvent, ActorSpec, Host, HostOptions } from './host/host.ts';
