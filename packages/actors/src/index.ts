@@ -1,7 +1,7 @@
 // Public API of @asap/actors. Each area adds its exports in its own block.
 
 // model: checkpoints, configs, weights
-export { CheckpointError } from './model/checkpoint-error.ts';
+export { CheckpointError } from './errors.ts';
 export { ARCH_NAMES, moeLayers, type ArchName, type LayerKind, type ModelConfig } from './model/config/model-config.ts';
 export { CONFIG_FILE, parseModelConfig, readModelConfig } from './model/config/parse.ts';
 export { SafetensorsFile } from './model/safetensors/file.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { ConfigFields } from './fields.ts';
 import { parseMixtral } from './mixtral.ts';
 import { ARCH_NAMES, type ArchName, type ModelConfig } from './model-config.ts';

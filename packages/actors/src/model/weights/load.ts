@@ -1,5 +1,5 @@
 import type { Tensor } from '@asap/runtime';
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { readModelConfig } from '../config/parse.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { SafetensorsCheckpoint } from '../safetensors/checkpoint-files.ts';
