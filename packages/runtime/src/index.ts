@@ -67,6 +67,7 @@ export {
 export type { ActorStats } from './actor/runner.ts';
 export type { ActorEvent, ActorSpec, Host, HostOptions } from './host/host.ts';
 export { type ThreadsHostOptions, startThreadsHost } from './host/threads/host.ts';
+export { builtModule } from './host/threads/worker-entry.ts';
 export { type SimHost, type SimHostOptions, startSimHost } from './host/sim/host.ts';
 export { DEFAULT_LINK, type LinkProfile } from './host/sim/link.ts';
 export { DEFAULT_DEVICE_COST, type DeviceCost, type RooflineProfile, rooflineCost } from './host/sim/device.ts';

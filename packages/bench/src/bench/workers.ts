@@ -3,10 +3,15 @@
 import { startThreadsHost } from '@asap/runtime';
 import { formatTable } from '../report/table.ts';
 
-const ACTOR = new URL('./idle-actor.mjs', import.meta.url).href;
+const ACTORS = {
+  js: new URL('./idle-actor.mjs', import.meta.url).href,
+  ts: new URL('./idle-actor-ts.ts', import.meta.url).href,
+} as const;
 const USAGE = 'usage: asap bench workers [--workers 1,4] [--repeat 3] [--json]';
 
 interface Row {
+  /** js: a built actor module (no tsx in the worker); ts: a TypeScript one (the worker registers tsx). */
+  readonly actor: keyof typeof ACTORS;
   readonly workers: number;
   /** Best and every repeat: from startThreadsHost() until every actor runs. */
   readonly startMs: number;
@@ -23,6 +28,22 @@ function positiveList(name: string, text: string): number[] {
   });
 }
 
+async function measure(actor: keyof typeof ACTORS, workers: number, repeat: number): Promise<Row> {
+  const allStartMs: number[] = [];
+  let shutdownMs = Infinity;
+  for (let r = 0; r < repeat; r++) {
+    const actors = Array.from({ length: workers }, (_, i) => ({ id: `idle-${i}`, module: ACTORS[actor] }));
+    const start = performance.now();
+    const host = await startThreadsHost({ actors });
+    allStartMs.push(performance.now() - start);
+    const stop = performance.now();
+    await host.shutdown();
+    shutdownMs = Math.min(shutdownMs, performance.now() - stop);
+  }
+  const startMs = Math.min(...allStartMs);
+  return { actor, workers, startMs, allStartMs, perWorkerMs: startMs / workers, shutdownMs };
+}
+
 export async function run(args: string[]): Promise<void> {
   let counts = [1, 4];
   let repeat = 3;
@@ -35,20 +56,8 @@ export async function run(args: string[]): Promise<void> {
     else throw new Error(`bench workers: unknown option ${a}\n${USAGE}`);
   }
   const rows: Row[] = [];
-  for (const workers of counts) {
-    const allStartMs: number[] = [];
-    let shutdownMs = Infinity;
-    for (let r = 0; r < repeat; r++) {
-      const actors = Array.from({ length: workers }, (_, i) => ({ id: `idle-${i}`, module: ACTOR }));
-      const start = performance.now();
-      const host = await startThreadsHost({ actors });
-      allStartMs.push(performance.now() - start);
-      const stop = performance.now();
-      await host.shutdown();
-      shutdownMs = Math.min(shutdownMs, performance.now() - stop);
-    }
-    const startMs = Math.min(...allStartMs);
-    rows.push({ workers, startMs, allStartMs, perWorkerMs: startMs / workers, shutdownMs });
+  for (const actor of Object.keys(ACTORS) as Array<keyof typeof ACTORS>) {
+    for (const workers of counts) rows.push(await measure(actor, workers, repeat));
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ rows })}\n`);
@@ -57,8 +66,8 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`threads host start (best of ${repeat}; workers start in parallel on ${(await import('node:os')).availableParallelism()} cores)\n`);
   process.stdout.write(
     `${formatTable(
-      ['workers', 'start ms', 'runs', 'ms per worker', 'shutdown ms'],
-      rows.map((r) => [String(r.workers), r.startMs.toFixed(0), r.allStartMs.map((m) => m.toFixed(0)).join('/'), r.perWorkerMs.toFixed(0), r.shutdownMs.toFixed(0)]),
+      ['actor', 'workers', 'start ms', 'runs', 'ms per worker', 'shutdown ms'],
+      rows.map((r) => [r.actor, String(r.workers), r.startMs.toFixed(0), r.allStartMs.map((m) => m.toFixed(0)).join('/'), r.perWorkerMs.toFixed(0), r.shutdownMs.toFixed(0)]),
     )}\n`,
   );
 }
