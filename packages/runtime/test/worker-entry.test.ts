@@ -42,6 +42,8 @@ test('builtModule: src/…/x.ts becomes dist/…/x.js when that is built and not
     assert.equal(builtModule(pathToFileURL(source).href).href, pathToFileURL(built).href);
     await utimes(source, Date.now() / 1000 + 60, Date.now() / 1000 + 60);
     assert.equal(builtModule(source).href, pathToFileURL(source).href, 'a source edited after the build is used as it is');
+    const named = new URL('./rank.ts', pathToFileURL(built));
+    assert.equal(builtModule(named).href, pathToFileURL(built).href, 'a .ts name inside dist/ is its .js');
     const plain = join(root, 'actor.mjs');
     assert.equal(builtModule(plain).href, pathToFileURL(plain).href);
   } finally {

@@ -9,11 +9,12 @@ export const SOURCE_CONDITION = 'asap-source';
 /**
  * The built JavaScript of a module in a package's src/ (src/a/b.ts → dist/a/b.js) when it exists and is not
  * older than the source; otherwise the module itself. Give actor modules this way and their workers start
- * without tsx: registering it alone costs a worker ≈ 0.2 s, and it slows every import after.
+ * without tsx: registering it alone costs a worker ≈ 0.2 s, and it slows every import after. A `.ts` name
+ * under dist/ (`new URL('./rank.ts', import.meta.url)` in code that was built) means the built `.js`.
  */
 export function builtModule(module: URL | string): URL {
   const url = typeof module === 'string' ? (module.startsWith('file:') ? new URL(module) : pathToFileURL(module)) : module;
-  const match = /^(.*)\/src\/(.*)\.(m?)ts$/.exec(url.pathname);
+  const match = /^(.*)\/(?:src|dist)\/(.*)\.(m?)ts$/.exec(url.pathname);
   if (!match) return url;
   const built = new URL(`file://${match[1]}/dist/${match[2]}.${match[3]}js`);
   const source = fileURLToPath(url);
