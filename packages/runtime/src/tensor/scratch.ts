@@ -59,7 +59,7 @@ export class Scratch {
   /** A tensor in the region, zeroed unless told not to (an op's `out` is overwritten whole). */
   take(shape: readonly number[], dtype: DType = 'f32', options: AllocOptions = {}): Tensor {
     const block = this.live();
-    const bytes = Math.max(1, roundUp(elementCount(shape) * bytesPerElement(dtype)));
+    const bytes = roundUp(Math.max(1, elementCount(shape) * bytesPerElement(dtype)));
     if (this.next + bytes > block.byteLength) {
       throw new RangeError(
         `scratch "${this.name}": [${shape.join(', ')}] ${dtype} needs ${bytes} bytes, ${block.byteLength - this.next} of ${block.byteLength} are left`,
@@ -68,7 +68,8 @@ export class Scratch {
     const at = block.byteOffset + this.next;
     this.next += bytes;
     this.peak = Math.max(this.peak, this.next);
-    if (options.zero !== false) new Uint8Array(block.buffer, at, bytes).fill(0);
+    // Whole 64-byte blocks through 8-byte words: filling a shared buffer bytewise is several times slower.
+    if (options.zero !== false) new Float64Array(block.buffer, at, bytes / 8).fill(0);
     return Tensor.over(block.buffer, at, shape, dtype);
   }
 
