@@ -20,6 +20,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'asap-plain-node-'));
   await installBuiltPackages(root, ['runtime', 'actors']);
   await cp(SERVICE, root, { recursive: true });
+  await cp(join(SERVICE, 'echo-actor.mjs'), join(root, 'echo-actor.ts'));
   await generateModel({ arch: 'qwen3_moe', preset: 'tiny', seed: 7, out: join(root, 'model') });
 });
 after(() => rm(root, { recursive: true, force: true }));
@@ -31,6 +32,7 @@ test('plain node outside the workspace imports both packages, prefills and runs 
   const out = JSON.parse(stdout) as {
     reference: Record<BackendName, { firstToken: number; logits: number[] }>;
     threads: { startMs: number; reply: unknown };
+    typescriptActorWithoutTsx: string;
   };
   for (const name of ['js', 'wasm'] as const) {
     const backend = await createBackend(name);
@@ -40,4 +42,5 @@ test('plain node outside the workspace imports both packages, prefills and runs 
     assert.deepEqual(Float32Array.from(out.reference[name].logits), expected.logits, `${name}: logits bit for bit`);
   }
   assert.equal(out.threads.reply, 42);
+  assert.match(out.typescriptActorWithoutTsx, /echo-actor\.ts is TypeScript and tsx cannot be found from it: install tsx, or build the module to JavaScript/);
 });

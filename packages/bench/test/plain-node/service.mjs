@@ -41,6 +41,17 @@ const checks = {
       await host.shutdown();
     }
   },
+
+  /** A TypeScript actor module where no tsx can be found: a clear error, not a hang. */
+  async typescriptActorWithoutTsx() {
+    const module = new URL('./echo-actor.ts', import.meta.url);
+    try {
+      await (await startThreadsHost({ actors: [{ id: 'ts', module }] })).shutdown();
+      return 'started';
+    } catch (error) {
+      return error.message;
+    }
+  },
 };
 
 const results = {};
