@@ -1,7 +1,7 @@
 // Public API of @asap/actors. Each area adds its exports in its own block.
 
 // model: checkpoints, configs, weights
-export { CheckpointError } from './model/checkpoint-error.ts';
+export { CheckpointError } from './errors.ts';
 export {
   ARCH_NAMES,
   moeLayers,
@@ -40,6 +40,7 @@ export { generateModel, generateTensor, type GeneratedModel, type GenerateOption
 
 // model: forward pieces and the reference forward
 export { KvCache, kvBytesPerToken, kvWidths, LayerKv, type KvWidths } from './model/forward/kv-cache.ts';
+export { layerScratchBytes } from './model/forward/activations.ts';
 export { checkPrompt } from './model/forward/prompt.ts';
 export { gatedFfn } from './model/forward/gated-ffn.ts';
 export {

@@ -101,6 +101,25 @@ for (const backendName of availableBackends().filter((name) => name === 'js' || 
       assert.deepEqual(kv.layers.map((l) => l.length), kv.layers.map(() => 3));
     });
 
+    test('a KV cache in the backend\'s memory: chunked prefill equals the whole prompt, and the memory returns', () => {
+      for (const [name, model] of models) {
+        const arena = backend.arena;
+        const before = arena?.used;
+        const whole = referencePrefill(backend, model, PROMPT);
+        const kv = KvCache.create(model.config, PROMPT.length, backend);
+        if (arena) assert.ok(arena.owns(kv.layers[0].keys), `${name}: the cache lives in the backend's memory`);
+        referencePrefill(backend, model, PROMPT.slice(0, 3), { kv });
+        const chunked = referencePrefill(backend, model, PROMPT.slice(3), { kv });
+        assert.deepEqual(chunked.logits, whole.logits, name);
+        assert.deepEqual(kv.layers[0].filledValues.toF32(), whole.kv.layers[0].filledValues.toF32(), name);
+        kv.release();
+        whole.kv.release();
+        kv.release();
+        assert.equal(arena?.used, before, `${name}: every scratch region and cache was given back`);
+        assert.throws(() => referencePrefill(backend, model, PROMPT, { kv }), /the KV cache was released/);
+      }
+    });
+
     test('a chunk that outgrows its KV cache is an error', () => {
       const model = models.get('mixtral-F32')!;
       const kv = KvCache.create(model.config, 4);

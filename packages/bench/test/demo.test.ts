@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.ts');
 
 test('asap demo prints figures for both hosts and identical results', { timeout: 120_000 }, async () => {
-  const args = ['--import', 'tsx', MAIN, 'demo', '--jobs', '3', '--rows', '24', '--dim', '32', '--batch', '8', '--pings', '10'];
+  const args = ['--conditions=asap-source', '--import', 'tsx', MAIN, 'demo', '--jobs', '3', '--rows', '24', '--dim', '32', '--batch', '8', '--pings', '10'];
   const { stdout } = await promisify(execFile)(process.execPath, args);
   assert.match(stdout, /default model: qwen3_moe preset "small" seed 1/);
   assert.equal(stdout.match(/prompt +\d+ tokens: TTFT +[\d.]+ ms, +[\d,]+ tokens\/s, first token \d+/g)?.length, 3);
@@ -23,7 +23,7 @@ test('asap demo prints figures for both hosts and identical results', { timeout:
 });
 
 test('asap demo refuses a bad option with a clear error', { timeout: 60_000 }, async () => {
-  await assert.rejects(promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, 'demo', '--jobs', 'many']), (e: unknown) => {
+  await assert.rejects(promisify(execFile)(process.execPath, ['--conditions=asap-source', '--import', 'tsx', MAIN, 'demo', '--jobs', 'many']), (e: unknown) => {
     const { code, stderr } = e as { code: number; stderr: string };
     return code === 1 && /--jobs must be a positive integer, got "many"/.test(stderr);
   });

@@ -20,7 +20,7 @@ interface CliResult {
 
 async function asap(...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, ...args]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--conditions=asap-source', '--import', 'tsx', MAIN, ...args]);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -27,13 +27,14 @@ export function rmsNorm(x: usize, w: usize, y: usize, slices: i32, width: i32, e
 
 /**
  * Rotate-half RoPE on rows of numHeads·headDim: pairs (i, i+half) within each head, cos/sin per
- * (row, i) from a table [rows][half]; dims from 2·half to headDim are copied.
+ * (position, i) from a table [positions][half], row r at positions[r] (i32); dims from 2·half to headDim are copied.
  */
-export function rope(x: usize, y: usize, cos: usize, sin: usize, rows: i32, numHeads: i32, headDim: i32, half: i32): void {
+export function rope(x: usize, y: usize, cos: usize, sin: usize, positions: usize, rows: i32, numHeads: i32, headDim: i32, half: i32): void {
   const full = half & ~3;
   for (let r = 0; r < rows; r++) {
-    const cr = cos + <usize>r * half * 4;
-    const sr = sin + <usize>r * half * 4;
+    const at = <usize>load<i32>(positions + <usize>r * 4) * half * 4;
+    const cr = cos + at;
+    const sr = sin + at;
     for (let h = 0; h < numHeads; h++) {
       const o = (<usize>r * numHeads + h) * headDim * 4;
       const x1 = x + o;

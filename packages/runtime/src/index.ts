@@ -1,12 +1,34 @@
 // Public API of @asap/runtime. Each area adds its exports in its own block.
 
+// errors
+export {
+  ActorCrashedError,
+  ActorSpawnError,
+  ActorStoppedError,
+  ArenaExhaustedError,
+  ChannelClosedError,
+  KernelUnsupportedError,
+  MessageTooLargeError,
+} from './errors.ts';
+
 // deterministic randomness
 export { SeededRandom } from './random/seeded-random.ts';
 
 // tensors
-export * from './tensor/dtype.ts';
+export {
+  type DType,
+  bf16ToF32,
+  bytesPerElement,
+  decodeToF32,
+  encodeFromF32,
+  f16ToF32,
+  f32ToBf16,
+  f32ToF16,
+  isDType,
+} from './tensor/dtype.ts';
 export { Tensor, type TensorData, type TensorDescriptor } from './tensor/tensor.ts';
-export { type AllocOptions, type AllocRequest, Arena, ArenaExhaustedError, type ArenaOptions } from './tensor/arena.ts';
+export { type AllocOptions, type AllocRequest, Arena, type ArenaOptions } from './tensor/arena.ts';
+export { Scratch } from './tensor/scratch.ts';
 
 // kernels
 export type {
@@ -21,7 +43,7 @@ export type {
   RouterOptions,
 } from './kernels/backend.ts';
 export { availableBackends, createBackend } from './kernels/registry.ts';
-export { KernelUnsupportedError } from './kernels/common/errors.ts';
+export { backendTensor, releaseBackendTensor } from './kernels/common/memory.ts';
 export { WasmBackend } from './kernels/wasm/backend.ts';
 
 // channels
@@ -31,23 +53,21 @@ export type { RingEndOptions } from './channel/doorbell.ts';
 export { type RingSenderOptions, ringSender } from './channel/sender.ts';
 export { type LeasingRingReceiver, type RingChannelReceiver, type RingReceiverOptions, ringReceiver } from './channel/receiver.ts';
 export type { LeasedMessage } from './channel/lease.ts';
-export { ChannelClosedError, MessageTooLargeError } from './channel/errors.ts';
 export { anyRank, rankBarrier } from './channel/combinators.ts';
 
 // actors and hosts
-export { type ActorId, DRIVER, checkActorId } from './actor/ids.ts';
+export { type ActorId, DRIVER } from './actor/ids.ts';
 export type { ActorContext, Device, DeviceOp, Envelope, HostKind, Timer } from './actor/context.ts';
 export {
   type ActorBehaviour,
   type ActorDefinition,
   type ActorSetup,
   defineActor,
-  isActorDefinition,
 } from './actor/definition.ts';
-export { ActorCrashedError, ActorSpawnError, ActorStoppedError } from './actor/errors.ts';
 export type { ActorStats } from './actor/runner.ts';
 export type { ActorEvent, ActorSpec, Host, HostOptions } from './host/host.ts';
 export { type ThreadsHostOptions, startThreadsHost } from './host/threads/host.ts';
+export { builtModule } from './host/threads/worker-entry.ts';
 export { type SimHost, type SimHostOptions, startSimHost } from './host/sim/host.ts';
 export { DEFAULT_LINK, type LinkProfile } from './host/sim/link.ts';
 export { DEFAULT_DEVICE_COST, type DeviceCost, type RooflineProfile, rooflineCost } from './host/sim/device.ts';

@@ -5,13 +5,13 @@ import {
   type ActorSpec,
   DRIVER,
   type Host,
-  checkActorId,
   defineActor,
-  isActorDefinition,
   SeededRandom,
   startSimHost,
   startThreadsHost,
 } from '../src/index.ts';
+import { isActorDefinition } from '../src/actor/definition.ts';
+import { checkActorId } from '../src/actor/ids.ts';
 
 const ECHO = new URL('./actors/echo.ts', import.meta.url);
 const FORWARD = new URL('./actors/forward.ts', import.meta.url);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { type ChannelMessage, anyRank, createRing, rankBarrier, ringReceiver, ringSender } from '../src/index.ts';
+import { until } from './support/until.ts';
 
 test('rankBarrier waits for one message from every rank and emits them in rank order', () => {
   const ranks = [new Subject<string>(), new Subject<string>(), new Subject<string>()];
@@ -40,11 +41,6 @@ test('anyRank passes each message on as it arrives, without waiting for the othe
 test('a barrier over no ranks completes at once', async () => {
   assert.deepEqual(await lastValueFrom(rankBarrier<string>([]).pipe(toArray())), []);
 });
-
-/** Lets the event loop run until `condition` holds (the test's own timeout bounds a failure). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
-}
 
 test('over channels: the barrier holds rank 0 back until rank 1 sends; merge does not', async () => {
   const rings = [createRing('r0', 1024), createRing('r1', 1024)];

@@ -4,14 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Arena, type ChannelMessage, ChannelClosedError, Tensor, createRing, ringReceiver, ringSender } from '../src/index.ts';
 import { DATA_BELL, DATA_OFFSET, RECEIVER_SLEEPING, STREAM_DONE, STREAM_POS, TAIL, controlWords, ringBell } from '../src/channel/ring.ts';
+import { until } from './support/until.ts';
+import { yieldTurn } from '../src/memory/yield-turn.ts';
 
 function rows(seed: number, n: number, width: number): Tensor {
   return Tensor.fromF32(Array.from({ length: n * width }, (_, i) => seed + i), [n, width]);
-}
-
-/** Lets the event loop run until `condition` holds (the test's own timeout bounds a failure). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 test('a receiver never pairs the last streamed record’s progress with the next record’s position', async () => {
@@ -83,7 +80,7 @@ test('a receiver whose consumer is not ready stops reading: the ring fills and t
   let accepted = 0;
   while (sender.trySend(message(accepted))) accepted++;
   assert.equal(accepted, 4);
-  await new Promise((resolve) => setImmediate(resolve));
+  await yieldTurn();
   assert.equal(sender.trySend(message(accepted)), false, 'nothing was read while the consumer was not ready');
   assert.deepEqual(got, []);
   open = true;

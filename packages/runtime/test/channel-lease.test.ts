@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { firstValueFrom, toArray } from 'rxjs';
 import { Arena, type ChannelMessage, ChannelClosedError, Tensor, abortRing, createRing, ringReceiver, ringSender } from '../src/index.ts';
+import { until } from './support/until.ts';
 
 type Leased = ChannelMessage & { release(): void };
 
 function rows(seed: number, n: number, width: number, dtype: 'f32' | 'bf16' | 'f16' = 'f32'): Tensor {
   return Tensor.fromF32(Array.from({ length: n * width }, (_, i) => seed + i * 0.25), [n, width], dtype);
-}
-
-/** Lets the event loop run until `condition` holds (the test's own timeout bounds a failure). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));

@@ -13,14 +13,10 @@ import {
   ringReceiver,
   ringSender,
 } from '../src/index.ts';
+import { until } from './support/until.ts';
 
 function rows(seed: number, n: number, width: number, dtype: 'f32' | 'bf16' | 'f16' = 'f32'): Tensor {
   return Tensor.fromF32(Array.from({ length: n * width }, (_, i) => seed + i * 0.25), [n, width], dtype);
-}
-
-/** Lets the event loop run until `condition` holds (the test's own timeout bounds a failure). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function assertSameTensor(got: Tensor, want: Tensor): void {

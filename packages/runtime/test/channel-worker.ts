@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
 import { Arena, type ChannelMessage, type RingDescriptor, Tensor, anyRank, ringReceiver, ringSender } from '../src/index.ts';
+import { yieldTurn } from '../src/memory/yield-turn.ts';
 
 export type ChannelWorkerTask =
   | { readonly role: 'producer'; readonly producer: number; readonly rings: readonly RingDescriptor[]; readonly perRing: number }
@@ -41,7 +42,7 @@ async function produceBulk(task: Extract<ChannelWorkerTask, { role: 'bulk-produc
   for (let seq = 0; seq < task.count; seq++) {
     const tensors = bulkPayload(seq);
     // Now and then let the receiver catch up, so that it copies the next record out while it is written.
-    if (seq % 3 === 0) while (Atomics.load(received, 0) < seq) await new Promise((resolve) => setImmediate(resolve));
+    if (seq % 3 === 0) while (Atomics.load(received, 0) < seq) await yieldTurn();
     await sender.send({ kind: 'bulk', meta: seq, tensors });
   }
   sender.close();

@@ -259,6 +259,23 @@ test('wasm memory: resident and arena tensors are used in place; out may alias a
   for (const t of [xr, wr, out, ar, rows]) plain.release(t);
 });
 
+test('rope tables are built once and grow with the positions: any positions, any call order, same bits as a fresh table', async () => {
+  const options = { numHeads: 2, headDim: 8, theta: 10000 };
+  const x = randomTensor([4, 16], 650);
+  const far = new Int32Array([5000, 3, 70, 4095]);
+  for (const name of ['js', 'wasm'] as const) {
+    const grown = await createBackend(name);
+    grown.rope(x, { ...options, positions: new Int32Array([0, 1, 2, 3]) });
+    const afterGrowth = grown.rope(x, { ...options, positions: far });
+    const fresh = await createBackend(name);
+    assertBits(afterGrowth, fresh.rope(x, { ...options, positions: far }), `${name}: table grown across calls`);
+    assertBits(afterGrowth, js.rope(x, { ...options, positions: far }), `${name} vs js`);
+    assert.throws(() => grown.rope(x, { ...options, positions: new Int32Array([0, -1, 2, 3]) }), /rope: position -1 of row 1 is negative/);
+    grown.dispose();
+    fresh.dispose();
+  }
+});
+
 test('wasm errors: missing dtypes, overlapping out, use after dispose', async () => {
   const x = randomTensor([2, 4], 700);
   assert.throws(

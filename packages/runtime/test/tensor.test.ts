@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Arena, ArenaExhaustedError, Tensor, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '@asap/runtime';
+import { yieldTurn } from '../src/memory/yield-turn.ts';
 
 describe('dtype conversion', () => {
   it('round-trips every bf16 bit pattern exactly through f32', () => {
@@ -107,7 +108,7 @@ describe('Arena', () => {
       got = true;
       return t;
     });
-    await new Promise((r) => setImmediate(r));
+    await yieldTurn();
     assert.equal(got, false);
     arena.release(held);
     const t = await pending;

@@ -81,14 +81,14 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
     placement: (asap.loadAwarePlacement ?? true) ? 'work' : 'round-robin',
     ...placementCosts(c),
   };
-  const actors: ActorSpec[] = [{ id: GATEWAY, module: rankModule('gateway'), config: gateway, sendsTo: ['driver', ...attentionIds] }];
+  const actors: ActorSpec[] = [{ id: GATEWAY, module: rankModule('gateway', common.host), config: gateway, sendsTo: ['driver', ...attentionIds] }];
   if (placement === 'colocated') {
     for (const id of attentionIds) {
-      actors.push({ id, module: rankModule('asap-colocated-rank'), config: rank, sendsTo: [GATEWAY, ...attentionIds.filter((p) => p !== id)], maxInFlight: 1024 });
+      actors.push({ id, module: rankModule('asap-colocated-rank', common.host), config: rank, sendsTo: [GATEWAY, ...attentionIds.filter((p) => p !== id)], maxInFlight: 1024 });
     }
   } else {
-    for (const id of attentionIds) actors.push({ id, module: rankModule('attention-rank'), config: rank, sendsTo: [GATEWAY, ...expertIds], maxInFlight: 1024 });
-    for (const id of expertIds) actors.push({ id, module: rankModule('expert-rank'), config: rank, sendsTo: attentionIds, maxInFlight: 1024 });
+    for (const id of attentionIds) actors.push({ id, module: rankModule('attention-rank', common.host), config: rank, sendsTo: [GATEWAY, ...expertIds], maxInFlight: 1024 });
+    for (const id of expertIds) actors.push({ id, module: rankModule('expert-rank', common.host), config: rank, sendsTo: attentionIds, maxInFlight: 1024 });
   }
   return {
     name: 'asap',

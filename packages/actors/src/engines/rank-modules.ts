@@ -1,12 +1,13 @@
-// Where the rank actors' modules are: beside this file's folder, with this file's own extension, so the
-// same plan works from the TypeScript sources (under tsx) and from the built JavaScript.
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const EXT = extname(fileURLToPath(import.meta.url));
+// Where the rank actors' modules are. Worker threads load the built JavaScript when it is up to date (they
+// start without TypeScript); the sim host runs in this process and loads the same sources it does.
+import { builtModule } from '@asap/runtime';
+import type { HostName } from './engine.ts';
 
 export type RankModule = 'gateway' | 'colocated-rank' | 'attention-rank' | 'expert-rank' | 'asap-colocated-rank';
 
-export function rankModule(name: RankModule): URL {
-  return new URL(`../ranks/${name}${EXT}`, import.meta.url);
+const EXT = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+
+export function rankModule(name: RankModule, host: HostName): URL {
+  const source = new URL(`../ranks/${name}.${EXT}`, import.meta.url);
+  return host === 'threads' ? builtModule(source) : source;
 }

@@ -49,6 +49,7 @@ class ReferenceEngine implements Engine {
       if (request.signal?.aborted) throw new PrefillCancelledError(id);
       const start = now();
       const result = referencePrefill(this.backend, this.model, ids);
+      result.kv.release();
       const end = now();
       this.computeMs += end - start;
       this.tokens += ids.length;

@@ -39,8 +39,8 @@ export async function syncPlan(options: EngineOptions): Promise<ActorEnginePlan>
   };
   const gateway: GatewayConfig = { ranks: ids, placement: (sync.loadAwarePlacement ?? true) ? 'tokens' : 'round-robin', tokenCost: 1, contextCost: 0 };
   const actors: ActorSpec[] = [
-    { id: GATEWAY, module: rankModule('gateway'), config: gateway, sendsTo: ['driver', ...ids] },
-    ...ids.map((id): ActorSpec => ({ id, module: rankModule('colocated-rank'), config: rank, sendsTo: [GATEWAY, ...ids.filter((p) => p !== id)], maxInFlight: 64 })),
+    { id: GATEWAY, module: rankModule('gateway', common.host), config: gateway, sendsTo: ['driver', ...ids] },
+    ...ids.map((id): ActorSpec => ({ id, module: rankModule('colocated-rank', common.host), config: rank, sendsTo: [GATEWAY, ...ids.filter((p) => p !== id)], maxInFlight: 64 })),
   ];
   return {
     name: 'sync',

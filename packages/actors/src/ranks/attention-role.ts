@@ -61,7 +61,7 @@ export class AttentionRole {
     private readonly options: AttentionRoleOptions,
     private readonly dispatch: DispatchSink,
   ) {
-    this.queue = new RequestQueue(model.config, (n) => model.newKv(n), options.kvBudgetBytes, 'deadline');
+    this.queue = new RequestQueue(model.config, model, options.kvBudgetBytes, 'deadline');
     this.routing = new RoutingCounter(model.config);
     this.expertLoad = options.expertRanks.map(() => 0);
   }

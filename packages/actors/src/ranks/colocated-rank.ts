@@ -79,7 +79,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
   const rowBytes = 4 * c.hiddenSize;
   const peers = config.ranks.filter((r) => r !== ctx.id);
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
-  const queue = new RequestQueue(c, (n) => model.newKv(n), config.kvBudgetBytes);
+  const queue = new RequestQueue(c, model, config.kvBudgetBytes);
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const routing = new RoutingCounter(c);
   const wake = new Wakeup();

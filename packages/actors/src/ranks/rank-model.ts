@@ -23,6 +23,8 @@ export interface RankCompute {
   /** false: rows are shapes only ([rows, 0]); messages stand for their bytes with `virtualBytes`. */
   readonly numerics: boolean;
   newKv(capacity: number): RankKv;
+  /** Returns a request's KV memory (to the backend it was made in). */
+  releaseKv(kv: RankKv): void;
   embed(tokens: Int32Array): Tensor;
   attention(layer: number, hidden: Tensor, kv: RankKv): AttentionHalfResult;
   expert(layer: number, expert: number, rows: Tensor): Tensor;
@@ -69,8 +71,13 @@ export class RankModel implements RankCompute {
     return this.model.config;
   }
 
+  /** In the backend's memory where it has room, so attention reads the cache in place. */
   newKv(capacity: number): RankKv {
-    return KvCache.create(this.config, capacity);
+    return KvCache.create(this.config, capacity, this.backend);
+  }
+
+  releaseKv(kv: RankKv): void {
+    if (kv instanceof KvCache) kv.release();
   }
 
   embed(tokens: Int32Array): Tensor {

@@ -36,7 +36,7 @@ export class RequestQueue {
 
   constructor(
     config: ModelConfig,
-    private readonly newKv: (capacity: number) => RankKv,
+    private readonly kvMemory: { newKv(capacity: number): RankKv; releaseKv(kv: RankKv): void },
     private readonly kvBudgetBytes: number,
     private readonly order: QueueOrder = 'arrival',
   ) {
@@ -91,7 +91,7 @@ export class RequestQueue {
       if (!request.kv) {
         const bytes = request.tokens.length * this.kvBytesPerToken;
         if (this.kvBytesHeld + bytes > this.kvBudgetBytes) break;
-        request.kv = this.newKv(request.tokens.length);
+        request.kv = this.kvMemory.newKv(request.tokens.length);
         this.kvBytesHeld += bytes;
       }
       const length = Math.min(left, request.tokens.length - request.taken);
@@ -107,7 +107,10 @@ export class RequestQueue {
     const i = this.held.indexOf(request);
     if (i < 0) return;
     this.held.splice(i, 1);
-    if (request.kv) this.kvBytesHeld -= request.tokens.length * this.kvBytesPerToken;
+    if (request.kv) {
+      this.kvBytesHeld -= request.tokens.length * this.kvBytesPerToken;
+      this.kvMemory.releaseKv(request.kv);
+    }
     request.kv = undefined;
   }
 

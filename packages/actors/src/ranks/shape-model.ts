@@ -24,6 +24,8 @@ export class ShapeModel implements RankCompute {
     return { capacity };
   }
 
+  releaseKv(): void {}
+
   embed(tokens: Int32Array): Tensor {
     return Tensor.zeros([tokens.length, 0]);
   }

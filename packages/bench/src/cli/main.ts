@@ -9,6 +9,8 @@ const commands: Record<string, Command> = {
   demo: { summary: 'run the main job on the embedded default model', load: () => import('./demo.ts') },
   'bench channels': { summary: 'channel latency and bandwidth vs postMessage', load: () => import('../bench/channels.ts') },
   'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
+  'bench workers': { summary: 'threads host: time to start and stop its workers', load: () => import('../bench/workers.ts') },
+  'bench prefill': { summary: 'reference prefill of the default model, time per op', load: () => import('../bench/prefill.ts') },
   'gen-model': { summary: 'write a deterministic tiny checkpoint', load: () => import('./gen-model.ts') },
   prefill: { summary: 'prefill one prompt and print the first token', load: () => import('./prefill.ts') },
 };

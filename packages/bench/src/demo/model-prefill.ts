@@ -27,12 +27,13 @@ export async function runModelPrefillDemo(backendName: BackendName, promptLength
         `${(loaded.bytesRead / 2 ** 20).toFixed(1)} MiB) at ${dir}`,
     );
     out(`  ready in ${generatedMs.toFixed(0)} ms, loaded in ${loadMs.toFixed(0)} ms; reference forward on the ${backend.name} backend`);
-    referencePrefill(backend, model, demoPrompt(8, c.vocabSize, 0)); // warm-up: compile and touch every weight once
+    referencePrefill(backend, model, demoPrompt(8, c.vocabSize, 0)).kv.release(); // warm-up: compile and touch every weight once
     for (const length of promptLengths) {
       const tokens = demoPrompt(length, c.vocabSize, length);
       t = performance.now();
       const result = referencePrefill(backend, model, tokens);
       const ms = performance.now() - t;
+      result.kv.release();
       out(
         `  prompt ${String(length).padStart(5)} tokens: TTFT ${ms.toFixed(1).padStart(7)} ms, ` +
           `${Math.round((length / ms) * 1000).toLocaleString('en-US').padStart(7)} tokens/s, first token ${result.firstToken}`,

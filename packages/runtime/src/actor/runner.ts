@@ -2,7 +2,7 @@ import { type Observable, type SchedulerLike, Subject, type Subscription, throwE
 import type { ChannelMessage } from '../channel/message.ts';
 import type { ActorContext, Device, Envelope, HostKind, Timer } from './context.ts';
 import type { ActorBehaviour, ActorDefinition } from './definition.ts';
-import { ActorStoppedError } from './errors.ts';
+import { ActorStoppedError } from '../errors.ts';
 import { type ActorId, DRIVER } from './ids.ts';
 import { SeededRandom } from '../random/seeded-random.ts';
 import { Arena } from '../tensor/arena.ts';

@@ -7,6 +7,7 @@
 // Large records take the peer a while to copy. The peer announces one in its BUSY word (and rings early,
 // so that a sleeping waiter wakes while the copy runs); the waiter then keeps polling for as long as that
 // copy may take, instead of falling asleep half-way and paying the wake-up.
+import { yieldTurn } from '../memory/yield-turn.ts';
 
 // Node 20 has Atomics.waitAsync; the ES2023 lib the project compiles against does not declare it.
 interface WaitAsync {
@@ -31,8 +32,6 @@ const SPIN_SLICE_MS = 0.01;
 export const LARGE_RECORD_BYTES = 64 * 1024;
 /** A slow copy rate (bytes per ms, 1 GB/s): how long a waiter keeps polling while the peer copies. */
 const SLOW_COPY_BYTES_PER_MS = 1e6;
-
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class Doorbell {
   private readonly pollMs: number;

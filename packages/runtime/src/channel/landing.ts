@@ -1,8 +1,10 @@
 // Where a receiver puts the tensors it copies out of the ring. The receiver owns them: the ring slot is
 // reused as soon as the copy is done.
-import { ArenaExhaustedError, type Arena } from '../tensor/arena.ts';
+import { ArenaExhaustedError } from '../errors.ts';
+import type { Arena } from '../tensor/arena.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { type RecordHeader, alignUp } from './record.ts';
+import { roundUp } from '../memory/align.ts';
+import type { RecordHeader } from './record.ts';
 
 /** Messages with at most this many bytes of rows share a slab instead of each getting its own buffer. */
 const SMALL_MESSAGE_BYTES = 4096;
@@ -38,7 +40,7 @@ export class FreshLanding {
     const out: Tensor[] = [];
     for (const t of header.tensors) {
       out.push(Tensor.over(buffer, offset, t.shape, t.dtype));
-      offset += alignUp(t.byteLength);
+      offset += roundUp(t.byteLength);
     }
     return out;
   }

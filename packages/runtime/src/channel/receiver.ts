@@ -2,7 +2,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { Arena } from '../tensor/arena.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { DEFAULT_POLL_US, Doorbell, LARGE_RECORD_BYTES, type RingEndOptions, wakeIfSleeping } from './doorbell.ts';
-import { ChannelClosedError } from './errors.ts';
+import { ChannelClosedError } from '../errors.ts';
 import { ArenaLanding, FreshLanding } from './landing.ts';
 import { type LeasedMessage, LeaseQueue } from './lease.ts';
 import type { ChannelMessage, ChannelReceiver } from './message.ts';
@@ -31,6 +31,7 @@ import {
   controlWords,
   ringBell,
 } from './ring.ts';
+import { yieldTurn } from '../memory/yield-turn.ts';
 
 export interface RingReceiverOptions extends RingEndOptions {
   /**
@@ -67,8 +68,6 @@ export interface RingChannelReceiver extends ChannelReceiver {
 export interface LeasingRingReceiver extends RingChannelReceiver {
   readonly inbox$: Observable<LeasedMessage>;
 }
-
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 type Ending = { readonly kind: 'complete' } | { readonly kind: 'error'; readonly error: Error };
 

@@ -9,6 +9,7 @@
 import { DTYPES, type DType } from '../tensor/dtype.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { ChannelMessage } from './message.ts';
+import { roundUp } from '../memory/align.ts';
 import { RECORD_ALIGN } from './ring.ts';
 
 export const WRAP = -1;
@@ -18,10 +19,6 @@ const META_NUMBER = 1;
 const META_JSON = 2;
 const FIXED_BYTES = 32;
 const TENSOR_WORDS = 4;
-
-export function alignUp(n: number): number {
-  return Math.ceil(n / RECORD_ALIGN) * RECORD_ALIGN;
-}
 
 /** Views of one ring's memory, made once per end. */
 export interface RingMemory {
@@ -79,9 +76,9 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
       throw new TypeError(`channel "${channel}": message "${message.kind}": tensors[${i}] is not a Tensor`);
     }
     descriptorBytes += (TENSOR_WORDS + t.rank) * 4;
-    dataBytes += alignUp(t.byteLength);
+    dataBytes += roundUp(t.byteLength);
   }
-  const dataStart = alignUp(FIXED_BYTES + descriptorBytes + kindBytes + metaBytes);
+  const dataStart = roundUp(FIXED_BYTES + descriptorBytes + kindBytes + metaBytes);
   return {
     kind: message.kind,
     kindBytes,
@@ -141,7 +138,7 @@ export function writeHeader(memory: RingMemory, kinds: KindIds, at: number, m: E
     words[w++] = data;
     words[w++] = t.byteLength;
     for (const d of t.shape) words[w++] = d;
-    data += alignUp(t.byteLength);
+    data += roundUp(t.byteLength);
   }
   const b = w << 2;
   if (kindBytes > 0) bytes.write(m.kind, b, kindBytes, 'utf8');
@@ -162,7 +159,7 @@ export function writeTensors(memory: RingMemory, at: number, m: EncodedMessage, 
       memory.bytes.set(chunkBytes >= t.byteLength ? source : source.subarray(from, to), at + data + from);
       progress?.(data + to);
     }
-    data += alignUp(t.byteLength);
+    data += roundUp(t.byteLength);
   }
 }
 
@@ -208,7 +205,7 @@ export function readHeader(channel: string, memory: RingMemory, kinds: KindNames
     const shape: number[] = [];
     for (let d = 0; d < rank; d++) shape.push(words[w++]);
     tensors.push({ dtype, shape, dataOffset, byteLength });
-    tensorBytes += alignUp(byteLength);
+    tensorBytes += roundUp(byteLength);
   }
   const b = w << 2;
   let kind: string;

@@ -1,5 +1,6 @@
 // The shared ring: one per directed pair (single producer, single consumer). The first bytes hold the
 // control words, each side's on its own cache line so the two threads do not fight over one line.
+import { CACHE_LINE, roundUp } from '../memory/align.ts';
 
 import { allocateShared } from '../tensor/tensor.ts';
 
@@ -11,7 +12,7 @@ export interface RingDescriptor {
 }
 
 /** Records and tensor payloads start on a cache line: aligned for every dtype and for fast copies. */
-export const RECORD_ALIGN = 64;
+export const RECORD_ALIGN = CACHE_LINE;
 /** Positions run over [0, 2 × capacity) so that a full ring and an empty one differ (head − tail). */
 export const MAX_CAPACITY = 2 ** 30;
 
@@ -54,7 +55,7 @@ export function createRing(name: string, capacityBytes: number): RingDescriptor 
       `createRing "${name}": capacity must be an integer from ${RECORD_ALIGN} to ${MAX_CAPACITY} bytes, got ${capacityBytes}`,
     );
   }
-  const capacity = Math.ceil(capacityBytes / RECORD_ALIGN) * RECORD_ALIGN;
+  const capacity = roundUp(capacityBytes, RECORD_ALIGN);
   return { name, buffer: allocateShared(DATA_OFFSET + capacity, `createRing "${name}"`), capacityBytes: capacity };
 }
 

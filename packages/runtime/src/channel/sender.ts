@@ -1,5 +1,5 @@
 import { DEFAULT_POLL_US, Doorbell, LARGE_RECORD_BYTES, type RingEndOptions, wakeIfSleeping } from './doorbell.ts';
-import { ChannelClosedError, MessageTooLargeError } from './errors.ts';
+import { ChannelClosedError, MessageTooLargeError } from '../errors.ts';
 import type { ChannelMessage, ChannelSender } from './message.ts';
 import { type EncodedMessage, type KindIds, type RingMemory, WRAP, encodeMessage, ringMemory, writeHeader, writeTensors } from './record.ts';
 import {

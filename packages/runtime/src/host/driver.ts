@@ -1,6 +1,6 @@
 import { Observable, ReplaySubject, Subject, throwError } from 'rxjs';
 import type { Envelope } from '../actor/context.ts';
-import { type ActorCrashedError, ActorStoppedError } from '../actor/errors.ts';
+import { type ActorCrashedError, ActorStoppedError } from '../errors.ts';
 import type { ActorId } from '../actor/ids.ts';
 import type { ChannelMessage } from '../channel/message.ts';
 

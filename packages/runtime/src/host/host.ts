@@ -3,7 +3,7 @@ import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Observable } from 'rxjs';
 import type { Envelope, HostKind } from '../actor/context.ts';
-import { type ActorCrashedError, ActorSpawnError } from '../actor/errors.ts';
+import { type ActorCrashedError, ActorSpawnError } from '../errors.ts';
 import { type ActorId, DRIVER, checkActorId } from '../actor/ids.ts';
 import type { ActorPlacement, ActorStats } from '../actor/runner.ts';
 import type { ChannelMessage } from '../channel/message.ts';

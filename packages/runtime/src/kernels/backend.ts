@@ -1,3 +1,4 @@
+import type { Arena } from '../tensor/arena.ts';
 import type { DType } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -126,6 +127,15 @@ export interface Backend {
    * used many times. Backends that compute on any memory return `t` itself.
    */
   resident(t: Tensor): Tensor;
+  /**
+   * Optional: the memory this backend's kernels compute on in place (wasm: an Arena over its linear memory).
+   * Activations, scratch regions and KV caches allocated here are read and written with no copy; operands
+   * elsewhere are copied in and results copied out on every op. Backends that compute on any memory (js, a
+   * native CPU backend) leave it out: allocate through `backendTensor` / `Scratch.create(name, bytes,
+   * backend.arena)`, which fall back to fresh shared memory.
+   */
+  readonly arena?: Arena;
+
   /** Frees what the backend holds (wasm memory, native handles). */
   dispose(): void;
 }

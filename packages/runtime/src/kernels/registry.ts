@@ -1,5 +1,5 @@
 import type { Backend, BackendName, BackendOptions } from './backend.ts';
-import { KernelUnsupportedError } from './common/errors.ts';
+import { KernelUnsupportedError } from '../errors.ts';
 import { JsBackend } from './js/backend.ts';
 import { WasmBackend } from './wasm/backend.ts';
 

@@ -1,21 +1,7 @@
+import { ArenaExhaustedError } from '../errors.ts';
+import { CACHE_LINE as ALIGN, roundUp } from '../memory/align.ts';
 import { type DType, bytesPerElement } from './dtype.ts';
 import { Tensor, allocateShared, elementCount } from './tensor.ts';
-
-/** Asking an arena for more than it has left. The message says who asked, for how much, and what was free. */
-export class ArenaExhaustedError extends Error {
-  constructor(
-    readonly arena: string,
-    readonly requestedBytes: number,
-    readonly freeBytes: number,
-    readonly budgetBytes: number,
-  ) {
-    super(
-      `arena "${arena}": cannot allocate ${requestedBytes} bytes: ${freeBytes} of ${budgetBytes} bytes free ` +
-        `(largest block may be smaller); raise the budget or free tensors first`,
-    );
-    this.name = 'ArenaExhaustedError';
-  }
-}
 
 export interface ArenaOptions {
   /** Names the owner in errors, e.g. the actor id. */
@@ -53,7 +39,6 @@ interface Block {
   size: number;
 }
 
-const ALIGN = 64; // a cache line: also satisfies every SIMD and dtype alignment
 
 /**
  * A fixed budget of tensor memory for one actor: first-fit allocation with coalescing frees.
@@ -206,7 +191,7 @@ export class Arena {
 
   private sizeFor(shape: readonly number[], dtype: DType): number {
     const n = elementCount(shape);
-    return Math.max(ALIGN, Math.ceil((n * bytesPerElement(dtype)) / ALIGN) * ALIGN);
+    return Math.max(ALIGN, roundUp(n * bytesPerElement(dtype)));
   }
 
   private tryAlloc(shape: readonly number[], dtype: DType, options: AllocOptions): Tensor | undefined {

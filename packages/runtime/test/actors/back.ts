@@ -1,6 +1,6 @@
 // A "back" rank: normalises the rows it gets and multiplies them by its weight with the js backend, then
 // sends them back to whoever sent them.
-import { Tensor, createBackend, defineActor } from '../../src/index.ts';
+import { Tensor, createBackend, defineActor } from '@asap/runtime';
 import { pipelineWeights } from './pipeline.ts';
 
 export interface BackConfig {

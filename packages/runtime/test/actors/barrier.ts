@@ -1,6 +1,6 @@
 // Stream style: one message from every rank per round (rankBarrier), reported to the driver.
 import { concatMap } from 'rxjs';
-import { DRIVER, defineActor, rankBarrier } from '../../src/index.ts';
+import { DRIVER, defineActor, rankBarrier } from '@asap/runtime';
 
 export default defineActor<{ ranks: string[] }>((ctx, config) => ({
   run$: rankBarrier(config.ranks.map((rank) => ctx.inboxFrom(rank))).pipe(

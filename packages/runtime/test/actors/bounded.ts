@@ -1,5 +1,5 @@
 // Counts how many of its handlers run at once and in which order they start: for the in-flight limit tests.
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor((ctx) => {
   let active = 0;

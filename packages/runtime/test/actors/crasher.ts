@@ -1,5 +1,5 @@
 // An actor that fails on request, each way an actor can fail.
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor((ctx) => ({
   async onMessage(from, message) {

@@ -1,5 +1,5 @@
 // Answers pings after a device op, reports its PRNG draws and fills its arena: for the timing and host-parity tests.
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor((ctx) => ({
   async onMessage(from, message) {

@@ -1,4 +1,4 @@
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor(() => {
   throw new Error('setup failed on purpose');

@@ -1,5 +1,5 @@
 // Forwards whatever the driver sends to one fixed actor.
-import { DRIVER, defineActor } from '../../src/index.ts';
+import { DRIVER, defineActor } from '@asap/runtime';
 
 export default defineActor<{ to: string }>((ctx, config) => ({
   async onMessage(from, message) {

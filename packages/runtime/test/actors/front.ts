@@ -1,6 +1,6 @@
 // A "front" rank: splits the driver's rows into batches, spreads them over the back ranks, reassembles the
 // transformed rows in row order and returns them to the driver.
-import { DRIVER, Tensor, defineActor } from '../../src/index.ts';
+import { DRIVER, Tensor, defineActor } from '@asap/runtime';
 
 export interface FrontConfig {
   readonly backs: readonly string[];

@@ -1,7 +1,7 @@
 // Random traffic for the determinism test: random peers, random waits, random device work, a debounced
 // stream on the injected scheduler.
 import { debounceTime, filter, tap } from 'rxjs';
-import { type Tensor, defineActor } from '../../src/index.ts';
+import { type Tensor, defineActor } from '@asap/runtime';
 
 export interface GossipConfig {
   readonly hops: number;

@@ -1,7 +1,7 @@
 // Its setup waits for real I/O (a file read, a timer, a dynamic import), as loading a checkpoint would.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor(async () => {
   const source = await readFile(fileURLToPath(import.meta.url), 'utf8');

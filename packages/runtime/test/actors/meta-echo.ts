@@ -1,5 +1,5 @@
 // Sends each message's meta back unchanged: for the tests that both hosts deliver the same meta.
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor((ctx) => ({
   async onMessage(from, message) {

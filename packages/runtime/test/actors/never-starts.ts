@@ -1,4 +1,4 @@
 // Its setup never finishes: the host's start timeout must fail the start.
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor(() => new Promise<never>(() => {}));

@@ -1,5 +1,5 @@
 // Shared by the test pipeline's actors and its oracle: deterministic weights and the expected result.
-import { SeededRandom, Tensor, createBackend } from '../../src/index.ts';
+import { SeededRandom, Tensor, createBackend } from '@asap/runtime';
 
 export function pipelineWeights(dim: number, seed: number): { norm: Tensor; weight: Tensor } {
   const stream = new SeededRandom(seed);

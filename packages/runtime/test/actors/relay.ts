@@ -1,6 +1,6 @@
 // A peer that waits on another actor and records what happened, for the supervision tests.
 import { firstValueFrom } from 'rxjs';
-import { DRIVER, defineActor } from '../../src/index.ts';
+import { DRIVER, defineActor } from '@asap/runtime';
 
 export interface RelayConfig {
   readonly target: string;

@@ -1,4 +1,4 @@
 // Handles nothing: a message to it must fail loudly rather than vanish.
-import { defineActor } from '../../src/index.ts';
+import { defineActor } from '@asap/runtime';
 
 export default defineActor(() => ({}));

@@ -1,4 +1,4 @@
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 
 /**
  * Typed reads of config.json fields with the architecture's default when a field is absent or null, as a

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { parseDeepseekV3 } from './deepseek-v3.ts';
 import { ConfigFields } from './fields.ts';
 import { parseMixtral } from './mixtral.ts';

@@ -1,4 +1,5 @@
-import type { Backend, RouterChoice, Tensor } from '@asap/runtime';
+import type { Backend, RouterChoice, Scratch, Tensor } from '@asap/runtime';
+import { opOut } from './activations.ts';
 import type { MoeModel } from '../weights/model.ts';
 import { type AttentionParams, isMla, type MoeLayerParams } from '../weights/params.ts';
 import { gatedFfn } from './gated-ffn.ts';
@@ -49,8 +50,17 @@ function sigmoidColumn(logits: Tensor): Float32Array {
  * q/k RMSNorm (qwen3_moe) before RoPE, RoPE at positions kv.length.., the keys and values appended to `kv`,
  * causal GQA over every position held, o_proj. Returns the attention output [T, hidden].
  */
-function selfAttention(backend: Backend, model: MoeModel, params: AttentionParams<Tensor>, x: Tensor, kv: LayerKv): Tensor {
+function selfAttention(
+  backend: Backend,
+  model: MoeModel,
+  params: AttentionParams<Tensor>,
+  x: Tensor,
+  kv: LayerKv,
+  scratch: Scratch | undefined,
+): Tensor {
   const c = model.config;
+  const qWidth = c.numHeads * c.headDim;
+  const kvWidth = c.numKvHeads * c.headDim;
   const rows = x.rowCount;
   const start = kv.length;
   const end = start + rows;
@@ -63,42 +73,42 @@ function selfAttention(backend: Backend, model: MoeModel, params: AttentionParam
   for (let i = 0; i < rows; i++) positions[i] = start + i;
   const slot = kv.reserve(rows);
 
-  let q = backend.matmul(x, params.q, params.qBias);
-  let k = backend.matmul(x, params.k, params.kBias);
+  let q = backend.matmul(x, params.q, params.qBias, opOut(scratch, [rows, qWidth]));
+  let k = backend.matmul(x, params.k, params.kBias, opOut(scratch, [rows, kvWidth]));
   backend.matmul(x, params.v, params.vBias, slot.values);
   if (params.qNorm && params.kNorm) {
-    q = backend.rmsNorm(q, params.qNorm, c.rmsNormEps);
-    k = backend.rmsNorm(k, params.kNorm, c.rmsNormEps);
+    q = backend.rmsNorm(q, params.qNorm, c.rmsNormEps, opOut(scratch, [rows, qWidth]));
+    k = backend.rmsNorm(k, params.kNorm, c.rmsNormEps, opOut(scratch, [rows, kvWidth]));
   }
   backend.rope(q, { numHeads: c.numHeads, headDim: c.headDim, theta: c.ropeTheta, positions }, q);
   backend.rope(k, { numHeads: c.numKvHeads, headDim: c.headDim, theta: c.ropeTheta, positions }, slot.keys);
   kv.commit(rows);
 
-  const attended = backend.attention(q, kv.filledKeys, kv.filledValues, {
-    numHeads: c.numHeads,
-    numKvHeads: c.numKvHeads,
-    headDim: c.headDim,
-    scale: 1 / Math.sqrt(c.headDim),
-    queryOffset: start,
-  });
-  return backend.matmul(attended, params.o, params.oBias);
+  const attended = backend.attention(
+    q,
+    kv.filledKeys,
+    kv.filledValues,
+    { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), queryOffset: start },
+    opOut(scratch, [rows, qWidth]),
+  );
+  return backend.matmul(attended, params.o, params.oBias, opOut(scratch, [rows, c.hiddenSize]));
 }
 
 /** Top-k experts per row: softmax top-k, or DeepSeek's sigmoid group-limited routing with its scaling folded in. */
-function route(backend: Backend, model: MoeModel, params: MoeLayerParams<Tensor>, normed: Tensor) {
+function route(backend: Backend, model: MoeModel, params: MoeLayerParams<Tensor>, normed: Tensor, scratch?: Scratch): RouterChoice {
   const c = model.config;
-  const logits = backend.matmul(normed, params.router);
+  const logits = backend.matmul(normed, params.router, undefined, opOut(scratch, [normed.rowCount, c.numExperts]));
   if (c.groupRouting && params.routerBias) {
     return groupLimitedTopK(logits, params.routerBias.toF32(), c.topK, c.normTopkProb, c.groupRouting);
   }
   return backend.routerTopK(logits, { topK: c.topK, renormalize: c.normTopkProb });
 }
 
-function sharedExpert(backend: Backend, params: MoeLayerParams<Tensor>, normed: Tensor): SharedExpertOutput | undefined {
+function sharedExpert(backend: Backend, params: MoeLayerParams<Tensor>, normed: Tensor, scratch?: Scratch): SharedExpertOutput | undefined {
   if (!params.sharedExpert) return undefined;
-  const output = gatedFfn(backend, params.sharedExpert, normed);
+  const output = gatedFfn(backend, params.sharedExpert, normed, scratch);
   const gate = params.sharedExpertGate
-    ? sigmoidColumn(backend.matmul(normed, params.sharedExpertGate))
+    ? sigmoidColumn(backend.matmul(normed, params.sharedExpertGate, undefined, opOut(scratch, [normed.rowCount, 1])))
     : new Float32Array(normed.rowCount).fill(1);
   return { output, gate };
 }
@@ -109,22 +119,32 @@ function sharedExpert(backend: Backend, params: MoeLayerParams<Tensor>, normed: 
  * residual (dense layer) or the router top-k and the shared expert (MoE layer), leaving the routed experts
  * to the expert side.
  * `hidden` is [T, hidden] at positions kv.length..kv.length+T-1.
+ * With `scratch`, every tensor computed here (the result's included) is taken from it where the op can: keep
+ * the scratch until the result is used up.
  */
-export function attentionHalf(backend: Backend, model: MoeModel, layer: number, hidden: Tensor, kv: LayerKv): AttentionHalfResult {
+export function attentionHalf(
+  backend: Backend,
+  model: MoeModel,
+  layer: number,
+  hidden: Tensor,
+  kv: LayerKv,
+  scratch?: Scratch,
+): AttentionHalfResult {
   const c = model.config;
   const params = model.attention().layers[layer];
   if (!params) throw new RangeError(`attentionHalf: layer ${layer} is outside 0..${c.numLayers - 1}`);
+  const rowShape = [hidden.rowCount, c.hiddenSize];
 
-  const x = backend.rmsNorm(hidden, params.inputNorm, c.rmsNormEps);
+  const x = backend.rmsNorm(hidden, params.inputNorm, c.rmsNormEps, opOut(scratch, rowShape));
   const attention = params.attention;
   const attended = isMla(attention)
     ? latentAttention(backend, model, attention, x, kv)
-    : selfAttention(backend, model, attention, x, kv);
-  const residual = backend.add(hidden, attended);
-  const normed = backend.rmsNorm(residual, params.postAttentionNorm, c.rmsNormEps);
+    : selfAttention(backend, model, attention, x, kv, scratch);
+  const residual = backend.add(hidden, attended, opOut(scratch, rowShape));
+  const normed = backend.rmsNorm(residual, params.postAttentionNorm, c.rmsNormEps, opOut(scratch, rowShape));
   if (params.kind === 'dense') {
-    return { hidden: backend.add(residual, gatedFfn(backend, params.mlp, normed)) };
+    return { hidden: backend.add(residual, gatedFfn(backend, params.mlp, normed, scratch), opOut(scratch, rowShape)) };
   }
-  const routing = route(backend, model, params, normed);
-  return { hidden: residual, moe: { layer, expertInput: normed, routing, shared: sharedExpert(backend, params, normed) } };
+  const routing = route(backend, model, params, normed, scratch);
+  return { hidden: residual, moe: { layer, expertInput: normed, routing, shared: sharedExpert(backend, params, normed, scratch) } };
 }

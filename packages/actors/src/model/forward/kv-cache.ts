@@ -1,4 +1,4 @@
-import { Tensor } from '@asap/runtime';
+import { type Backend, Tensor, backendTensor, releaseBackendTensor } from '@asap/runtime';
 import type { ModelConfig } from '../config/model-config.ts';
 
 /** Widths of one layer's cached rows, per position. */
@@ -34,9 +34,11 @@ export class LayerKv {
   readonly values: Tensor;
   private filled = 0;
 
-  constructor(capacity: number, width: number, valueWidth: number = width) {
-    this.keys = Tensor.zeros([capacity, width]);
-    this.values = Tensor.zeros([capacity, valueWidth]);
+  /** In `backend`'s memory when given (attention then reads it in place), else in fresh shared memory. */
+  constructor(capacity: number, width: number, valueWidth: number = width, backend?: Backend) {
+    const alloc = (w: number): Tensor => (backend ? backendTensor(backend, [capacity, w]) : Tensor.zeros([capacity, w]));
+    this.keys = alloc(width);
+    this.values = alloc(valueWidth);
   }
 
   get capacity(): number {
@@ -80,18 +82,39 @@ export class LayerKv {
   }
 }
 
-/** A request's KV cache: one `LayerKv` per layer. */
+/**
+ * A request's KV cache: one `LayerKv` per layer. Made with a backend, it lives in that backend's memory
+ * (for wasm: attention reads it in place instead of copying every filled row in per call) and must be given
+ * back with `release()` when the request is done; without one it is plain shared memory, freed with it.
+ */
 export class KvCache {
   readonly layers: readonly LayerKv[];
+  private owner: Backend | undefined;
+  private released = false;
 
-  private constructor(layers: readonly LayerKv[]) {
+  private constructor(layers: readonly LayerKv[], owner: Backend | undefined) {
     this.layers = layers;
+    this.owner = owner;
   }
 
-  static create(config: ModelConfig, capacity: number): KvCache {
+  static create(config: ModelConfig, capacity: number, backend?: Backend): KvCache {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`KvCache: capacity must be a positive integer, got ${capacity}`);
     const { keys, values } = kvWidths(config);
-    return new KvCache(Array.from({ length: config.numLayers }, () => new LayerKv(capacity, keys, values)));
+    return new KvCache(Array.from({ length: config.numLayers }, () => new LayerKv(capacity, keys, values, backend)), backend);
+  }
+
+  /** Whether `release()` was called: the cache must not be used after. */
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** Returns the cache's memory to the backend it was made in (a no-op for plain memory, and the second time). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const owner = this.owner;
+    this.owner = undefined;
+    if (owner) for (const l of this.layers) for (const t of [l.keys, l.values]) releaseBackendTensor(owner, t);
   }
 
   /** Positions every layer holds (the prompt prefilled so far). */

@@ -1,5 +1,6 @@
-import type { Backend, Tensor } from '@asap/runtime';
+import { type Backend, Scratch, type Tensor } from '@asap/runtime';
 import type { MoeModel } from '../weights/model.ts';
+import { layerScratchBytes } from './activations.ts';
 import { attentionHalf } from './attention-half.ts';
 import { combine } from './combine.ts';
 import { KvCache } from './kv-cache.ts';
@@ -8,7 +9,11 @@ import { runLocalExperts } from './local-experts.ts';
 import { checkPrompt } from './prompt.ts';
 
 export interface ReferencePrefillOptions {
-  /** Continue a prompt already partly prefilled into this cache (chunked prefill); a new cache sized to the prompt otherwise. */
+  /**
+   * Continue a prompt already partly prefilled into this cache (chunked prefill); otherwise a new cache sized
+   * to the prompt is made in the backend's memory, and the caller gives it back with `result.kv.release()`.
+   * Make it with `KvCache.create(config, capacity, backend)` so the wasm backend reads it in place.
+   */
   readonly kv?: KvCache;
   /** Also return the logits of every position of this chunk (default: the last position only). */
   readonly allPositions?: boolean;
@@ -19,7 +24,7 @@ export interface PrefillResult {
   readonly firstToken: number;
   /** Logits of the last position, [vocab]. */
   readonly logits: Float32Array;
-  /** Keys (after RoPE) and values per layer, for every position prefilled. */
+  /** Keys (after RoPE) and values per layer, for every position prefilled (`release()` it when it was made here). */
   readonly kv: KvCache;
   /** [T, vocab] for this chunk's positions, when `allPositions`. */
   readonly allLogits?: Tensor;
@@ -36,23 +41,36 @@ export function referencePrefill(
   tokens: ArrayLike<number>,
   options: ReferencePrefillOptions = {},
 ): PrefillResult {
-  const ids = checkPrompt(tokens, model.config.vocabSize, model.config.maxPositionEmbeddings, options.kv?.length ?? 0);
-  const kv = options.kv ?? KvCache.create(model.config, ids.length);
-  let hidden = backend.gatherRows(model.attention().embedTokens, ids);
+  const c = model.config;
+  const ids = checkPrompt(tokens, c.vocabSize, c.maxPositionEmbeddings, options.kv?.length ?? 0);
+  if (options.kv?.isReleased) throw new Error('referencePrefill: the KV cache was released');
+  const kv = options.kv ?? KvCache.create(c, ids.length, backend);
+  // Two scratch regions in turn: layer L computes in region L % 2 (reset first) and reads its input from the
+  // other one, which holds layer L-1's output (or the embeddings). Nothing is allocated per op.
+  const bytes = layerScratchBytes(c, ids.length);
+  const regions = [Scratch.create('prefill layer scratch (even)', bytes, backend.arena), Scratch.create('prefill layer scratch (odd)', bytes, backend.arena)];
   const lengthsBefore = kv.layers.map((l) => l.length);
   try {
-    for (let layer = 0; layer < model.config.numLayers; layer++) {
-      const half = attentionHalf(backend, model, layer, hidden, kv.layers[layer]);
-      hidden = half.moe ? combine(backend, half.hidden, half.moe, runLocalExperts(backend, model, half.moe)) : half.hidden;
+    let hidden = backend.gatherRows(model.attention().embedTokens, ids, regions[1].take([ids.length, c.hiddenSize], 'f32', { zero: false }));
+    try {
+      for (let layer = 0; layer < c.numLayers; layer++) {
+        const scratch = regions[layer % 2];
+        scratch.reset();
+        const half = attentionHalf(backend, model, layer, hidden, kv.layers[layer], scratch);
+        hidden = half.moe ? combine(backend, half.hidden, half.moe, runLocalExperts(backend, model, half.moe, scratch), scratch) : half.hidden;
+      }
+    } catch (error) {
+      // The layers before the failing one already appended this chunk: roll them back so the cache stays usable.
+      kv.layers.forEach((l, i) => l.truncate(lengthsBefore[i]));
+      if (!options.kv) kv.release();
+      throw error;
     }
-  } catch (error) {
-    // The layers before the failing one already appended this chunk: roll them back so the cache stays usable.
-    kv.layers.forEach((l, i) => l.truncate(lengthsBefore[i]));
-    throw error;
+    const last = ids.length - 1;
+    const allLogits = options.allPositions ? lmHeadLogits(backend, model, hidden) : undefined;
+    const lastLogits = allLogits ? allLogits.row(last) : lmHeadLogits(backend, model, hidden.row(last));
+    const logits = Float32Array.from(lastLogits.toF32());
+    return { firstToken: argmax(logits), logits, kv, allLogits };
+  } finally {
+    for (const region of regions) region.release();
   }
-  const last = ids.length - 1;
-  const allLogits = options.allPositions ? lmHeadLogits(backend, model, hidden) : undefined;
-  const lastLogits = allLogits ? allLogits.row(last) : lmHeadLogits(backend, model, hidden.row(last));
-  const logits = Float32Array.from(lastLogits.toF32());
-  return { firstToken: argmax(logits), logits, kv, allLogits };
 }

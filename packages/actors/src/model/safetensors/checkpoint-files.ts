@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import type { Tensor } from '@asap/runtime';
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { SafetensorsFile } from './file.ts';
 import type { SafetensorsEntry } from './header.ts';
 

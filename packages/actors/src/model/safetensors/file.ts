@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Tensor } from '@asap/runtime';
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { dtypeFromSafetensors, SUPPORTED_SAFETENSORS_DTYPES } from './dtypes.ts';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, type SafetensorsEntry } from './header.ts';
 

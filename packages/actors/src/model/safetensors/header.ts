@@ -1,4 +1,4 @@
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { safetensorsElementBytes } from './dtypes.ts';
 
 /** One tensor as a safetensors header describes it; `begin`/`end` are absolute byte positions in the file. */

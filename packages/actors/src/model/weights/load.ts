@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Tensor } from '@asap/runtime';
-import { CheckpointError } from '../checkpoint-error.ts';
+import { CheckpointError } from '../../errors.ts';
 import { CONFIG_FILE, readModelConfig } from '../config/parse.ts';
 import { expertsKey } from '../config/common.ts';
 import type { ModelConfig } from '../config/model-config.ts';

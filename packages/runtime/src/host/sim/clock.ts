@@ -1,4 +1,5 @@
 import { type SchedulerAction, type SchedulerLike, Subscription } from 'rxjs';
+import { yieldTurn } from '../../memory/yield-turn.ts';
 
 interface SimEvent {
   readonly time: number;
@@ -14,8 +15,6 @@ export interface ScheduledEvent {
 function before(a: SimEvent, b: SimEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Virtual time for one thread of actors. Events run in (time, insertion) order; before each event every
@@ -77,7 +76,7 @@ export class VirtualClock {
 
   private async pump(): Promise<void> {
     for (;;) {
-      await nextTurn();
+      await yieldTurn();
       if (this.stopped) break;
       const event = this.pop();
       if (!event) break;

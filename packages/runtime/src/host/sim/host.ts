@@ -1,13 +1,14 @@
 import { type Observable, Subject } from 'rxjs';
 import type { Envelope } from '../../actor/context.ts';
 import { type ActorDefinition, loadActorDefinition } from '../../actor/definition.ts';
-import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../actor/errors.ts';
+import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../errors.ts';
 import { type ActorId, DRIVER } from '../../actor/ids.ts';
 import { type ActorPort, ActorRunner, type ActorStats } from '../../actor/runner.ts';
 import { SeededRandom } from '../../random/seeded-random.ts';
-import { MessageTooLargeError } from '../../channel/errors.ts';
+import { MessageTooLargeError } from '../../errors.ts';
 import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
+import { roundUp } from '../../memory/align.ts';
 import { encodeMessage, receivedMeta } from '../../channel/record.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
@@ -83,7 +84,7 @@ class VirtualHost implements SimHost {
     this.actors = plan.map((p) => p.placement.id);
     this.driver = new DriverInbox(this.actors);
     this.clock = new VirtualClock((error) => this.internalError(error));
-    this.capacityBytes = Math.ceil(checkRingBytes(options.ringBytes, 'startSimHost') / RECORD_ALIGN) * RECORD_ALIGN;
+    this.capacityBytes = roundUp(checkRingBytes(options.ringBytes, 'startSimHost'), RECORD_ALIGN);
     const seed = plan[0].placement.seed;
     const links = SeededRandom.forName(seed, 'sim-links');
     const jitter = (): number => links.next();

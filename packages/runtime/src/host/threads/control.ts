@@ -31,8 +31,6 @@ export type WorkerEvent = ActorEvent;
 
 /** workerData of an actor worker. */
 export interface ActorWorkerData {
-  /** file: URL of the TypeScript entry the shim imports. */
-  readonly entry: string;
   /** Port on which the worker posts its WorkerEvents. */
   readonly events: MessagePort;
   /** One Int32 the worker increments every `heartbeatMs` while its event loop turns: the host's stall check reads it. */

@@ -4,10 +4,10 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { type Observable, Subject } from 'rxjs';
 import type { Envelope } from '../../actor/context.ts';
-import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../actor/errors.ts';
+import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../errors.ts';
 import { type ActorId, DRIVER } from '../../actor/ids.ts';
 import type { ActorStats } from '../../actor/runner.ts';
-import { ChannelClosedError } from '../../channel/errors.ts';
+import { ChannelClosedError } from '../../errors.ts';
 import type { ChannelMessage, ChannelReceiver, ChannelSender } from '../../channel/message.ts';
 import { ringReceiver } from '../../channel/receiver.ts';
 import { type RingDescriptor, abortRing, createRing } from '../../channel/ring.ts';
@@ -16,9 +16,8 @@ import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, raceDeath, startTimeoutMessage, withTimeout } from '../supervision.ts';
 import type { ActorControl, ActorWorkerData, WorkerEvent, WorkerInit } from './control.ts';
+import { workerEntry, workerExecArgv } from './worker-entry.ts';
 
-const SHIM = new URL('./worker-shim.mjs', import.meta.url);
-const ENTRY = new URL('./worker.ts', import.meta.url).href;
 
 export interface ThreadsHostOptions extends HostOptions {
   /** How long loading modules and running every setup may take before start fails (default 60 s). */
@@ -83,8 +82,13 @@ class ActorThread {
     heartbeatMs: number,
   ) {
     const channel = new MessageChannel();
-    const workerData: ActorWorkerData = { entry: ENTRY, events: channel.port2, heartbeat: this.heartbeat, heartbeatMs };
-    this.worker = new Worker(SHIM, { workerData, transferList: [channel.port2], name: plan.placement.id });
+    const workerData: ActorWorkerData = { events: channel.port2, heartbeat: this.heartbeat, heartbeatMs };
+    this.worker = new Worker(workerEntry(), {
+      workerData,
+      transferList: [channel.port2],
+      name: plan.placement.id,
+      execArgv: workerExecArgv(process.execArgv),
+    });
     this.worker.unref();
     this.events = channel.port1;
     this.control = Comlink.wrap<ActorControl>(nodeEndpoint(this.worker));

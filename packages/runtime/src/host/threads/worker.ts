@@ -5,16 +5,17 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { asyncScheduler } from 'rxjs';
 import { loadActorDefinition } from '../../actor/definition.ts';
-import { ActorCrashedError, ActorStoppedError } from '../../actor/errors.ts';
+import { ActorCrashedError, ActorStoppedError } from '../../errors.ts';
 import type { ActorId } from '../../actor/ids.ts';
 import { type ActorPort, ActorRunner } from '../../actor/runner.ts';
-import { ChannelClosedError } from '../../channel/errors.ts';
+import { ChannelClosedError } from '../../errors.ts';
 import type { ChannelMessage, ChannelSender } from '../../channel/message.ts';
 import { type RingChannelReceiver, ringReceiver } from '../../channel/receiver.ts';
 import { type RingDescriptor, abortReason, controlWords } from '../../channel/ring.ts';
 import { ringSender } from '../../channel/sender.ts';
 import type { ActorControl, ActorWorkerData, WorkerEvent, WorkerInit } from './control.ts';
 import { WallClockDevice } from './device.ts';
+import { prepareToImport } from './typescript-modules.ts';
 
 const data = workerData as ActorWorkerData;
 // Proof of life for the host: the count moves only while this thread's event loop turns.
@@ -69,6 +70,7 @@ function portFor(init: WorkerInit): ActorPort {
 const control: ActorControl = {
   async init(init: WorkerInit): Promise<void> {
     if (runner) throw new Error(`actor "${init.placement.id}": init called twice`);
+    await prepareToImport(init.moduleUrl);
     const definition = await loadActorDefinition(init.moduleUrl);
     for (const [to, ring] of init.outgoing) {
       outgoing.set(to, ring);

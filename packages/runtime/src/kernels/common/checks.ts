@@ -3,7 +3,7 @@
 import type { DType } from '../../tensor/dtype.ts';
 import { Tensor } from '../../tensor/tensor.ts';
 import type { AttentionOptions, BackendCapabilities, BackendName, OpName, RopeOptions } from '../backend.ts';
-import { KernelUnsupportedError } from './errors.ts';
+import { KernelUnsupportedError } from '../../errors.ts';
 
 function shapeOf(t: Tensor): string {
   return `[${t.shape.join(', ')}]`;
@@ -84,6 +84,8 @@ export function checkRmsNorm(x: Tensor, weight: Tensor, eps: number): NormShape 
 export interface RopeShape {
   readonly rows: number;
   readonly rotaryDim: number;
+  /** The largest position: the RoPE table must reach it. */
+  readonly maxPosition: number;
 }
 
 export function checkRope(x: Tensor, o: RopeOptions): RopeShape {
@@ -110,7 +112,13 @@ export function checkRope(x: Tensor, o: RopeOptions): RopeShape {
   if (o.attentionScaling !== undefined && !Number.isFinite(o.attentionScaling)) {
     fail('rope', `attentionScaling must be finite, got ${o.attentionScaling}`);
   }
-  return { rows: x.shape[0], rotaryDim };
+  let maxPosition = 0;
+  for (let r = 0; r < o.positions.length; r++) {
+    const p = o.positions[r];
+    if (p < 0) fail('rope', `position ${p} of row ${r} is negative`);
+    if (p > maxPosition) maxPosition = p;
+  }
+  return { rows: x.shape[0], rotaryDim, maxPosition };
 }
 
 export interface AttentionShape {

@@ -1,6 +1,7 @@
-import type { Tensor } from '../../tensor/tensor.ts';
+import { Tensor } from '../../tensor/tensor.ts';
 import type { AttentionOptions, Backend, BackendCapabilities, RopeOptions, RouterChoice, RouterOptions } from '../backend.ts';
 import { requireDType } from '../common/checks.ts';
+import { RopeTables } from '../common/rope-table.ts';
 import { routerTopK } from '../common/router.ts';
 import { gatherRows, scatterAddRows } from '../common/rows.ts';
 import { attention } from './attention.ts';
@@ -26,6 +27,7 @@ const capabilities: BackendCapabilities = Object.freeze({
 export class JsBackend implements Backend {
   readonly name = 'js' as const;
   readonly capabilities = capabilities;
+  private readonly ropeTables = new RopeTables({ alloc: (floats) => Tensor.zeros([floats]), release: () => {} });
 
   matmul(x: Tensor, w: Tensor, bias?: Tensor, out?: Tensor): Tensor {
     requireDType(this.name, capabilities, 'matmul', 'w', w.dtype);
@@ -39,7 +41,7 @@ export class JsBackend implements Backend {
   }
 
   rope(x: Tensor, options: RopeOptions, out?: Tensor): Tensor {
-    return rope(x, options, out);
+    return rope(x, options, out, this.ropeTables);
   }
 
   attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, out?: Tensor): Tensor {
@@ -75,5 +77,7 @@ export class JsBackend implements Backend {
     return t;
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.ropeTables.clear();
+  }
 }

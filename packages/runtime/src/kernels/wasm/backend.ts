@@ -21,7 +21,7 @@ import {
   requireF32,
   requireSameShape,
 } from '../common/checks.ts';
-import { ropeTable } from '../common/rope-table.ts';
+import { RopeTables } from '../common/rope-table.ts';
 import { routerTopK } from '../common/router.ts';
 import { gatherRows, scatterAddRows } from '../common/rows.ts';
 import { type SharedMemory, webAssembly } from './api.ts';
@@ -60,6 +60,11 @@ export class WasmBackend implements Backend {
   readonly simd: SimdMode;
   /** The memory and the kernels bound to it; dropped by dispose() so the memory can be reclaimed. */
   private held: { readonly mem: WasmMemory; readonly k: KernelExports } | undefined;
+  /** RoPE cos/sin, built once per (rotaryDim, theta) in this memory, so the kernel reads them in place. */
+  private readonly ropeTables = new RopeTables({
+    alloc: (floats) => this.mem.arena.alloc([floats], 'f32', { zero: false }),
+    release: (t) => this.mem.arena.release(t),
+  });
 
   private constructor(mode: SimdMode, memoryBytes: number) {
     this.simd = mode;
@@ -123,16 +128,15 @@ export class WasmBackend implements Backend {
 
   rope(x: Tensor, options: RopeOptions, out?: Tensor): Tensor {
     this.live();
-    const { rows, rotaryDim } = checkRope(x, options);
+    const { rows, rotaryDim, maxPosition } = checkRope(x, options);
     const y = outputFor('rope', x.shape, out);
-    const { half, cos, sin } = ropeTable(options, rotaryDim);
+    const table = this.ropeTables.table(options, rotaryDim, maxPosition);
     const mem = this.mem;
-    const bump = mem.reserve(mem.copyBytes(x) + 2 * (cos.byteLength + 64) + mem.copyBytes(y));
+    const bump = mem.reserve(mem.copyBytes(x) + options.positions.byteLength + 64 + mem.copyBytes(y));
     const px = mem.place(x, bump);
-    const pc = mem.placeValues(cos, bump);
-    const ps = mem.placeValues(sin, bump);
+    const pp = mem.placeValues(options.positions, bump);
     const py = this.target(y, bump);
-    this.k.rope(px, py, pc, ps, rows, options.numHeads, options.headDim, half);
+    this.k.rope(px, py, table.cos.byteOffset, table.sin.byteOffset, pp, rows, options.numHeads, options.headDim, table.half);
     mem.copyOut(py, y);
     return y;
   }

@@ -1,13 +1,9 @@
+import { CACHE_LINE, roundUp } from '../../memory/align.ts';
 import { Arena } from '../../tensor/arena.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { type SharedMemory, webAssembly } from './api.ts';
 
 const PAGE = 65536;
-const ALIGN = 64;
-
-function align(bytes: number): number {
-  return Math.ceil(bytes / ALIGN) * ALIGN;
-}
 
 /**
  * One call's temporary space: a bump allocator over a block that is reserved for the whole call (sized up
@@ -25,7 +21,7 @@ export class Bump {
 
   take(bytes: number): number {
     const at = this.next;
-    this.next += align(bytes);
+    this.next += roundUp(bytes);
     if (this.next > this.end) throw new Error(`wasm backend: scratch overflow (${this.next - this.base} > ${this.end - this.base} bytes)`);
     return at;
   }
@@ -49,7 +45,7 @@ export class WasmMemory {
     const pages = Math.ceil(bytes / PAGE);
     this.memory = new webAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.buffer = this.memory.buffer;
-    const base = align(Math.max(reservedLow, PAGE));
+    const base = roundUp(Math.max(reservedLow, PAGE));
     this.arena = new Arena({ name: 'wasm backend memory', buffer: this.buffer, byteOffset: base, bytes: pages * PAGE - base });
   }
 
@@ -60,12 +56,12 @@ export class WasmMemory {
 
   /** Bytes a call must reserve to copy `t` in (0 when it is already here). */
   copyBytes(t: Tensor): number {
-    return this.holds(t) ? 0 : align(t.byteLength);
+    return this.holds(t) ? 0 : roundUp(t.byteLength);
   }
 
   /** A scratch block of at least `bytes` for one call. */
   reserve(bytes: number): Bump {
-    const need = Math.max(ALIGN, align(bytes));
+    const need = Math.max(CACHE_LINE, roundUp(bytes));
     if (!this.scratch || this.scratch.byteLength < need) {
       if (this.scratch) this.arena.release(this.scratch);
       this.scratch = undefined;
@@ -82,10 +78,11 @@ export class WasmMemory {
     return at;
   }
 
-  /** f32 values copied into `bump`. */
-  placeValues(values: Float32Array, bump: Bump): number {
+  /** f32 or i32 values copied into `bump`. */
+  placeValues(values: Float32Array | Int32Array, bump: Bump): number {
     const at = bump.take(values.byteLength);
-    new Float32Array(this.buffer, at, values.length).set(values);
+    if (values instanceof Float32Array) new Float32Array(this.buffer, at, values.length).set(values);
+    else new Int32Array(this.buffer, at, values.length).set(values);
     return at;
   }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { KernelUnsupportedError } from '../common/errors.ts';
+import { KernelUnsupportedError } from '../../errors.ts';
 import { type CompiledModule, type SharedMemory, webAssembly } from './api.ts';
 
 /** The functions of assembly/index.ts; every pointer is a byte offset into the shared memory. */
@@ -10,7 +10,7 @@ export interface KernelExports {
   matmulF32(x: number, w: number, bias: number, y: number, scratch: number, m: number, n: number, k: number): void;
   matmulBf16(x: number, w: number, bias: number, y: number, scratch: number, m: number, n: number, k: number): void;
   rmsNorm(x: number, w: number, y: number, slices: number, width: number, eps: number): void;
-  rope(x: number, y: number, cos: number, sin: number, rows: number, numHeads: number, headDim: number, half: number): void;
+  rope(x: number, y: number, cos: number, sin: number, positions: number, rows: number, numHeads: number, headDim: number, half: number): void;
   add(a: number, b: number, y: number, n: number): void;
   scale(x: number, y: number, n: number, s: number): void;
   siluMul(gate: number, up: number, y: number, n: number): void;

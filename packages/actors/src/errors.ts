@@ -1,3 +1,5 @@
+// Every error class of @asap/actors, in one place: what a caller may catch and test with instanceof.
+
 /** A checkpoint that cannot be used. The message names the file and the problem, so a user can fix it. */
 export class CheckpointError extends Error {
   readonly file: string;
