@@ -81,6 +81,6 @@ export {
   EngineOverloadedError,
   PrefillCancelledError,
   PrefillRequestError,
-} from './engines/errors.ts';
+} from './errors.ts';
 export { placeExperts, type ExpertHolders, type PlacementOptions } from './ranks/expert-placement.ts';
 export type { InjectedFault, SpanKind } from './ranks/timeline.ts';

@@ -11,7 +11,7 @@ import type { RankStats } from '../ranks/rank-stats.ts';
 import type { SpanDetail } from '../ranks/timeline.ts';
 import { Admission } from './admission.ts';
 import type { Engine, EngineName, EngineStats, PrefillOutcome, PrefillRequest, RankReport, RankSpan, SimOptions } from './engine.ts';
-import { EngineClosedError, EngineFailedError, PrefillCancelledError, PrefillRequestError } from './errors.ts';
+import { EngineClosedError, EngineFailedError, PrefillCancelledError, PrefillRequestError } from '../errors.ts';
 import type { CommonOptions } from './options.ts';
 
 export interface ActorEnginePlan {

@@ -1,7 +1,7 @@
 // Bounded admission: prompt tokens admitted and not yet finished stay under a limit; requests beyond it
 // wait in arrival order, and past a bounded wait list they are refused. Memory stays bounded by
 // configuration, not by load.
-import { EngineClosedError, EngineOverloadedError, PrefillCancelledError } from './errors.ts';
+import { EngineClosedError, EngineOverloadedError, PrefillCancelledError } from '../errors.ts';
 
 interface Waiter {
   readonly tokens: number;

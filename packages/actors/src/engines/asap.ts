@@ -8,7 +8,7 @@ import type { GatewayConfig } from '../ranks/gateway.ts';
 import { attentionOp, expertOp } from '../ranks/op-costs.ts';
 import { type ActorEnginePlan, startActorEngine } from './actor-engine.ts';
 import type { Engine, EngineOptions } from './engine.ts';
-import { EngineConfigError } from './errors.ts';
+import { EngineConfigError } from '../errors.ts';
 import { commonOptions, positiveInteger } from './options.ts';
 import { expertHolders, messageRingBytes } from './plan-pieces.ts';
 import { rankModule } from './rank-modules.ts';

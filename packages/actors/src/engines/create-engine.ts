@@ -1,6 +1,6 @@
 import type { Engine, EngineOptions } from './engine.ts';
 import { ENGINE_NAMES } from './engine.ts';
-import { EngineConfigError } from './errors.ts';
+import { EngineConfigError } from '../errors.ts';
 import { startAsapEngine } from './asap.ts';
 import { startReferenceEngine } from './reference.ts';
 import { startSyncEngine } from './sync.ts';

@@ -4,7 +4,7 @@ import type { ModelConfig } from '../model/config/model-config.ts';
 import type { PopularityOptions } from '../ranks/expert-popularity.ts';
 import { readModelConfig } from '../model/config/parse.ts';
 import type { EngineOptions, HostName } from './engine.ts';
-import { EngineConfigError } from './errors.ts';
+import { EngineConfigError } from '../errors.ts';
 
 export interface CommonOptions {
   readonly modelDir: string;

@@ -2,7 +2,7 @@
 import type { ModelConfig } from '../model/config/model-config.ts';
 import { type ExpertHolders, placeExperts } from '../ranks/expert-placement.ts';
 import type { ExpertPlacementOptions } from './engine.ts';
-import { EngineConfigError } from './errors.ts';
+import { EngineConfigError } from '../errors.ts';
 
 export function expertHolders(c: ModelConfig, ranks: number, options: ExpertPlacementOptions = {}): ExpertHolders {
   try {

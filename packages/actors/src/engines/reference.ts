@@ -8,7 +8,7 @@ import type { MoeModel } from '../model/weights/model.ts';
 import { loadModel } from '../model/weights/load.ts';
 import { residentModel } from '../model/weights/resident.ts';
 import type { Engine, EngineOptions, EngineStats, PrefillOutcome, PrefillRequest, RankReport, RankSpan } from './engine.ts';
-import { EngineClosedError, PrefillCancelledError, PrefillRequestError } from './errors.ts';
+import { EngineClosedError, PrefillCancelledError, PrefillRequestError } from '../errors.ts';
 import { commonOptions } from './options.ts';
 
 const RANK = 'reference';

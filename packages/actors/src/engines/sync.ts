@@ -5,7 +5,7 @@ import type { ColocatedRankConfig } from '../ranks/colocated-rank.ts';
 import type { GatewayConfig } from '../ranks/gateway.ts';
 import { type ActorEnginePlan, startActorEngine } from './actor-engine.ts';
 import type { Engine, EngineOptions } from './engine.ts';
-import { EngineConfigError } from './errors.ts';
+import { EngineConfigError } from '../errors.ts';
 import { commonOptions, positiveInteger } from './options.ts';
 import { rankModule } from './rank-modules.ts';
 import { expertHolders, messageRingBytes } from './plan-pieces.ts';
