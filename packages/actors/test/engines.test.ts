@@ -75,6 +75,14 @@ describe('asap under randomized link delays', () => {
         assertMatchesReference(e, model, prompts),
       ));
   }
+  test('duplicated rows and outputs between attention and expert ranks are dropped, never counted twice', () => {
+    const fast = { latencyMs: 0.05, gbps: 5, jitterMs: 1 };
+    const dataPlane = (from: string, to: string) => (from.startsWith('attn') && to.startsWith('expert')) || (from.startsWith('expert') && to.startsWith('attn'));
+    return withEngine(
+      { model, host: 'sim', ...asap({ asap: { microBatchTokens: 8 } }), sim: { seed: 3, link: (from, to) => (dataPlane(from, to) ? { ...fast, duplicateProbability: 0.3 } : fast) } },
+      (e) => assertMatchesReference(e, model, prompts),
+    );
+  });
   test('colocated, seed 7', () =>
     withEngine(
       { model, host: 'sim', engine: 'asap', ranks: 3, asap: { placement: 'colocated', microBatchTokens: 8 }, sim: { seed: 7, link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } },

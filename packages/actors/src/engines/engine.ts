@@ -52,7 +52,8 @@ export interface ExpertPlacementOptions {
 /** The sim host's cost model (defaults: one core of this machine, a fast local link). */
 export interface SimOptions {
   readonly deviceCost?: DeviceCost;
-  readonly link?: LinkProfile;
+  /** One profile for every link, or one per directed pair of actors (e.g. faults only where a test wants them). */
+  readonly link?: LinkProfile | ((from: string, to: string) => LinkProfile);
   readonly seed?: number;
 }
 

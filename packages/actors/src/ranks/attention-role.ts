@@ -53,6 +53,7 @@ export class AttentionRole {
   received = 0;
   tokens = 0;
   batches = 0;
+  strayReplies = 0;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -89,7 +90,13 @@ export class AttentionRole {
     this.expertLoad[x] = meta.queuedRows;
     const key = `${meta.batch}:${meta.layer}:${x}`;
     const waiter = this.awaiting.get(key);
-    if (!waiter) throw new Error(`attention rank: combine from "${from}" for batch ${meta.batch} layer ${meta.layer}, which awaits nothing from it (late or duplicate)`);
+    if (!waiter) {
+      // A late or duplicated reply: its (batch, layer, rank) was answered already or its batch is gone, and
+      // batch ids are never reused, so it cannot land in another request's rows. Dropped and counted.
+      this.strayReplies++;
+      this.ctx.log('stray-combine', { from, batch: meta.batch, layer: meta.layer });
+      return;
+    }
     this.awaiting.delete(key);
     waiter.resolve(message);
   }

@@ -218,6 +218,10 @@ class VirtualHost implements SimHost {
     if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
     this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
     await link.send(encoded.recordBytes, () => this.arrive(from, to, copy), encoded.recordBytes + virtualBytes);
+    if (link.duplicates()) {
+      const again = { ...copy, tensors: copy.tensors?.map((t) => t.clone()) };
+      await link.send(encoded.recordBytes, () => this.arrive(from, to, again), encoded.recordBytes + virtualBytes);
+    }
   }
 
   private arrive(from: ActorId, to: ActorId, message: ChannelMessage): void {

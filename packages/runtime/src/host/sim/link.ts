@@ -8,18 +8,33 @@ export interface LinkProfile {
   readonly gbps: number;
   /** Extra latency drawn uniformly from [0, jitterMs) per message (seeded); order is still kept. Default 0. */
   readonly jitterMs?: number;
+  /**
+   * Fault injection: the probability that a message is delivered twice (seeded), as a retrying transport
+   * might. For testing that receivers tolerate duplicates. Default 0.
+   */
+  readonly duplicateProbability?: number;
 }
 
 /** A 2-core-machine-like default: ≈ 10 µs one way, 10 GB/s. */
 export const DEFAULT_LINK: LinkProfile = { latencyMs: 0.01, gbps: 10 };
 
 export function checkLinkProfile(profile: LinkProfile, where: string): LinkProfile {
-  const { latencyMs, gbps, jitterMs = 0 } = profile ?? ({} as LinkProfile);
-  const ok = Number.isFinite(latencyMs) && latencyMs >= 0 && Number.isFinite(gbps) && gbps > 0 && Number.isFinite(jitterMs) && jitterMs >= 0;
+  const { latencyMs, gbps, jitterMs = 0, duplicateProbability = 0 } = profile ?? ({} as LinkProfile);
+  const ok =
+    Number.isFinite(latencyMs) &&
+    latencyMs >= 0 &&
+    Number.isFinite(gbps) &&
+    gbps > 0 &&
+    Number.isFinite(jitterMs) &&
+    jitterMs >= 0 &&
+    duplicateProbability >= 0 &&
+    duplicateProbability <= 1;
   if (!ok) {
-    throw new RangeError(`${where}: a link needs latencyMs >= 0, gbps > 0 and jitterMs >= 0, got ${JSON.stringify(profile)}`);
+    throw new RangeError(
+      `${where}: a link needs latencyMs >= 0, gbps > 0, jitterMs >= 0 and duplicateProbability in [0, 1], got ${JSON.stringify(profile)}`,
+    );
   }
-  return { latencyMs, gbps, jitterMs };
+  return { latencyMs, gbps, jitterMs, duplicateProbability };
 }
 
 interface Waiting {
@@ -59,6 +74,12 @@ export class SimLink {
     private readonly random: () => number,
     private readonly ready: () => boolean = () => true,
   ) {}
+
+  /** Whether the next message is also delivered a second time (fault injection, seeded). */
+  duplicates(): boolean {
+    const p = this.profile.duplicateProbability ?? 0;
+    return p > 0 && this.random() < p;
+  }
 
   /** When everything sent so far has arrived. */
   get drainedAt(): number {
