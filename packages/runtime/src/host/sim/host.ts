@@ -1,4 +1,4 @@
-import { type Observable, Subject } from 'rxjs';
+import { type Observable, type SchedulerLike, Subject } from 'rxjs';
 import type { Envelope } from '../../actor/context.ts';
 import { type ActorDefinition, loadActorDefinition } from '../../actor/definition.ts';
 import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../actor/errors.ts';
@@ -104,6 +104,10 @@ class VirtualHost implements SimHost {
 
   inboxFrom(actor: ActorId): Observable<ChannelMessage> {
     return this.driver.inboxFrom(actor);
+  }
+
+  get scheduler(): SchedulerLike {
+    return this.clock.scheduler;
   }
 
   now(): number {
