@@ -13,7 +13,7 @@ import { runComparisonJob } from '../run/comparison-job.ts';
 import { DEFAULT_MODEL, defaultModelDir } from './default-model.ts';
 import { oneOf, positiveInteger, positiveNumber, userPath, wantsHelp } from './options.ts';
 
-const USAGE = `usage: asap demo [--requests N] [--rate R] [--seed S] [--ranks N] [--search quick|full] [--out DIR] [--json]
+const USAGE = `usage: asap demo [--requests N] [--rate R] [--seed S] [--ranks N] [--search none|quick|full] [--out DIR] [--json]
   Compares the engines on the embedded default model (threads host): --requests from the conversation trace
   (default 64) at --rate requests/s (default 3), lengths × 0.25; writes DIR/report.html and DIR/trace.json
   (default DIR: asap-report). --json prints the report as JSON instead of the table.`;
@@ -61,7 +61,7 @@ export async function run(args: string[]): Promise<void> {
     host: 'threads',
     ranks,
     workload,
-    level: oneOf('search', values.search, ['quick', 'full'], 'quick'),
+    level: oneOf('search', values.search, ['none', 'quick', 'full'], 'quick'),
     traceWindowMs: 3000,
     checkReference: true,
     progress: progressBar(json),

@@ -12,7 +12,7 @@ import { runComparisonJob } from '../run/comparison-job.ts';
 import { defaultModelDir } from './default-model.ts';
 import { WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, positiveNumber, userPath, wantsHelp, workloadSpec } from './options.ts';
 
-const USAGE = `usage: asap sweep [--host sim|threads] [--ranks N] [--search quick|full] [--slo-scale 2|5|10]
+const USAGE = `usage: asap sweep [--host sim|threads] [--ranks N] [--search none|quick|full] [--slo-scale 2|5|10]
                  [--max-rate R] [--steps N] [--check] [--model DIR] [--out DIR] [--json] [workload options]
   Each engine: its configuration search at --rate, then a goodput search (doubling from --rate up to
   --max-rate, then --steps bisections) for the highest rate with >= 90% of requests within sloScale × their
@@ -50,7 +50,7 @@ export async function run(args: string[]): Promise<void> {
     host,
     ranks: positiveInteger('ranks', values.ranks, 2),
     workload,
-    level: oneOf('search', values.search, ['quick', 'full'], 'full'),
+    level: oneOf('search', values.search, ['none', 'quick', 'full'], 'full'),
     goodput: { sloScale, start: workload.rate, max: positiveNumber('max-rate', values['max-rate'], workload.rate * 16), steps: positiveInteger('steps', values.steps, 3) },
     checkReference: values.check,
     progress: progressBar(values.json),

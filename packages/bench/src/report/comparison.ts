@@ -2,6 +2,7 @@
 // what its search tried), every figure, and the check against the reference. The JSON report is this
 // document; the table and the HTML page are views of it.
 import type { GoodputPoint } from '../metrics/goodput.ts';
+import type { RequestRecord } from '../metrics/request-log.ts';
 import type { UnloadedTtft } from '../metrics/slo.ts';
 import type { RunSummary } from '../metrics/summary.ts';
 import type { EngineComparison } from '../run/compare.ts';
@@ -18,6 +19,8 @@ export interface EngineReport {
   readonly name: string;
   readonly configuration: string;
   readonly summary: RunSummary;
+  /** Per request, in id order: arrival, TTFT, first token, rank. */
+  readonly records: readonly RequestRecord[];
   readonly searched: ReadonlyArray<{ readonly configuration: string; readonly ttftP90Ms: number; readonly attainment5: number; readonly tokensPerS: number }>;
   readonly goodput?: { readonly sloScale: number; readonly rate: number; readonly points: readonly GoodputPoint[] };
 }
@@ -41,6 +44,7 @@ export function engineReport(e: EngineComparison): EngineReport {
     name: e.name,
     configuration: describeSetup(e.best),
     summary: e.result.summary,
+    records: e.result.records,
     searched: e.candidates.map((c) => ({
       configuration: describeSetup(c.summary.setup),
       ttftP90Ms: c.summary.ttftMs.p90,

@@ -6,7 +6,7 @@ import type { RunSummary } from '../metrics/summary.ts';
 import { type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
-import type { EngineFamily, EngineSetup, Knobs } from './engines.ts';
+import type { EngineFamily, EngineSetup, Knobs, SearchLevel } from './engines.ts';
 import type { PointResult, PointTask } from './point.ts';
 import type { PointRunner } from './point-runner.ts';
 
@@ -33,7 +33,7 @@ export interface CompareOptions {
   readonly ranks: number;
   readonly workload: WorkloadSpec;
   readonly curve: UnloadedTtft;
-  readonly level: 'quick' | 'full';
+  readonly level: SearchLevel;
   /** Higher is better; default: attainment at sloScale 5, then lower p90 TTFT. */
   readonly score?: (summary: RunSummary) => number;
   readonly goodput?: { readonly sloScale: number; readonly start: number; readonly max: number; readonly steps: number };
@@ -55,7 +55,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     traceWindowMs,
   });
   const score = o.score ?? defaultScore;
-  const knobsList = family.candidates(o.ranks, o.level);
+  const knobsList = o.level === 'none' ? [family.defaults] : family.candidates(o.ranks, o.level);
   const runs = await Promise.all(
     knobsList.map(async (knobs) => {
       const r = await runner.run(task(knobs, o.workload, o.traceWindowMs));
@@ -89,5 +89,5 @@ export function compareEngines(families: readonly EngineFamily[], runner: PointR
 
 /** Points a comparison runs before its goodput searches: for a progress bar's total. */
 export function searchPoints(families: readonly EngineFamily[], options: CompareOptions): number {
-  return families.reduce((n, f) => n + f.candidates(options.ranks, options.level).length, 0);
+  return families.reduce((n, f) => n + (options.level === 'none' ? 1 : f.candidates(options.ranks, options.level).length), 0);
 }

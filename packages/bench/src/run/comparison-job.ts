@@ -6,7 +6,7 @@ import { type ComparisonReport, comparisonReport } from '../report/comparison.ts
 import { type Progress, SILENT } from '../report/progress.ts';
 import { type WorkloadSpec, buildWorkload } from '../workload/spec.ts';
 import { type CompareOptions, type EngineComparison, compareEngines, searchPoints } from './compare.ts';
-import { COMPARED, type EngineFamily, engineAvailable } from './engines.ts';
+import { COMPARED, type EngineFamily, type SearchLevel, engineAvailable } from './engines.ts';
 import { pointRunner } from './point-runner.ts';
 import { checkAgainstReference, referenceFirstTokens } from './reference-check.ts';
 import { measureUnloaded, unloadedLengths } from './unloaded.ts';
@@ -18,7 +18,7 @@ export interface JobOptions {
   readonly host: 'threads' | 'sim';
   readonly ranks: number;
   readonly workload: WorkloadSpec;
-  readonly level: 'quick' | 'full';
+  readonly level: SearchLevel;
   readonly goodput?: CompareOptions['goodput'];
   readonly traceWindowMs?: number;
   /** Run every request through the reference forward and compare first tokens. */

@@ -3,6 +3,8 @@
 import { EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
 
 export type ComparedName = 'sync' | 'asap';
+/** How wide a configuration search is: `none` runs each engine at its defaults. */
+export type SearchLevel = 'none' | 'quick' | 'full';
 export type Knobs = Readonly<Record<string, number | boolean | string>>;
 
 export interface EngineSetup {
@@ -18,7 +20,7 @@ export interface EngineFamily {
   /** The configuration it runs without a search. */
   readonly defaults: Knobs;
   /** What the configuration search tries: `quick` for the demo, `full` for sweeps. */
-  readonly candidates: (ranks: number, level: 'quick' | 'full') => Knobs[];
+  readonly candidates: (ranks: number, level: Exclude<SearchLevel, 'none'>) => Knobs[];
   readonly options: (ranks: number, knobs: Knobs) => Omit<EngineOptions, 'model' | 'host' | 'backend'>;
 }
 

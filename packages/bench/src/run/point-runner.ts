@@ -25,7 +25,7 @@ function sequentialRunner(): PointRunner {
 
 function poolRunner(threads: number): PointRunner {
   const pool = new Piscina<PointTask, PointResult>({
-    filename: new URL('./point-worker.cjs', import.meta.url).href,
+    filename: new URL('./point-worker.mjs', import.meta.url).href,
     maxThreads: threads,
     minThreads: 0,
     // Points are async (virtual time turns over setImmediate): a worker must not park in Atomics.wait.
