@@ -50,7 +50,7 @@ test('the comparison of a tiny run: every figure present, first tokens equal to 
 });
 
 test('the HTML report names both engines and its SVG charts parse', async () => {
-  const html = await reportHtml(job.report, job.engines, job.ablation);
+  const html = await reportHtml(job.report, job.engines);
   assert.match(html, /<b>sync<\/b>: sync \(2 ranks on sim/);
   assert.match(html, /<b>asap<\/b>: not available yet/);
   const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];

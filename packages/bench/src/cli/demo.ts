@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<void> {
   const ranks = positiveInteger('ranks', values.ranks, 2);
   out(`asap demo: ${modelName}`);
   const start = performance.now();
-  const { report, engines, ablation } = await runComparisonJob({
+  const { report, engines } = await runComparisonJob({
     title: 'asap vs sync on the default model',
     model,
     modelName,
@@ -69,7 +69,7 @@ export async function run(args: string[]): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const html = join(outDir, 'report.html');
   const trace = join(outDir, 'trace.json');
-  await writeReportHtml(html, report, engines, ablation);
+  await writeReportHtml(html, report, engines);
   await writeTrace(trace, engines.map((e) => ({ name: e.name, spans: e.result.spans, ranks: e.result.summary.ranks.map((r) => r.rank) })));
   await writeFile(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   const mismatched = Object.entries(report.reference?.mismatches ?? {}).filter(([, ids]) => ids.length > 0);

@@ -43,6 +43,14 @@ export const WORKLOAD_USAGE = `workload options:
   --lengths trace|MIN-MAX   prompt lengths: the (scaled) conversation trace's, or uniform (default trace)
   --length-scale F  trace lengths × F, clamped to the model's context (default 0.25)`;
 
+/** What every command that runs engines takes besides the workload. */
+export const ENGINE_RUN_OPTIONS = {
+  host: { type: 'string' },
+  ranks: { type: 'string' },
+  model: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
 export const WORKLOAD_OPTIONS = {
   workload: { type: 'string' },
   rate: { type: 'string' },

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { readModelConfig } from '@asap/actors';
 import { summarize } from '../metrics/summary.ts';
 import { comparisonTable } from '../report/comparison-table.ts';
-import { engineReport } from '../report/comparison.ts';
+import { comparisonReport } from '../report/comparison.ts';
 import { progressBar } from '../report/progress.ts';
 import { traceEvents } from '../report/trace.ts';
 import { type ComparedName, type EngineSetup, type Knobs, describeSetup, engineAvailable, family } from '../run/engines.ts';
@@ -13,7 +13,7 @@ import { runEngine } from '../run/run-engine.ts';
 import { measureUnloaded, unloadedLengths } from '../run/unloaded.ts';
 import { buildWorkload, describeWorkload } from '../workload/spec.ts';
 import { defaultModelDir } from './default-model.ts';
-import { WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, userPath, wantsHelp, workloadSpec } from './options.ts';
+import { ENGINE_RUN_OPTIONS, WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, userPath, wantsHelp, workloadSpec } from './options.ts';
 
 const USAGE = `usage: asap run --engine sync|asap --host threads|sim --workload poisson|bursty|FILE.csv --rate R --seed S
                [--ranks N] [--knobs k=v,...] [--model DIR] [--trace FILE] [--json]
@@ -41,13 +41,10 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       ...WORKLOAD_OPTIONS,
+      ...ENGINE_RUN_OPTIONS,
       engine: { type: 'string' },
-      host: { type: 'string' },
-      ranks: { type: 'string' },
       knobs: { type: 'string' },
-      model: { type: 'string' },
       trace: { type: 'string' },
-      json: { type: 'boolean', default: false },
     },
   });
   const name = oneOf<ComparedName>('engine', values.engine, ['sync', 'asap'], 'sync');
@@ -71,15 +68,16 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ configuration: describeSetup(setup), setup, workload: { ...spec, description: describeWorkload(spec) }, unloaded: curve, summary, records: result.records })}\n`);
     return;
   }
-  const report = {
-    title: '',
+  const report = comparisonReport({
+    title: describeSetup(setup),
     model,
     host,
     ranks,
-    workload: { ...spec, description: describeWorkload(spec) },
+    workload: spec,
     unloaded: curve,
     unavailable: [],
-    engines: [engineReport({ name, best: setup, candidates: [{ knobs: setup.knobs, score: 0, summary }], result: { summary, records: result.records, spans: [] } })],
-  };
+    ablation: [],
+    engines: [{ name, best: setup, candidates: [{ knobs: setup.knobs, score: 0, summary }], result: { summary, records: result.records, spans: [] } }],
+  });
   process.stdout.write(`${describeSetup(setup)}\nworkload: ${report.workload.description}\n\n${comparisonTable(report)}\n`);
 }

@@ -10,7 +10,7 @@ import { writeReportHtml } from '../report/html.ts';
 import { progressBar } from '../report/progress.ts';
 import { runComparisonJob } from '../run/comparison-job.ts';
 import { defaultModelDir } from './default-model.ts';
-import { WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, positiveNumber, userPath, wantsHelp, workloadSpec } from './options.ts';
+import { ENGINE_RUN_OPTIONS, WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, positiveNumber, userPath, wantsHelp, workloadSpec } from './options.ts';
 
 const USAGE = `usage: asap sweep [--host sim|threads] [--ranks N] [--search none|quick|full] [--slo-scale 2|5|10]
                  [--max-rate R] [--steps N] [--check] [--model DIR] [--out DIR] [--json] [workload options]
@@ -26,16 +26,13 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       ...WORKLOAD_OPTIONS,
-      host: { type: 'string' },
-      ranks: { type: 'string' },
+      ...ENGINE_RUN_OPTIONS,
       search: { type: 'string' },
       'slo-scale': { type: 'string' },
       'max-rate': { type: 'string' },
       steps: { type: 'string' },
       check: { type: 'boolean', default: false },
-      model: { type: 'string' },
       out: { type: 'string' },
-      json: { type: 'boolean', default: false },
     },
   });
   const host = oneOf('host', values.host, ['sim', 'threads'] as const, 'sim');
@@ -43,7 +40,7 @@ export async function run(args: string[]): Promise<void> {
   const model = values.model === undefined ? await defaultModelDir() : userPath(values.model);
   const config = await readModelConfig(model);
   const workload = workloadSpec(values, config.maxPositionEmbeddings, { rate: 1, requests: 32, workload: 'poisson' });
-  const { report, engines, ablation } = await runComparisonJob({
+  const { report, engines } = await runComparisonJob({
     title: `goodput sweep (${host} host)`,
     model,
     modelName: model,
@@ -57,7 +54,7 @@ export async function run(args: string[]): Promise<void> {
   });
   const outDir = userPath(values.out ?? 'asap-sweep');
   await mkdir(outDir, { recursive: true });
-  await writeReportHtml(join(outDir, 'report.html'), report, engines, ablation);
+  await writeReportHtml(join(outDir, 'report.html'), report, engines);
   await writeFile(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);

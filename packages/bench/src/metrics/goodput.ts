@@ -20,7 +20,7 @@ export interface GoodputSearchOptions {
 }
 
 export interface GoodputResult {
-  /** Highest passing rate tried (0 if even the first... halved rates failed). */
+  /** Highest passing rate tried; 0 when the start rate and every halving of it failed. */
   readonly goodput: number;
   readonly points: readonly GoodputPoint[];
 }

@@ -5,6 +5,8 @@ import type { EngineComparison } from '../run/compare.ts';
 
 type Row = Record<string, string | number>;
 
+const NO_SWEEP = 'not measured in this run (asap sweep searches it)';
+
 async function svg(spec: TopLevelSpec): Promise<string> {
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
@@ -35,7 +37,7 @@ export function ttftCdf(engines: readonly EngineComparison[]): Promise<string> {
 export function attainmentVsRate(engines: readonly EngineComparison[]): Promise<string> {
   const values = engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, rate: p.rate, attainment: p.attainment })));
   return svg({
-    ...base(`SLO attainment vs rate${engines[0]?.goodput ? ` (sloScale ${engines[0].goodput.sloScale})` : ''}`, values),
+    ...base(engines[0]?.goodput ? `SLO attainment vs rate (sloScale ${engines[0].goodput.sloScale})` : `SLO attainment vs rate: ${NO_SWEEP}`, values),
     layer: [
       { mark: { type: 'line', point: true }, encoding: { x: { field: 'rate', type: 'quantitative', title: 'requests/s' }, y: { field: 'attainment', type: 'quantitative', title: 'attainment', scale: { domain: [0, 1] } }, color: { field: 'engine', type: 'nominal' } } },
       { mark: { type: 'rule', strokeDash: [4, 4] }, data: { values: [{ y: 0.9 }] }, encoding: { y: { field: 'y', type: 'quantitative' } } },
@@ -49,7 +51,7 @@ export function goodputBars(engines: readonly EngineComparison[]): Promise<strin
     { engine: e.name, what: 'ideal bound', rate: e.result.summary.ideal.requestsPerS },
   ]);
   return svg({
-    ...base('Goodput and the ideal bound (requests/s)', values),
+    ...base(engines.some((e) => e.goodput) ? 'Goodput and the ideal bound (requests/s)' : `Ideal bound (requests/s); goodput: ${NO_SWEEP}`, values),
     mark: 'bar',
     encoding: {
       x: { field: 'engine', type: 'nominal' },
@@ -60,18 +62,15 @@ export function goodputBars(engines: readonly EngineComparison[]): Promise<strin
   } as TopLevelSpec);
 }
 
+const TIME_KINDS = ['compute', 'busy outside kernels', 'barrier-wait', 'queue-wait', 'idle'];
+
 export function rankUtilization(engines: readonly EngineComparison[]): Promise<string> {
   const values = engines.flatMap((e) =>
     e.result.summary.ranks.flatMap((r) => {
       const window = e.result.summary.elapsedMs || 1;
       const busyOther = Math.max(0, window - r.computeMs - r.barrierWaitMs - r.queueWaitMs - r.idleMs);
-      return [
-        { rank: `${e.name} ${r.rank}`, kind: 'compute', share: r.computeMs / window },
-        { rank: `${e.name} ${r.rank}`, kind: 'barrier-wait', share: r.barrierWaitMs / window },
-        { rank: `${e.name} ${r.rank}`, kind: 'queue-wait', share: r.queueWaitMs / window },
-        { rank: `${e.name} ${r.rank}`, kind: 'idle', share: r.idleMs / window },
-        { rank: `${e.name} ${r.rank}`, kind: 'other (outside kernels)', share: busyOther / window },
-      ];
+      const shares = [r.computeMs, busyOther, r.barrierWaitMs, r.queueWaitMs, r.idleMs];
+      return TIME_KINDS.map((kind, order) => ({ rank: `${e.name} ${r.rank}`, kind, order, share: shares[order] / window }));
     }),
   );
   return svg({
@@ -80,7 +79,8 @@ export function rankUtilization(engines: readonly EngineComparison[]): Promise<s
     encoding: {
       y: { field: 'rank', type: 'nominal', title: null },
       x: { field: 'share', type: 'quantitative', title: 'share of the run', stack: 'zero' },
-      color: { field: 'kind', type: 'nominal' },
+      color: { field: 'kind', type: 'nominal', scale: { domain: TIME_KINDS }, sort: TIME_KINDS },
+      order: { field: 'order', type: 'quantitative' },
     },
   } as TopLevelSpec);
 }

@@ -2,6 +2,7 @@
 // what its search tried), every figure, and the check against the reference. The JSON report is this
 // document; the table and the HTML page are views of it.
 import type { GoodputPoint } from '../metrics/goodput.ts';
+import type { AblationBar } from './charts.ts';
 import type { RequestRecord } from '../metrics/request-log.ts';
 import type { UnloadedTtft } from '../metrics/slo.ts';
 import type { RunSummary } from '../metrics/summary.ts';
@@ -37,6 +38,8 @@ export interface ComparisonReport {
   /** Engines named for the comparison that createEngine does not provide yet. */
   readonly unavailable: readonly string[];
   readonly reference?: ReferenceCheck;
+  /** Goodput of each ablation variant (empty until an engine declares its optimizations). */
+  readonly ablation: readonly AblationBar[];
 }
 
 export function engineReport(e: EngineComparison): EngineReport {

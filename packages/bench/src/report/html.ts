@@ -1,14 +1,14 @@
 // The HTML report: the comparison's figures, its configurations, and the charts as inline SVG.
 import { writeFile } from 'node:fs/promises';
 import type { EngineComparison } from '../run/compare.ts';
-import { type AblationBar, ablationBars, attainmentVsRate, goodputBars, rankUtilization, ttftCdf } from './charts.ts';
+import { ablationBars, attainmentVsRate, goodputBars, rankUtilization, ttftCdf } from './charts.ts';
 import { comparisonTable } from './comparison-table.ts';
 import type { ComparisonReport } from './comparison.ts';
 
 const escape = (text: string): string => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
-export async function reportHtml(report: ComparisonReport, engines: readonly EngineComparison[], ablation: readonly AblationBar[] = []): Promise<string> {
-  const charts = await Promise.all([ttftCdf(engines), attainmentVsRate(engines), goodputBars(engines), rankUtilization(engines), ablationBars(ablation)]);
+export async function reportHtml(report: ComparisonReport, engines: readonly EngineComparison[]): Promise<string> {
+  const charts = await Promise.all([ttftCdf(engines), attainmentVsRate(engines), goodputBars(engines), rankUtilization(engines), ablationBars(report.ablation)]);
   const check = report.reference
     ? Object.entries(report.reference.mismatches)
         .map(([name, ids]) => `${name}: ${ids.length === 0 ? `all ${report.reference?.requests} first tokens equal the reference forward's` : `${ids.length} first tokens DIFFER (requests ${ids.join(', ')})`}`)
@@ -32,6 +32,6 @@ ${charts.map((svg) => `<figure>${svg}</figure>`).join('\n')}
 `;
 }
 
-export async function writeReportHtml(path: string, report: ComparisonReport, engines: readonly EngineComparison[], ablation: readonly AblationBar[] = []): Promise<void> {
-  await writeFile(path, await reportHtml(report, engines, ablation));
+export async function writeReportHtml(path: string, report: ComparisonReport, engines: readonly EngineComparison[]): Promise<void> {
+  await writeFile(path, await reportHtml(report, engines));
 }

@@ -4,6 +4,7 @@
 import type { UnloadedTtft } from '../metrics/slo.ts';
 import type { RunSummary } from '../metrics/summary.ts';
 import { type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
+import type { AblationBar } from '../report/charts.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
 import type { EngineFamily, EngineSetup, Knobs, SearchLevel } from './engines.ts';
@@ -90,4 +91,27 @@ export function compareEngines(families: readonly EngineFamily[], runner: PointR
 /** Points a comparison runs before its goodput searches: for a progress bar's total. */
 export function searchPoints(families: readonly EngineFamily[], options: CompareOptions): number {
   return families.reduce((n, f) => n + (options.level === 'none' ? 1 : f.candidates(options.ranks, options.level).length), 0);
+}
+
+/**
+ * The ablation: the engine at its best configuration with each of its optimizations switched off in turn,
+ * each variant's goodput found by the same search (the engine's own goodput is the "all on" bar).
+ */
+export async function ablate(family: EngineFamily, comparison: EngineComparison, runner: PointRunner, o: CompareOptions): Promise<AblationBar[]> {
+  const g = o.goodput;
+  if (!g || !comparison.goodput || !family.ablation?.length) return [];
+  const bars: AblationBar[] = [{ variant: `${family.name}: all on`, goodput: comparison.goodput.rate }];
+  for (const knob of family.ablation) {
+    const knobs = { ...comparison.best.knobs, [knob]: false };
+    const found = await searchGoodput(
+      async (rate) => {
+        const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve });
+        o.progress?.tick();
+        return r.summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+      },
+      { start: g.start, max: g.max, steps: g.steps },
+    );
+    bars.push({ variant: `${family.name}: ${knob} off`, goodput: found.goodput });
+  }
+  return bars;
 }

@@ -5,7 +5,7 @@ import type { AblationBar } from '../report/charts.ts';
 import { type ComparisonReport, comparisonReport } from '../report/comparison.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import { type WorkloadSpec, buildWorkload } from '../workload/spec.ts';
-import { type CompareOptions, type EngineComparison, compareEngines, searchPoints } from './compare.ts';
+import { type CompareOptions, type EngineComparison, ablate, compareEngines, searchPoints } from './compare.ts';
 import { COMPARED, type EngineFamily, type SearchLevel, engineAvailable } from './engines.ts';
 import { pointRunner } from './point-runner.ts';
 import { checkAgainstReference, referenceFirstTokens } from './reference-check.ts';
@@ -29,7 +29,6 @@ export interface JobOptions {
 export interface JobResult {
   readonly report: ComparisonReport;
   readonly engines: readonly EngineComparison[];
-  readonly ablation: readonly AblationBar[];
 }
 
 export async function availableFamilies(): Promise<{ available: EngineFamily[]; unavailable: string[] }> {
@@ -51,8 +50,10 @@ export async function runComparisonJob(o: JobOptions): Promise<JobResult> {
   progress.stage('engines (configuration search)', searchPoints(available, options) + (o.goodput ? available.length * (o.goodput.steps + 3) : 0));
   const runner = pointRunner(o.host);
   let engines: EngineComparison[];
+  const ablation: AblationBar[] = [];
   try {
     engines = await compareEngines(available, runner, options);
+    for (const [i, e] of engines.entries()) ablation.push(...(await ablate(available[i], e, runner, options)));
   } finally {
     await runner.close();
   }
@@ -63,6 +64,6 @@ export async function runComparisonJob(o: JobOptions): Promise<JobResult> {
     reference = checkAgainstReference(tokens, engines.map((e) => ({ name: e.name, records: e.result.records })));
   }
   progress.stop();
-  const report = comparisonReport({ title: o.title, model: o.modelName, host: o.host, ranks: o.ranks, workload: o.workload, unloaded: curve, unavailable, reference, engines });
-  return { report, engines, ablation: [] };
+  const report = comparisonReport({ title: o.title, model: o.modelName, host: o.host, ranks: o.ranks, workload: o.workload, unloaded: curve, unavailable, reference, engines, ablation });
+  return { report, engines };
 }

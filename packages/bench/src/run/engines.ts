@@ -22,6 +22,8 @@ export interface EngineFamily {
   /** What the configuration search tries: `quick` for the demo, `full` for sweeps. */
   readonly candidates: (ranks: number, level: Exclude<SearchLevel, 'none'>) => Knobs[];
   readonly options: (ranks: number, knobs: Knobs) => Omit<EngineOptions, 'model' | 'host' | 'backend'>;
+  /** Boolean knobs (optimizations) a sweep switches off one at a time for the ablation chart. */
+  readonly ablation?: readonly string[];
 }
 
 /** Every combination of the given values. */
@@ -49,6 +51,8 @@ export const ASAP: EngineFamily = {
   defaults: { attentionRanks: 1, expertRanks: 1 },
   candidates: (ranks) => grid({ attentionRanks: Array.from({ length: Math.max(1, ranks - 1) }, (_, i) => i + 1) }).map((k) => ({ ...k, expertRanks: ranks - (k.attentionRanks as number) })),
   options: (_ranks, k) => ({ engine: 'asap', attentionRanks: k.attentionRanks as number, expertRanks: k.expertRanks as number }),
+  // The four optimizations' knob names go here once the engine exposes them.
+  ablation: [],
 };
 
 export const COMPARED: readonly EngineFamily[] = [SYNC, ASAP];
