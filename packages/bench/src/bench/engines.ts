@@ -8,7 +8,7 @@ import { readModelConfig } from '@asap/actors';
 import { SeededRandom } from '@asap/runtime';
 import { percentile } from '../metrics/percentile.ts';
 import { defaultModelDir } from '../cli/default-model.ts';
-import { positiveInteger, wantsHelp } from '../cli/options.ts';
+import { positiveInteger, positiveNumber, wantsHelp } from '../cli/options.ts';
 import { type Progress, progressBar } from '../report/progress.ts';
 import { formatNumber, formatTable } from '../report/table.ts';
 import { ASAP, type EngineSetup, SYNC, describeSetup, engineAvailable } from '../run/engines.ts';
@@ -17,10 +17,10 @@ import { drawLengths, uniformLength } from '../workload/lengths.ts';
 import { type WorkloadRequest, toRequests } from '../workload/request.ts';
 import { buildWorkload } from '../workload/spec.ts';
 
-const USAGE = `usage: asap bench engines [--ranks N] [--seed S] [--json]
+const USAGE = `usage: asap bench engines [--ranks N] [--seed S] [--rate R] [--json]
   (a) tokens/s on a saturating batch of 24 requests of 32–1,024 tokens: reference (one thread), sync and asap
       on N ranks (default 2), with each rank's kernel share of busy time;
-  (b) 36 requests at 2 req/s, 10% of 2,048–3,072 tokens among 16–64: p90 TTFT of the short ones (<= 64
+  (b) 30 requests at R req/s (default 1), 10% of 2,048–3,072 tokens among 16–64: p90 TTFT of the short ones (<= 64
       tokens) under sync at its best token budget of 128, 256, 512, 1024 and under asap.
   JSON: { tokensPerS: {reference, sync, asap?}, kernelShare: {...}, shortP90TtftMs: {sync, asap?}, syncTokenBudget, ... }`;
 
@@ -47,9 +47,10 @@ const shortP90 = (run: EngineRun): number => percentile(run.records.filter((r) =
 
 export async function run(args: string[]): Promise<void> {
   if (wantsHelp(args, USAGE)) return;
-  const { values } = parseArgs({ args, options: { ranks: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { ranks: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const ranks = positiveInteger('ranks', values.ranks, 2);
   const seed = positiveInteger('seed', values.seed, 1);
+  const rate = positiveNumber('rate', values.rate, 1);
   const model = await defaultModelDir();
   const config = await readModelConfig(model);
   const vocab = config.vocabSize;
@@ -77,8 +78,8 @@ export async function run(args: string[]): Promise<void> {
   // (b) long prompts among short ones at a moderate rate; sync's token budget searched for this workload.
   const mixed = await buildWorkload({
     arrivals: 'poisson',
-    rate: 2,
-    requests: 36,
+    rate,
+    requests: 30,
     lengths: { kind: 'mixed', short: [16, SHORT_MAX], long: [2048, 3072], longShare: 0.1 },
     maxTokens: config.maxPositionEmbeddings,
     seed,
@@ -107,6 +108,7 @@ export async function run(args: string[]): Promise<void> {
     configurations: Object.fromEntries(Object.entries(throughput).map(([k, t]) => [k, t.configuration])),
     shortP90TtftMs: { sync: bestSync.shortP90TtftMs, ...(asapShort === undefined ? {} : { asap: asapShort }) },
     syncTokenBudget: bestSync.tokenBudget,
+    mixedWorkload: { requests: mixed.length, long: mixed.filter((r) => r.promptTokens > SHORT_MAX).length, rate },
     syncBudgetSearch: budgets,
     ...(asapConfiguration ? { asapMixedConfiguration: asapConfiguration } : {}),
     unavailable: asap ? [] : ['asap'],
@@ -124,7 +126,7 @@ export async function run(args: string[]): Promise<void> {
       Object.entries(throughput).map(([k, t]) => [k, formatNumber(t.tokensPerS, 0), `${formatNumber(t.tokensPerS / ref, 2)}×`, Object.values(t.kernelShare).map((s) => `${(s * 100).toFixed(0)}%`).join(' '), t.configuration]),
     ),
   );
-  out(`\n(b) mixed: ${mixed.length} requests at 2 req/s, ${mixed.filter((r) => r.promptTokens > SHORT_MAX).length} long (2,048–3,072 tokens) among short (16–64)`);
+  out(`\n(b) mixed: ${mixed.length} requests at ${rate} req/s, ${mixed.filter((r) => r.promptTokens > SHORT_MAX).length} long (2,048–3,072 tokens) among short (16–64)`);
   out(formatTable(['sync token budget', 'short p90 TTFT ms'], budgets.map((b) => [String(b.tokenBudget), formatNumber(b.shortP90TtftMs, 0)])));
   out(`short-request p90 TTFT: sync ${formatNumber(bestSync.shortP90TtftMs, 0)} ms (token budget ${bestSync.tokenBudget})${asapShort === undefined ? '' : `, asap ${formatNumber(asapShort, 0)} ms (${formatNumber(asapShort / bestSync.shortP90TtftMs, 2)}× sync; ${asapConfiguration})`}`);
   if (!asap) out('asap: not available yet (createEngine does not provide it)');
