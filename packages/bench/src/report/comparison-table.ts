@@ -31,8 +31,7 @@ export function comparisonTable(report: ComparisonReport): string {
     lines.push(
       formatTable(
         ['rank', 'tokens', 'compute ms', 'barrier-wait ms', 'queue-wait ms', 'idle ms', 'utilization', 'kernel share'],
-        e.summary.ranks.map((r) => [r.rank, String(r.tokens), formatNumber(r.computeMs, 0), formatNumber(r.barrierWaitMs, 0), formatNumber(r.queueWaitMs, 0), formatNumber(r.idleMs, 0), pct(r.utilization), pct(r.kernelShare)])
-          .map((row) => row.map((c) => `  ${c}`.trimStart())),
+        e.summary.ranks.map((r) => [r.rank, String(r.tokens), formatNumber(r.computeMs, 0), formatNumber(r.barrierWaitMs, 0), formatNumber(r.queueWaitMs, 0), formatNumber(r.idleMs, 0), pct(r.utilization), pct(r.kernelShare)]),
       ).replace(/^/gm, '  '),
     );
   }

@@ -43,6 +43,9 @@ export interface CompareOptions {
   readonly progress?: Progress;
 }
 
+/** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
+const DEADLINE_SCALE = 5;
+
 export const defaultScore = (s: RunSummary): number => s.attainment['5'] * 1e6 - s.ttftMs.p90;
 
 async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareOptions): Promise<EngineComparison> {
@@ -54,6 +57,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     workload,
     curve: o.curve,
     traceWindowMs,
+    deadlineScale: o.goodput?.sloScale ?? DEADLINE_SCALE,
   });
   const score = o.score ?? defaultScore;
   const knobsList = o.level === 'none' ? [family.defaults] : family.candidates(o.ranks, o.level);
@@ -105,7 +109,7 @@ export async function ablate(family: EngineFamily, comparison: EngineComparison,
     const knobs = { ...comparison.best.knobs, [knob]: false };
     const found = await searchGoodput(
       async (rate) => {
-        const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve });
+        const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve, deadlineScale: g.sloScale });
         o.progress?.tick();
         return r.summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
       },
