@@ -1,13 +1,12 @@
 // asap run: one engine over one workload; the table, or with --json one JSON document (under the sim host
 // the same seed gives the same bytes).
-import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '@asap/actors';
 import { summarize } from '../metrics/summary.ts';
 import { comparisonTable } from '../report/comparison-table.ts';
 import { comparisonReport } from '../report/comparison.ts';
 import { progressBar } from '../report/progress.ts';
-import { traceEvents } from '../report/trace.ts';
+import { writeTrace } from '../report/trace.ts';
 import { type ComparedName, type EngineSetup, type Knobs, describeSetup, engineAvailable, family } from '../run/engines.ts';
 import { runEngine } from '../run/run-engine.ts';
 import { measureUnloaded, unloadedLengths } from '../run/unloaded.ts';
@@ -63,7 +62,7 @@ export async function run(args: string[]): Promise<void> {
   const result = await runEngine(setup, model, requests, { vocabSize: config.vocabSize, seed: spec.seed, traceWindowMs: values.trace ? 3000 : 0, onDone: () => progress.tick() });
   progress.stop();
   const summary = summarize(setup, result.records, result.elapsedMs, result.usage, curve);
-  if (values.trace) await writeFile(userPath(values.trace), `${JSON.stringify({ traceEvents: traceEvents(result.spans, name, result.usage.map((u) => u.rank)), displayTimeUnit: 'ms' })}\n`);
+  if (values.trace) await writeTrace(userPath(values.trace), [{ name, spans: result.spans, ranks: result.usage.map((u) => u.rank) }]);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ configuration: describeSetup(setup), setup, workload: { ...spec, description: describeWorkload(spec) }, unloaded: curve, summary, records: result.records })}\n`);
     return;
