@@ -9,7 +9,9 @@ import { XMLValidator } from 'fast-xml-parser';
 import { generateModel } from '@asap/actors';
 import { reportHtml } from '../src/report/html.ts';
 import { traceEvents } from '../src/report/trace.ts';
+import { createEngine } from '@asap/actors';
 import { type JobResult, runComparisonJob } from '../src/run/comparison-job.ts';
+import { drive } from '../src/run/drive.ts';
 
 let dir: string;
 let job: JobResult;
@@ -68,4 +70,17 @@ test('the trace has one track per rank, barrier-wait spans and request ids in ar
   assert.ok(spans.some((e) => e.cat === 'barrier-wait'), 'the baseline waits at barriers');
   assert.ok(spans.some((e) => e.cat === 'compute' && Array.isArray(e.args?.requests)));
   assert.ok(spans.every((e) => (e.dur ?? -1) >= 0 && (e.tid === 1 || e.tid === 2)));
+});
+
+test('requests are sent at their arrival times on the engine clock: exactly, in virtual time, under sim', async () => {
+  const engine = await createEngine({ model: dir, engine: 'sync', host: 'sim', ranks: 2, spans: false });
+  try {
+    const requests = [0, 250, 1000, 1000.5].map((arrivalMs, id) => ({ id, arrivalMs, promptTokens: 10 + id }));
+    const { records, elapsedMs } = await drive(engine, requests, { vocabSize: 256, seed: 1 });
+    assert.deepEqual(records.map((r) => r.arrivalMs), [0, 250, 1000, 1000.5]);
+    assert.ok(records.every((r) => r.ttftMs > 0 && r.ttftMs < 250), JSON.stringify(records.map((r) => r.ttftMs)));
+    assert.ok(elapsedMs > 1000 && elapsedMs < 1250, String(elapsedMs));
+  } finally {
+    await engine.close();
+  }
 });
