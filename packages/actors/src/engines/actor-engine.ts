@@ -2,7 +2,7 @@
 // them to the gateway, and settles each caller's promise from what comes back — a result, a failure, a
 // cancellation, or a rank's crash.
 import { type ActorSpec, type Host, type Tensor, startSimHost, startThreadsHost } from '@asap/runtime';
-import { type Observable, Subject, type Subscription, filter, map } from 'rxjs';
+import { type Observable, type SchedulerLike, Subject, type Subscription, filter, map } from 'rxjs';
 import { kvBytesPerToken } from '../model/forward/kv-cache.ts';
 import { checkPrompt } from '../model/forward/prompt.ts';
 import type { FailedMeta, RequestMeta, ResultMeta } from '../ranks/messages.ts';
@@ -93,6 +93,14 @@ class ActorEngine implements Engine {
 
   get ranks(): readonly string[] {
     return this.plan.ranks;
+  }
+
+  get scheduler(): SchedulerLike {
+    return this.hostRef.scheduler;
+  }
+
+  now(): number {
+    return this.hostRef.now();
   }
 
   async prefill(request: PrefillRequest): Promise<PrefillOutcome> {

@@ -1,7 +1,7 @@
 // The one way to run a prefill engine: `createEngine({ model, engine, ... })`, engines chosen by name the
 // way `createBackend` chooses a backend. Callers switch engines without changing anything else.
 import type { BackendName, DeviceCost, LinkProfile } from '@asap/runtime';
-import type { Observable } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { InjectedFault, SpanKind } from '../ranks/timeline.ts';
 
 export type EngineName = 'reference' | 'sync' | 'asap';
@@ -161,6 +161,10 @@ export interface Engine {
   readonly host: HostName | 'inline';
   /** The ranks (actors) the engine runs. */
   readonly ranks: readonly string[];
+  /** ms on the engine's clock (virtual under the sim host), the clock `ttftMs` is measured on. */
+  now(): number;
+  /** A scheduler on that clock: a driver times request arrivals with it (under sim, in virtual time). */
+  readonly scheduler: SchedulerLike;
   prefill(request: PrefillRequest): Promise<PrefillOutcome>;
   /** Every rank's spans as they happen (hot). */
   readonly events$: Observable<RankSpan>;

@@ -1,7 +1,7 @@
 // The reference forward as an engine: one model in the calling thread, requests served one at a time in
 // arrival order. The oracle every other engine is compared against, behind the same interface.
 import { type Backend, createBackend } from '@asap/runtime';
-import { Subject } from 'rxjs';
+import { Subject, asyncScheduler } from 'rxjs';
 import { checkPrompt } from '../model/forward/prompt.ts';
 import { referencePrefill } from '../model/forward/reference.ts';
 import type { MoeModel } from '../model/weights/model.ts';
@@ -19,6 +19,7 @@ class ReferenceEngine implements Engine {
   readonly host = 'inline';
   readonly ranks = [RANK];
   readonly failure = undefined;
+  readonly scheduler = asyncScheduler;
   private readonly spans = new Subject<RankSpan>();
   readonly events$ = this.spans.asObservable();
   private queue: Promise<unknown> = Promise.resolve();
@@ -32,6 +33,10 @@ class ReferenceEngine implements Engine {
     private readonly backend: Backend,
     private readonly model: MoeModel,
   ) {}
+
+  now(): number {
+    return now() - this.startMs;
+  }
 
   prefill(request: PrefillRequest): Promise<PrefillOutcome> {
     if (this.closed) return Promise.reject(new EngineClosedError('prefill after close()'));

@@ -8,6 +8,9 @@ interface Command {
 const commands: Record<string, Command> = {
   demo: { summary: 'run the main job on the embedded default model', load: () => import('./demo.ts') },
   'bench channels': { summary: 'channel latency and bandwidth vs postMessage', load: () => import('../bench/channels.ts') },
+  run: { summary: 'one engine over one workload: TTFT, SLO attainment, throughput', load: () => import('./run.ts') },
+  sweep: { summary: 'goodput search of every engine, each at its best configuration', load: () => import('./sweep.ts') },
+  'bench engines': { summary: 'throughput and short-request TTFT: reference vs sync vs asap', load: () => import('../bench/engines.ts') },
   'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
   'bench workers': { summary: 'threads host: time to start and stop its workers', load: () => import('../bench/workers.ts') },
   'bench prefill': { summary: 'reference prefill of the default model, time per op', load: () => import('../bench/prefill.ts') },

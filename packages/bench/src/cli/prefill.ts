@@ -1,10 +1,9 @@
 // asap prefill: one prompt through an engine; `--json` prints exactly {"firstToken": n, "logits": [...]} on stdout.
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, type EngineName, type EngineOptions, type RankSpan, createEngine } from '@asap/actors';
 import { availableBackends, type BackendName } from '@asap/runtime';
-import { traceEvents } from '../report/trace.ts';
+import { writeTrace } from '../report/trace.ts';
 import { helpOrDuplicates } from './args.ts';
 import { defaultModelDir } from './default-model.ts';
 
@@ -109,7 +108,7 @@ export async function run(args: string[]): Promise<void> {
   }
   if (values.trace) {
     const path = resolve(cwd, values.trace);
-    await writeFile(path, JSON.stringify(traceEvents(spans, `asap prefill (${options.engine})`)));
+    await writeTrace(path, [{ name: `asap prefill (${options.engine})`, spans, ranks: engine.ranks }]);
     if (!values.json) process.stdout.write(`trace: ${spans.length} spans written to ${path} (open in Perfetto)\n`);
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Observable } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Envelope, HostKind } from '../actor/context.ts';
 import { type ActorCrashedError, ActorSpawnError } from '../errors.ts';
 import { type ActorId, DRIVER, checkActorId } from '../actor/ids.ts';
@@ -52,6 +52,8 @@ export interface Host {
   readonly actors: readonly ActorId[];
   /** ms since the host started: wall clock (threads) or virtual (sim). */
   now(): number;
+  /** The driver's scheduler on the host's clock (virtual under sim): a workload times its arrivals with it. */
+  readonly scheduler: SchedulerLike;
   /** Sends as DRIVER. Rejects with ActorStoppedError if the actor has stopped. */
   send(to: ActorId, message: ChannelMessage): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import { type Observable, Subject } from 'rxjs';
+import { type Observable, type SchedulerLike, Subject } from 'rxjs';
 import type { Envelope } from '../../actor/context.ts';
 import { type ActorDefinition, loadActorDefinition } from '../../actor/definition.ts';
 import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../errors.ts';
@@ -118,6 +118,10 @@ class VirtualHost implements SimHost {
 
   get crashes$(): Observable<ActorCrashedError> {
     return this.driver.crashes$;
+  }
+
+  get scheduler(): SchedulerLike {
+    return this.clock.scheduler;
   }
 
   now(): number {

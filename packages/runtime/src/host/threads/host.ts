@@ -2,7 +2,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { type Observable, Subject } from 'rxjs';
+import { type Observable, Subject, asyncScheduler } from 'rxjs';
 import type { Envelope } from '../../actor/context.ts';
 import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../errors.ts';
 import { type ActorId, DRIVER } from '../../actor/ids.ts';
@@ -143,6 +143,7 @@ class ActorThread {
 
 class ThreadsHost implements Host {
   readonly kind = 'threads';
+  readonly scheduler = asyncScheduler;
   readonly actors: readonly ActorId[];
   failure: ActorCrashedError | undefined;
   private readonly threads = new Map<ActorId, ActorThread>();

@@ -1,0 +1,69 @@
+// Goodput: the highest request rate at which SLO attainment stays at or above a target (90%). Attainment
+// falls with rate, so the search doubles the rate until it fails, then bisects between the last rate that
+// passed and the first that failed.
+
+export interface GoodputPoint {
+  readonly rate: number;
+  readonly attainment: number;
+}
+
+export interface GoodputSearchOptions {
+  /** First rate tried, requests/s. */
+  readonly start: number;
+  /** Never try above this. */
+  readonly max: number;
+  /** Bisection steps after the bracket is found. */
+  readonly steps: number;
+  readonly target?: number;
+  /** Called after each measured point (progress). */
+  readonly onPoint?: (point: GoodputPoint) => void;
+}
+
+export interface GoodputResult {
+  /** Highest passing rate tried; 0 when the start rate and every halving of it failed. */
+  readonly goodput: number;
+  readonly points: readonly GoodputPoint[];
+}
+
+export async function searchGoodput(measure: (rate: number) => Promise<number>, options: GoodputSearchOptions): Promise<GoodputResult> {
+  const target = options.target ?? 0.9;
+  if (!(options.start > 0) || !(options.max >= options.start)) throw new RangeError(`goodput search: need 0 < start <= max, got ${options.start}, ${options.max}`);
+  const points: GoodputPoint[] = [];
+  const at = async (rate: number): Promise<boolean> => {
+    const attainment = await measure(rate);
+    const point = { rate, attainment };
+    points.push(point);
+    options.onPoint?.(point);
+    return attainment >= target;
+  };
+  let pass = 0;
+  let fail = Number.POSITIVE_INFINITY;
+  let rate = options.start;
+  // Bracket: double while passing, halve while failing (a few times), never past max.
+  if (await at(rate)) {
+    pass = rate;
+    while (rate < options.max) {
+      rate = Math.min(options.max, rate * 2);
+      if (!(await at(rate))) {
+        fail = rate;
+        break;
+      }
+      pass = rate;
+    }
+  } else {
+    fail = rate;
+    for (let i = 0; i < options.steps && pass === 0; i++) {
+      rate /= 2;
+      if (await at(rate)) pass = rate;
+      else fail = rate;
+    }
+  }
+  if (pass > 0 && Number.isFinite(fail)) {
+    for (let i = 0; i < options.steps; i++) {
+      const mid = (pass + fail) / 2;
+      if (await at(mid)) pass = mid;
+      else fail = mid;
+    }
+  }
+  return { goodput: pass, points: points.sort((a, b) => a.rate - b.rate) };
+}

@@ -1,0 +1,43 @@
+// Every figure of one engine's run, from its request log and rank usage: the unit a report is made of.
+import type { EngineSetup } from '../run/engines.ts';
+import { type Percentiles, percentiles } from './percentile.ts';
+import { type RankUsage, idealBound } from './ranks.ts';
+import type { RequestRecord } from './request-log.ts';
+import { SLO_SCALES, type UnloadedTtft, attainment, sloThroughput } from './slo.ts';
+
+export type PerSloScale = Readonly<Record<`${(typeof SLO_SCALES)[number]}`, number>>;
+
+export interface RunSummary {
+  readonly setup: EngineSetup;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly elapsedMs: number;
+  readonly ttftMs: Percentiles;
+  readonly attainment: PerSloScale;
+  /** Prompt tokens/s over the run. */
+  readonly tokensPerS: number;
+  /** Prompt tokens/s of the requests within their SLO. */
+  readonly sloTokensPerS: PerSloScale;
+  readonly ranks: readonly RankUsage[];
+  readonly ideal: { readonly tokensPerS: number; readonly requestsPerS: number };
+}
+
+function perScale(f: (scale: number) => number): PerSloScale {
+  return Object.fromEntries(SLO_SCALES.map((s) => [String(s), f(s)])) as unknown as PerSloScale;
+}
+
+export function summarize(setup: EngineSetup, records: readonly RequestRecord[], elapsedMs: number, usage: readonly RankUsage[], curve: UnloadedTtft): RunSummary {
+  const promptTokens = records.reduce((n, r) => n + r.promptTokens, 0);
+  return {
+    setup,
+    requests: records.length,
+    promptTokens,
+    elapsedMs,
+    ttftMs: percentiles(records.map((r) => r.ttftMs)),
+    attainment: perScale((s) => attainment(records, curve, s)),
+    tokensPerS: elapsedMs > 0 ? (promptTokens * 1000) / elapsedMs : 0,
+    sloTokensPerS: perScale((s) => sloThroughput(records, curve, s, elapsedMs)),
+    ranks: usage,
+    ideal: idealBound(usage, promptTokens, records.length),
+  };
+}

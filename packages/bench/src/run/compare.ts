@@ -1,0 +1,121 @@
+// The fair comparison: both engines on the same ranks, model, backend and workload; each at the best
+// configuration the same search finds over its own knobs; SLOs from the unloaded sync engine of that size;
+// optionally each engine's goodput, searched the same way.
+import type { UnloadedTtft } from '../metrics/slo.ts';
+import type { RunSummary } from '../metrics/summary.ts';
+import { type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
+import type { AblationBar } from '../report/charts.ts';
+import { type Progress, SILENT } from '../report/progress.ts';
+import type { WorkloadSpec } from '../workload/spec.ts';
+import type { EngineFamily, EngineSetup, Knobs, SearchLevel } from './engines.ts';
+import type { PointResult, PointTask } from './point.ts';
+import type { PointRunner } from './point-runner.ts';
+
+export interface Candidate {
+  readonly knobs: Knobs;
+  readonly score: number;
+  readonly summary: RunSummary;
+}
+
+export interface EngineComparison {
+  readonly name: string;
+  /** The configuration every figure below was measured at. */
+  readonly best: EngineSetup;
+  readonly candidates: readonly Candidate[];
+  /** The best configuration's run on the workload. */
+  readonly result: PointResult;
+  readonly goodput?: { readonly sloScale: number; readonly rate: number; readonly points: readonly GoodputPoint[] };
+}
+
+export interface CompareOptions {
+  readonly model: string;
+  readonly vocabSize: number;
+  readonly host: EngineSetup['host'];
+  readonly ranks: number;
+  readonly workload: WorkloadSpec;
+  readonly curve: UnloadedTtft;
+  readonly level: SearchLevel;
+  /** Higher is better; default: attainment at sloScale 5, then lower p90 TTFT. */
+  readonly score?: (summary: RunSummary) => number;
+  readonly goodput?: { readonly sloScale: number; readonly start: number; readonly max: number; readonly steps: number };
+  /** Spans of this many ms of the best run, for the trace. */
+  readonly traceWindowMs?: number;
+  readonly progress?: Progress;
+}
+
+/** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
+const DEADLINE_SCALE = 5;
+
+export const defaultScore = (s: RunSummary): number => s.attainment['5'] * 1e6 - s.ttftMs.p90;
+
+async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareOptions): Promise<EngineComparison> {
+  const progress = o.progress ?? SILENT;
+  const task = (knobs: Knobs, workload: WorkloadSpec, traceWindowMs?: number): PointTask => ({
+    setup: { engine: family.name, host: o.host, ranks: o.ranks, knobs },
+    model: o.model,
+    vocabSize: o.vocabSize,
+    workload,
+    curve: o.curve,
+    traceWindowMs,
+    deadlineScale: o.goodput?.sloScale ?? DEADLINE_SCALE,
+  });
+  const score = o.score ?? defaultScore;
+  const knobsList = o.level === 'none' ? [family.defaults] : family.candidates(o.ranks, o.level);
+  const runs = await Promise.all(
+    knobsList.map(async (knobs) => {
+      const r = await runner.run(task(knobs, o.workload, o.traceWindowMs));
+      progress.tick();
+      return r;
+    }),
+  );
+  const candidates = runs.map((r, i) => ({ knobs: knobsList[i], score: score(r.summary), summary: r.summary }));
+  const bestIndex = candidates.reduce((b, c, i) => (c.score > candidates[b].score ? i : b), 0);
+  const best = runs[bestIndex];
+  let goodput: EngineComparison['goodput'];
+  if (o.goodput) {
+    const g = o.goodput;
+    const found = await searchGoodput(
+      async (rate) => {
+        const r = await runner.run(task(candidates[bestIndex].knobs, { ...o.workload, rate }));
+        progress.tick();
+        return r.summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+      },
+      { start: g.start, max: g.max, steps: g.steps },
+    );
+    goodput = { sloScale: g.sloScale, rate: found.goodput, points: found.points };
+  }
+  return { name: family.name, best: best.summary.setup, candidates, result: best, goodput };
+}
+
+/** Each engine's search and runs; engines run concurrently where the runner allows (sim-host pools). */
+export function compareEngines(families: readonly EngineFamily[], runner: PointRunner, options: CompareOptions): Promise<EngineComparison[]> {
+  return Promise.all(families.map((f) => compareOne(f, runner, options)));
+}
+
+/** Points a comparison runs before its goodput searches: for a progress bar's total. */
+export function searchPoints(families: readonly EngineFamily[], options: CompareOptions): number {
+  return families.reduce((n, f) => n + (options.level === 'none' ? 1 : f.candidates(options.ranks, options.level).length), 0);
+}
+
+/**
+ * The ablation: the engine at its best configuration with each of its optimizations switched off in turn,
+ * each variant's goodput found by the same search (the engine's own goodput is the "all on" bar).
+ */
+export async function ablate(family: EngineFamily, comparison: EngineComparison, runner: PointRunner, o: CompareOptions): Promise<AblationBar[]> {
+  const g = o.goodput;
+  if (!g || !comparison.goodput || !family.ablation?.length) return [];
+  const bars: AblationBar[] = [{ variant: `${family.name}: all on`, goodput: comparison.goodput.rate }];
+  for (const knob of family.ablation) {
+    const knobs = { ...comparison.best.knobs, [knob]: false };
+    const found = await searchGoodput(
+      async (rate) => {
+        const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve, deadlineScale: g.sloScale });
+        o.progress?.tick();
+        return r.summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+      },
+      { start: g.start, max: g.max, steps: g.steps },
+    );
+    bars.push({ variant: `${family.name}: ${knob} off`, goodput: found.goodput });
+  }
+  return bars;
+}

@@ -1,0 +1,85 @@
+// The engines a comparison runs, each with the knobs its configuration search may turn. Adding an engine
+// (asap) is one entry in COMPARED; `engineAvailable` reports one that createEngine does not know yet.
+import { EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
+
+export type ComparedName = 'sync' | 'asap';
+/** How wide a configuration search is: `none` runs each engine at its defaults. */
+export type SearchLevel = 'none' | 'quick' | 'full';
+export type Knobs = Readonly<Record<string, number | boolean | string>>;
+
+export interface EngineSetup {
+  readonly engine: ComparedName | 'reference';
+  readonly host: HostName;
+  /** Ranks (cores) the engine may use, split as its knobs say. */
+  readonly ranks: number;
+  readonly knobs: Knobs;
+}
+
+export interface EngineFamily {
+  readonly name: ComparedName;
+  /** The configuration it runs without a search. */
+  readonly defaults: Knobs;
+  /** What the configuration search tries: `quick` for the demo, `full` for sweeps. */
+  readonly candidates: (ranks: number, level: Exclude<SearchLevel, 'none'>) => Knobs[];
+  readonly options: (ranks: number, knobs: Knobs) => Omit<EngineOptions, 'model' | 'host' | 'backend'>;
+  /** Boolean knobs (optimizations) a sweep switches off one at a time for the ablation chart. */
+  readonly ablation?: readonly string[];
+}
+
+/** Every combination of the given values. */
+function grid(axes: Record<string, ReadonlyArray<number | boolean | string>>): Knobs[] {
+  return Object.entries(axes).reduce<Knobs[]>((acc, [key, values]) => acc.flatMap((k) => values.map((v) => ({ ...k, [key]: v }))), [{}]);
+}
+
+export const SYNC: EngineFamily = {
+  name: 'sync',
+  defaults: { tokenBudget: 512, twoBatchOverlap: true, loadAwarePlacement: true },
+  candidates: (_ranks, level) =>
+    level === 'full'
+      ? grid({ tokenBudget: [128, 256, 512, 1024], twoBatchOverlap: [true, false], loadAwarePlacement: [true, false] })
+      : grid({ tokenBudget: [128, 512, 1024], twoBatchOverlap: [true], loadAwarePlacement: [true] }),
+  options: (ranks, k) => ({
+    engine: 'sync',
+    ranks,
+    sync: { tokenBudget: k.tokenBudget as number, twoBatchOverlap: k.twoBatchOverlap as boolean, loadAwarePlacement: k.loadAwarePlacement as boolean },
+  }),
+};
+
+/** ASAP at the same core count: disaggregated (attention + expert ranks). Its knobs are the lead's to fill in. */
+export const ASAP: EngineFamily = {
+  name: 'asap',
+  defaults: { attentionRanks: 1, expertRanks: 1 },
+  candidates: (ranks) => grid({ attentionRanks: Array.from({ length: Math.max(1, ranks - 1) }, (_, i) => i + 1) }).map((k) => ({ ...k, expertRanks: ranks - (k.attentionRanks as number) })),
+  options: (_ranks, k) => ({ engine: 'asap', attentionRanks: k.attentionRanks as number, expertRanks: k.expertRanks as number }),
+  // The four optimizations' knob names go here once the engine exposes them.
+  ablation: [],
+};
+
+export const COMPARED: readonly EngineFamily[] = [SYNC, ASAP];
+
+export function family(name: ComparedName): EngineFamily {
+  const f = COMPARED.find((e) => e.name === name);
+  if (!f) throw new Error(`unknown engine "${name}" (engines: ${COMPARED.map((e) => e.name).join(', ')})`);
+  return f;
+}
+
+export function engineOptions(setup: EngineSetup, model: string, spans: boolean): EngineOptions {
+  const base = { model, host: setup.host, backend: 'wasm' as const, spans };
+  return setup.engine === 'reference' ? { ...base, engine: 'reference' } : { ...base, ...family(setup.engine).options(setup.ranks, setup.knobs) };
+}
+
+/** Whether createEngine knows the engine: an unknown one fails its name check before anything is read. */
+export async function engineAvailable(name: ComparedName): Promise<boolean> {
+  try {
+    const engine = await createEngine({ engine: name, model: '' });
+    await engine.close();
+    return true;
+  } catch (error) {
+    return !(error instanceof EngineConfigError && /unknown engine/.test(error.message));
+  }
+}
+
+export function describeSetup(setup: EngineSetup): string {
+  const knobs = Object.entries(setup.knobs).map(([k, v]) => `${k} ${v}`);
+  return `${setup.engine} (${setup.ranks} rank${setup.ranks === 1 ? "" : "s"} on ${setup.host}${knobs.length ? `; ${knobs.join(', ')}` : ''})`;
+}

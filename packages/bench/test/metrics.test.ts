@@ -1,0 +1,75 @@
+// Metric arithmetic on hand-made request logs: percentiles, SLO interpolation and attainment, SLO
+// throughput, the goodput search on a synthetic attainment curve, rank usage and the ideal bound.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RankReport } from '@asap/actors';
+import { searchGoodput } from '../src/metrics/goodput.ts';
+import { percentile, percentiles } from '../src/metrics/percentile.ts';
+import { idealBound, rankUsage } from '../src/metrics/ranks.ts';
+import type { RequestRecord } from '../src/metrics/request-log.ts';
+import { attainment, sloThroughput, unloadedTtftAt } from '../src/metrics/slo.ts';
+
+const record = (id: number, promptTokens: number, ttftMs: number): RequestRecord => ({ id, promptTokens, ttftMs, arrivalMs: 0, firstToken: 0, rank: 'rank-0' });
+
+test('percentiles interpolate between closest ranks', () => {
+  assert.equal(percentile([4, 1, 3, 2], 0.5), 2.5);
+  assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9), 9.1);
+  assert.equal(percentile([7], 0.99), 7);
+  assert.ok(Number.isNaN(percentile([], 0.5)));
+  const values = Array.from({ length: 101 }, (_, i) => 100 - i); // 0..100 reversed
+  assert.deepEqual(percentiles(values), { p50: 50, p90: 90, p99: 99 });
+  assert.throws(() => percentile([1], 1.5), /q must be in \[0, 1\]/);
+});
+
+test('unloaded TTFT is piecewise linear in the length, extended by the end segments', () => {
+  const curve = { lengths: [100, 200, 400], ttftMs: [10, 20, 60] };
+  assert.equal(unloadedTtftAt(curve, 100), 10);
+  assert.equal(unloadedTtftAt(curve, 150), 15);
+  assert.equal(unloadedTtftAt(curve, 300), 40);
+  assert.equal(unloadedTtftAt(curve, 500), 80);
+  assert.equal(unloadedTtftAt(curve, 50), 10, 'never below the smallest measured TTFT');
+});
+
+test('attainment and SLO throughput count requests within sloScale × unloaded TTFT', () => {
+  const curve = { lengths: [100, 200], ttftMs: [10, 20] };
+  // SLOs at scale 2: 100 tokens → 20 ms, 200 → 40 ms, 150 → 30 ms.
+  const log = [record(0, 100, 19), record(1, 100, 21), record(2, 200, 40), record(3, 150, 31)];
+  assert.equal(attainment(log, curve, 2), 0.5);
+  assert.equal(attainment(log, curve, 5), 1);
+  assert.equal(attainment([], curve, 2), 1);
+  // Within SLO at scale 2: 100 + 200 tokens over 2 s.
+  assert.equal(sloThroughput(log, curve, 2, 2000), 150);
+});
+
+test('the goodput search finds the knee of a synthetic attainment curve', async () => {
+  const knee = 7.3;
+  const curve = (rate: number): number => (rate <= knee ? 0.99 : Math.max(0, 0.99 - (rate - knee) * 0.2));
+  // Attainment crosses 0.9 at knee + 0.45 = 7.75.
+  const r = await searchGoodput(async (rate) => curve(rate), { start: 1, max: 64, steps: 8 });
+  assert.ok(Math.abs(r.goodput - 7.75) < 8 / 2 ** 8 + 1e-9, String(r.goodput));
+  assert.ok(curve(r.goodput) >= 0.9);
+  assert.deepEqual(r.points.map((p) => p.rate), [...r.points.map((p) => p.rate)].sort((a, b) => a - b));
+  // Failing from the start: halves down; nothing passing gives 0.
+  const low = await searchGoodput(async (rate) => (rate <= 0.3 ? 1 : 0), { start: 4, max: 64, steps: 6 });
+  assert.ok(low.goodput > 0.25 && low.goodput <= 0.3, String(low.goodput));
+  assert.equal((await searchGoodput(async () => 0, { start: 1, max: 8, steps: 2 })).goodput, 0);
+  // Passing everywhere: the max.
+  assert.equal((await searchGoodput(async () => 1, { start: 1, max: 8, steps: 2 })).goodput, 8);
+});
+
+test('rank usage is the difference of two stats snapshots over the window; the ideal bound spreads kernel time', () => {
+  const report = (rank: string, computeMs: number, barrierWaitMs: number, idleMs: number, tokens: number): RankReport => ({
+    rank, steps: 0, tokens, computeMs, barrierWaitMs, queueWaitMs: 0, idleMs, kernelShare: 0, expertCalls: 0, expertRows: 0, kvBytes: 0, queuedTokens: 0,
+  });
+  const before = [report('rank-0', 100, 10, 50, 1000), report('rank-1', 100, 10, 50, 1000)];
+  const after = [report('rank-0', 900, 60, 50, 5000), report('rank-1', 500, 410, 90, 3000)];
+  const u = rankUsage(before, after, 1000);
+  assert.deepEqual(u.map((x) => [x.computeMs, x.barrierWaitMs, x.idleMs, x.tokens]), [[800, 50, 0, 4000], [400, 400, 40, 2000]]);
+  assert.equal(u[0].utilization, 0.8);
+  assert.equal(u[1].utilization, 0.4);
+  assert.equal(u[0].kernelShare, 800 / 950);
+  assert.equal(u[1].kernelShare, 400 / 560);
+  // 1,200 ms of kernels over 2 ranks: 0.6 s for 6,000 tokens and 12 requests.
+  const ideal = idealBound(u, 6000, 12);
+  assert.ok(Math.abs(ideal.tokensPerS - 10_000) < 1e-6 && Math.abs(ideal.requestsPerS - 20) < 1e-9, JSON.stringify(ideal));
+});
