@@ -37,8 +37,8 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('the comparison of a tiny run: every figure present, first tokens equal to the reference', () => {
   const { report } = job;
-  assert.deepEqual(report.engines.map((e) => e.name), ['sync']);
-  assert.deepEqual(report.unavailable, ['asap']);
+  assert.deepEqual(report.engines.map((e) => e.name), ['sync', 'asap']);
+  assert.deepEqual(report.unavailable, []);
   const sync = report.engines[0];
   assert.equal(sync.records.length, 8);
   assert.equal(sync.summary.requests, 8);
@@ -48,13 +48,16 @@ test('the comparison of a tiny run: every figure present, first tokens equal to 
   assert.ok(sync.summary.ideal.tokensPerS >= sync.summary.tokensPerS);
   assert.match(sync.configuration, /tokenBudget 512/);
   assert.ok((sync.goodput?.points.length ?? 0) >= 2);
-  assert.deepEqual(report.reference, { requests: 8, mismatches: { sync: [] } });
+  assert.deepEqual(report.reference, { requests: 8, mismatches: { sync: [], asap: [] } });
+  const asap = report.engines[1];
+  assert.equal(asap.records.length, 8);
+  assert.equal(asap.summary.ranks.length, 2);
 });
 
 test('the HTML report names both engines and its SVG charts parse', async () => {
   const html = await reportHtml(job.report, job.engines);
   assert.match(html, /<b>sync<\/b>: sync \(2 ranks on sim/);
-  assert.match(html, /<b>asap<\/b>: not available yet/);
+  assert.match(html, /<b>asap<\/b>: asap/);
   const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
   assert.equal(svgs.length, 5);
   for (const svg of svgs) assert.equal(XMLValidator.validate(svg), true);
