@@ -77,6 +77,7 @@ export function describeWorkload(spec: WorkloadSpec): string {
       : l.kind === 'uniform'
         ? `lengths uniform ${l.min}–${l.max}`
         : `lengths ${l.short[0]}–${l.short[1]}, ${(l.longShare * 100).toFixed(0)}% long ${l.long[0]}–${l.long[1]}`;
+  const window = spec.window ? ` (its [${spec.window.startS}, ${spec.window.startS + spec.window.durationS}) s window)` : '';
   const arrivals = spec.arrivals === 'bursty' ? `bursty (Gamma, cv ${spec.cv ?? 4})` : spec.arrivals;
-  return `${spec.requests} requests, ${arrivals} arrivals at ${spec.rate} req/s, ${lengths}, seed ${spec.seed}`;
+  return `${spec.requests} requests, ${arrivals} arrivals${window} at ${spec.rate} req/s, ${lengths}, seed ${spec.seed}`;
 }
