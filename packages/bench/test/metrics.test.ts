@@ -58,15 +58,16 @@ test('the goodput search finds the knee of a synthetic attainment curve', async 
 });
 
 test('rank usage is the difference of two stats snapshots over the window; the ideal bound spreads kernel time', () => {
-  const report = (rank: string, computeMs: number, barrierWaitMs: number, idleMs: number, tokens: number): RankReport => ({
-    rank, steps: 0, tokens, computeMs, barrierWaitMs, queueWaitMs: 0, idleMs, kernelShare: 0, expertCalls: 0, expertRows: 0, kvBytes: 0, queuedTokens: 0,
+  const report = (rank: string, computeMs: number, activeMs: number, barrierWaitMs: number, idleMs: number, tokens: number): RankReport => ({
+    rank, steps: 0, tokens, computeMs, activeMs, barrierWaitMs, queueWaitMs: 0, idleMs, kernelShare: 0, expertCalls: 0, expertRows: 0, kvBytes: 0, queuedTokens: 0,
   });
-  const before = [report('rank-0', 100, 10, 50, 1000), report('rank-1', 100, 10, 50, 1000)];
-  const after = [report('rank-0', 900, 60, 50, 5000), report('rank-1', 500, 410, 90, 3000)];
+  const before = [report('rank-0', 100, 110, 10, 50, 1000), report('rank-1', 100, 120, 10, 50, 1000)];
+  const after = [report('rank-0', 900, 1060, 60, 50, 5000), report('rank-1', 500, 680, 410, 90, 3000)];
   const u = rankUsage(before, after, 1000);
   assert.deepEqual(u.map((x) => [x.computeMs, x.barrierWaitMs, x.idleMs, x.tokens]), [[800, 50, 0, 4000], [400, 400, 40, 2000]]);
   assert.equal(u[0].utilization, 0.8);
   assert.equal(u[1].utilization, 0.4);
+  // Kernel share: kernel time over the time the rank's thread ran code.
   assert.equal(u[0].kernelShare, 800 / 950);
   assert.equal(u[1].kernelShare, 400 / 560);
   // 1,200 ms of kernels over 2 ranks: 0.6 s for 6,000 tokens and 12 requests.

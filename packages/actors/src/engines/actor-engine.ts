@@ -153,6 +153,7 @@ class ActorEngine implements Engine {
         steps: custom.steps,
         tokens: custom.tokens,
         computeMs: s.deviceBusyMs,
+        activeMs: custom.activeMs,
         barrierWaitMs: custom.barrierWaitMs,
         queueWaitMs: custom.queueWaitMs,
         idleMs: custom.idleMs,

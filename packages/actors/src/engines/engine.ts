@@ -138,6 +138,11 @@ export interface RankReport {
   readonly tokens: number;
   /** Time inside kernels (device ops). */
   readonly computeMs: number;
+  /**
+   * Time the rank's thread ran code (threads host: its event loop's active time; sim: its device time). Waits of
+   * pipelined micro-batches overlap, so busy time is measured, not derived from the waits.
+   */
+  readonly activeMs: number;
   readonly barrierWaitMs: number;
   readonly queueWaitMs: number;
   readonly idleMs: number;

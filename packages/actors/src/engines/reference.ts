@@ -78,6 +78,7 @@ class ReferenceEngine implements Engine {
       steps: this.nextId,
       tokens: this.tokens,
       computeMs: this.computeMs,
+      activeMs: this.computeMs,
       barrierWaitMs: 0,
       queueWaitMs: 0,
       idleMs: elapsed - this.computeMs,

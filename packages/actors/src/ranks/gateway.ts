@@ -47,11 +47,15 @@ export default defineActor<GatewayConfig, GatewayStats>((ctx, config) => {
     return tokens * config.tokenCost + work * config.contextCost;
   };
 
+  // Ties (idle ranks, equal queues) rotate: otherwise a light load would all land on rank 0.
   const choose = (): number => {
-    if (config.placement === 'round-robin') return turn++ % config.ranks.length;
-    let best = 0;
-    let bestCost = expected(0);
-    for (let r = 1; r < config.ranks.length; r++) {
+    const n = config.ranks.length;
+    const first = turn++ % n;
+    if (config.placement === 'round-robin') return first;
+    let best = first;
+    let bestCost = expected(first);
+    for (let i = 1; i < n; i++) {
+      const r = (first + i) % n;
       const cost = expected(r);
       if (cost < bestCost) [best, bestCost] = [r, cost];
     }

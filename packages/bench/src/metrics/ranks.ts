@@ -11,7 +11,7 @@ export interface RankUsage {
   readonly idleMs: number;
   /** computeMs / window. */
   readonly utilization: number;
-  /** Kernel time / (window − idle − waits): how much of the rank's busy time is inside kernels. */
+  /** Kernel time / the time the rank's thread ran code: how much of the rank's busy time is inside kernels. */
   readonly kernelShare: number;
   readonly expertCalls: number;
   readonly expertRows: number;
@@ -20,9 +20,10 @@ export interface RankUsage {
 export function rankUsage(before: readonly RankReport[], after: readonly RankReport[], windowMs: number): RankUsage[] {
   return after.map((a) => {
     const b = before.find((r) => r.rank === a.rank);
-    const d = (k: 'tokens' | 'computeMs' | 'barrierWaitMs' | 'queueWaitMs' | 'idleMs' | 'expertCalls' | 'expertRows'): number => a[k] - (b?.[k] ?? 0);
+    const d = (k: 'tokens' | 'computeMs' | 'activeMs' | 'barrierWaitMs' | 'queueWaitMs' | 'idleMs' | 'expertCalls' | 'expertRows'): number =>
+      a[k] - (b?.[k] ?? 0);
     const computeMs = d('computeMs');
-    const busy = windowMs - d('idleMs') - d('barrierWaitMs') - d('queueWaitMs');
+    const busy = d('activeMs');
     return {
       rank: a.rank,
       tokens: d('tokens'),

@@ -45,14 +45,45 @@ export const SYNC: EngineFamily = {
   }),
 };
 
-/** ASAP at the same core count: disaggregated (attention + expert ranks). Its knobs are the lead's to fill in. */
+/**
+ * ASAP at the same core count: disaggregated (an attention/expert split) or colocated (every rank both), with
+ * its micro-batching and its four optimizations, each a knob so the ablation can switch it off.
+ */
 export const ASAP: EngineFamily = {
   name: 'asap',
-  defaults: { attentionRanks: 1, expertRanks: 1 },
-  candidates: (ranks) => grid({ attentionRanks: Array.from({ length: Math.max(1, ranks - 1) }, (_, i) => i + 1) }).map((k) => ({ ...k, expertRanks: ranks - (k.attentionRanks as number) })),
-  options: (_ranks, k) => ({ engine: 'asap', attentionRanks: k.attentionRanks as number, expertRanks: k.expertRanks as number }),
-  // The four optimizations' knob names go here once the engine exposes them.
-  ablation: [],
+  defaults: {
+    placement: 'disaggregated',
+    attentionRanks: 1,
+    expertRanks: 1,
+    microBatchTokens: 256,
+    microBatches: 2,
+    loadAwarePlacement: true,
+    microBatchPipelining: true,
+    expertBatching: true,
+    expertLoadBalancing: true,
+  },
+  candidates: (ranks, level) => {
+    const on = { loadAwarePlacement: true, microBatchPipelining: true, expertBatching: true, expertLoadBalancing: true };
+    const splits: Knobs[] = Array.from({ length: Math.max(1, ranks - 1) }, (_, i) => ({ placement: 'disaggregated', attentionRanks: i + 1, expertRanks: Math.max(1, ranks - i - 1) }));
+    const layouts = [...splits, { placement: 'colocated', attentionRanks: ranks, expertRanks: ranks }];
+    const batching = level === 'full' ? grid({ microBatchTokens: [128, 256, 512], microBatches: [2, 3] }) : grid({ microBatchTokens: [128, 512], microBatches: [2] });
+    return layouts.flatMap((layout) => batching.map((b) => ({ ...layout, ...b, ...on })));
+  },
+  options: (ranks, k) => {
+    const asap = {
+      placement: k.placement as 'disaggregated' | 'colocated',
+      microBatchTokens: k.microBatchTokens as number,
+      microBatches: k.microBatches as number,
+      loadAwarePlacement: k.loadAwarePlacement as boolean,
+      microBatchPipelining: k.microBatchPipelining as boolean,
+      expertBatching: k.expertBatching as boolean,
+      expertLoadBalancing: k.expertLoadBalancing as boolean,
+    };
+    return k.placement === 'colocated'
+      ? { engine: 'asap', ranks, asap }
+      : { engine: 'asap', attentionRanks: k.attentionRanks as number, expertRanks: k.expertRanks as number, asap };
+  },
+  ablation: ['loadAwarePlacement', 'microBatchPipelining', 'expertBatching', 'expertLoadBalancing'],
 };
 
 export const COMPARED: readonly EngineFamily[] = [SYNC, ASAP];
