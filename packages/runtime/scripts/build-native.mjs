@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = join(root, 'build', 'native');
+// ASAP_NATIVE_OUT: another output folder (the tests run the skip path there, leaving the real build alone).
+const out = process.env.ASAP_NATIVE_OUT ?? join(root, 'build', 'native');
 const addon = join(out, 'asap_native.node');
 const reasonFile = join(out, 'unavailable.txt');
 

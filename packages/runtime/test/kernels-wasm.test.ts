@@ -37,7 +37,7 @@ function assertWithin(actual: Float32Array, expected: Float32Array, bound: (i: n
 }
 
 test('registry: js and wasm are available, the wasm build is the one asked for', () => {
-  assert.deepEqual(availableBackends().sort(), ['js', 'wasm']);
+  assert.ok(availableBackends().includes('js') && availableBackends().includes('wasm'));
   assert.equal(plain.simd, 'plain');
   assert.ok(auto.simd === 'relaxed' || auto.simd === 'plain');
 });

@@ -2,6 +2,7 @@
 // or says why it cannot: the reason the build recorded when it skipped, or the load error.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** The instruction sets the addon has kernels for; it picks the best this CPU runs unless told. */
 export type NativeIsa = 'avx512' | 'avx2' | 'generic';
@@ -35,14 +36,17 @@ export interface NativeAddon {
   readonly isas: readonly NativeIsa[];
 }
 
-const addonFile = new URL('../../../build/native/asap_native.node', import.meta.url);
-const reasonFile = new URL('../../../build/native/unavailable.txt', import.meta.url);
+export type NativeLoad = { readonly addon: NativeAddon } | { readonly reason: string };
 
-let state: { readonly addon: NativeAddon } | { readonly reason: string } | undefined;
+const ADDON_FILE = fileURLToPath(new URL('../../../build/native/asap_native.node', import.meta.url));
+const REASON_FILE = fileURLToPath(new URL('../../../build/native/unavailable.txt', import.meta.url));
 
-function load(): { readonly addon: NativeAddon } | { readonly reason: string } {
+let state: NativeLoad | undefined;
+
+/** Loads the addon at `addonFile`; if it will not load, the reason the build recorded in `reasonFile`, or the error. */
+export function loadNativeAddon(addonFile: string, reasonFile: string): NativeLoad {
   try {
-    return { addon: createRequire(import.meta.url)(addonFile.pathname) as NativeAddon };
+    return { addon: createRequire(import.meta.url)(addonFile) as NativeAddon };
   } catch (error) {
     let recorded: string | undefined;
     try {
@@ -50,13 +54,13 @@ function load(): { readonly addon: NativeAddon } | { readonly reason: string } {
     } catch {
       recorded = undefined;
     }
-    const why = recorded ?? `${addonFile.pathname} did not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+    const why = recorded ?? `${addonFile} did not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
     return { reason: `${why}; build it with "pnpm --filter @asap/runtime build"` };
   }
 }
 
-/** The addon, or why this build has none. */
-export function nativeAddon(): { readonly addon: NativeAddon } | { readonly reason: string } {
-  state ??= load();
+/** This build's addon (loaded once per thread), or why it has none. */
+export function nativeAddon(): NativeLoad {
+  state ??= loadNativeAddon(ADDON_FILE, REASON_FILE);
   return state;
 }
