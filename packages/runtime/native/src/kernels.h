@@ -187,6 +187,8 @@ static inline void blockScores(const Pair* pairs, const float* kt, int headDim, 
     }
   }
   const T sv = V::set1(scale);
+  alignas(64) float shift[rp + L];  // old max − new max per pair: one exp for all of them
+  float sums[rp];
   for (int r = 0; r < rp; r++) {
     const int count = pairs[r].pos - j0 + 1;  // keys of this block the pair sees
     T s[KV];
@@ -204,44 +206,51 @@ static inline void blockScores(const Pair* pairs, const float* kt, int headDim, 
       e[a] = expv(V::sub(s[a], nm));
       V::store(pe + (size_t)r * BK + a * L, e[a]);
     }
-    T es = V::add(V::add(e[0], e[1]), V::add(e[2], e[3]));
-    float cf;
-    {
-      alignas(64) float t[L];
-      V::store(t, expv(V::set1(oldMax - newMax)));
-      cf = t[0];
-    }
+    sums[r] = V::sum(V::add(V::add(e[0], e[1]), V::add(e[2], e[3])));
+    shift[r] = oldMax - newMax;
     m[r] = newMax;
-    l[r] = l[r] * cf + V::sum(es);
-    c[r] = cf;
+  }
+  for (int r = 0; r < rp; r += L) V::store(shift + r, expv(V::loadN(shift + r, imin(L, rp - r))));
+  for (int r = 0; r < rp; r++) {
+    c[r] = shift[r];
+    l[r] = l[r] * shift[r] + sums[r];
   }
 }
 
-/** o_r = o_r·c_r + Σ_{j<count} e_r[j]·v_j for pairs (≤ RP), dims [d0, d0 + nv·L) (the last vector `tail` wide). */
-template <int rp, int nv>
+/**
+ * o_r = o_r·c_r + Σ_{j<count} e_r[j]·v_j for pairs (≤ RP), dims [d0, d0 + nv·L); with `partial` the last
+ * vector holds only `tail` dims (masked loads and stores).
+ */
+template <int rp, int nv, bool partial>
 static inline void blockValues(const Pair* pairs, const float* vb, size_t vStride, int count, const float* c, const float* pe, int d0, int tail) {
   T acc[rp][nv];
   for (int r = 0; r < rp; r++) {
     const T cv = V::set1(c[r]);
-    for (int a = 0; a < nv; a++) {
-      const T o = (a == nv - 1 && tail < L) ? V::loadN(pairs[r].o + d0 + a * L, tail) : V::load(pairs[r].o + d0 + a * L);
-      acc[r][a] = V::mul(o, cv);
-    }
+    const float* o = pairs[r].o + d0;
+    for (int a = 0; a < nv; a++) acc[r][a] = V::mul(partial && a == nv - 1 ? V::loadN(o + a * L, tail) : V::load(o + a * L), cv);
   }
   for (int j = 0; j < count; j++) {
     const float* vj = vb + (size_t)j * vStride + d0;
     T vv[nv];
-    for (int a = 0; a < nv; a++) vv[a] = (a == nv - 1 && tail < L) ? V::loadN(vj + a * L, tail) : V::load(vj + a * L);
+    for (int a = 0; a < nv; a++) vv[a] = partial && a == nv - 1 ? V::loadN(vj + a * L, tail) : V::load(vj + a * L);
     for (int r = 0; r < rp; r++) {
       const T p = V::set1(pe[(size_t)r * BK + j]);
       for (int a = 0; a < nv; a++) acc[r][a] = V::fmadd(p, vv[a], acc[r][a]);
     }
   }
-  for (int r = 0; r < rp; r++)
+  for (int r = 0; r < rp; r++) {
+    float* o = pairs[r].o + d0;
     for (int a = 0; a < nv; a++) {
-      if (a == nv - 1 && tail < L) V::storeN(pairs[r].o + d0 + a * L, acc[r][a], tail);
-      else V::store(pairs[r].o + d0 + a * L, acc[r][a]);
+      if (partial && a == nv - 1) V::storeN(o + a * L, acc[r][a], tail);
+      else V::store(o + a * L, acc[r][a]);
     }
+  }
+}
+
+template <int rp, int nv>
+static inline void blockValuesAny(const Pair* pairs, const float* vb, size_t vStride, int count, const float* c, const float* pe, int d0, int tail) {
+  if (tail == L) blockValues<rp, nv, false>(pairs, vb, vStride, count, c, pe, d0, tail);
+  else blockValues<rp, nv, true>(pairs, vb, vStride, count, c, pe, d0, tail);
 }
 
 template <int rp>
@@ -258,10 +267,10 @@ static void blockGroup(const Pair* pairs, const float* kt, const float* vb, size
     const int tail = left - (nv - 1) * L;
     const int t = tail > L ? L : tail;
     switch (nv) {
-      case 1: blockValues<rp, 1>(pairs, vb, vStride, count, c, pe, d0, t); break;
-      case 2: blockValues<rp, 2>(pairs, vb, vStride, count, c, pe, d0, t); break;
-      case 3: blockValues<rp, 3>(pairs, vb, vStride, count, c, pe, d0, t); break;
-      default: blockValues<rp, 4>(pairs, vb, vStride, count, c, pe, d0, t); break;
+      case 1: blockValuesAny<rp, 1>(pairs, vb, vStride, count, c, pe, d0, t); break;
+      case 2: blockValuesAny<rp, 2>(pairs, vb, vStride, count, c, pe, d0, t); break;
+      case 3: blockValuesAny<rp, 3>(pairs, vb, vStride, count, c, pe, d0, t); break;
+      default: blockValuesAny<rp, 4>(pairs, vb, vStride, count, c, pe, d0, t); break;
     }
   }
 }
