@@ -11,6 +11,7 @@ import {
   type Host,
   type Tensor,
   availableBackends,
+  defaultBackend,
   rooflineCost,
   startSimHost,
   startThreadsHost,
@@ -24,7 +25,7 @@ const FRONT = new URL('../demo/front.ts', import.meta.url);
 const BACK = new URL('../demo/back.ts', import.meta.url);
 const WEIGHT_SEED = 7;
 
-const USAGE = 'usage: asap demo [--fronts N] [--backs N] [--jobs N] [--rows N] [--dim N] [--batch N] [--pings N] [--backend js|wasm]';
+const USAGE = 'usage: asap demo [--fronts N] [--backs N] [--jobs N] [--rows N] [--dim N] [--batch N] [--pings N] [--backend js|wasm|native] (default: the fastest here)';
 
 interface DemoOptions {
   readonly fronts: number;
@@ -68,7 +69,7 @@ function parse(args: string[]): DemoOptions {
       backend: { type: 'string' },
     },
   });
-  const backend = (values.backend ?? 'wasm') as BackendName;
+  const backend = (values.backend ?? defaultBackend()) as BackendName;
   if (!availableBackends().includes(backend)) {
     throw new Error(`--backend must be one of ${availableBackends().join(', ')}, got "${values.backend}"`);
   }

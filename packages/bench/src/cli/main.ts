@@ -9,6 +9,7 @@ const commands: Record<string, Command> = {
   demo: { summary: 'run the main job on the embedded default model', load: () => import('./demo.ts') },
   'bench channels': { summary: 'channel latency and bandwidth vs postMessage', load: () => import('../bench/channels.ts') },
   'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
+  'bench prefill': { summary: 'reference forward prefill tokens/s per backend (128, 512, 2048 tokens)', load: () => import('../bench/prefill.ts') },
   'gen-model': { summary: 'write a deterministic tiny checkpoint', load: () => import('./gen-model.ts') },
   prefill: { summary: 'prefill one prompt and print the first token', load: () => import('./prefill.ts') },
 };

@@ -2,12 +2,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, referencePrefill, residentModel } from '@asap/actors';
-import { type BackendName, availableBackends, createBackend } from '@asap/runtime';
+import { type BackendName, availableBackends, createBackend, defaultBackend } from '@asap/runtime';
 import { defaultModelDir } from './default-model.ts';
 
 const ENGINES = ['reference'] as const;
 const BACKENDS: readonly BackendName[] = availableBackends();
-const USAGE = `usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3 [--engine ${ENGINES.join('|')}] [--backend ${BACKENDS.join('|')}] [--json]`;
+const USAGE = `usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3 [--engine ${ENGINES.join('|')}] [--backend ${BACKENDS.join('|')} (default: the fastest here, ${defaultBackend()})] [--json]`;
 
 function parseTokens(text: string): number[] {
   return text.split(',').map((part, i) => {
@@ -24,7 +24,7 @@ export async function run(args: string[]): Promise<void> {
       model: { type: 'string' },
       tokens: { type: 'string' },
       engine: { type: 'string', default: 'reference' },
-      backend: { type: 'string', default: 'wasm' },
+      backend: { type: 'string', default: defaultBackend() },
       json: { type: 'boolean', default: false },
     },
   });

@@ -1,5 +1,5 @@
 // The model half of the demo: the embedded default model (generated from a seed, never downloaded) prefilled
-// by the reference forward on the wasm backend, with the figures a user first wants to see.
+// by the reference forward on the chosen backend (the fastest by default), with the figures a user first wants to see.
 import { loadModel, referencePrefill, residentModel } from '@asap/actors';
 import { type BackendName, SeededRandom, createBackend } from '@asap/runtime';
 import { DEFAULT_MODEL, defaultModelDir } from '../cli/default-model.ts';

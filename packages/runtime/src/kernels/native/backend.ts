@@ -27,6 +27,7 @@ import { ropeTable } from '../common/rope-table.ts';
 import { checkRouter } from '../common/router.ts';
 import { checkGatherRows, checkScatterAddRows } from '../common/rows.ts';
 import { type NativeContext, type NativeIsa, nativeAddon } from './addon.ts';
+import { OutputSlab } from './slab.ts';
 
 const capabilities: BackendCapabilities = Object.freeze({
   matmul: ['f32', 'bf16', 'f16'],
@@ -66,6 +67,7 @@ export class NativeBackend implements Backend {
   /** Kernel threads (the calling thread included). */
   readonly threads: number;
   private context: NativeContext | undefined;
+  private readonly slab = new OutputSlab();
 
   private constructor(context: NativeContext) {
     this.context = context;
@@ -92,7 +94,7 @@ export class NativeBackend implements Backend {
     if (bias) requireDType(this.name, capabilities, 'matmul', 'bias', bias.dtype);
     const { m, k: depth, n } = checkMatmul(x, w, bias);
     requireDisjoint('matmul', out, [['x', x], ['w', w]]);
-    const y = outputFor('matmul', [m, n], out);
+    const y = this.output('matmul', [m, n], out);
     k.matmul(x.data as F32, m, depth, w.data, DTYPE_CODE[w.dtype], n, bias ? (bias.data as F32) : null, y.data as F32);
     return y;
   }
@@ -101,7 +103,7 @@ export class NativeBackend implements Backend {
     const k = this.live();
     requireDType(this.name, capabilities, 'rmsNorm', 'weight', weight.dtype);
     const { rows, width, slices } = checkRmsNorm(x, weight, eps);
-    const y = outputFor('rmsNorm', x.shape, out);
+    const y = this.output('rmsNorm', x.shape, out);
     k.rmsNorm(x.data as F32, weight.data, DTYPE_CODE[weight.dtype], y.data as F32, rows * slices, width, eps);
     return y;
   }
@@ -109,7 +111,7 @@ export class NativeBackend implements Backend {
   rope(x: Tensor, options: RopeOptions, out?: Tensor): Tensor {
     const k = this.live();
     const { rows, rotaryDim } = checkRope(x, options);
-    const y = outputFor('rope', x.shape, out);
+    const y = this.output('rope', x.shape, out);
     const { half, cos, sin } = ropeTable(options.positions, rotaryDim, options.theta);
     k.rope(x.data as F32, y.data as F32, cos, sin, rows, options.numHeads, options.headDim, half);
     return y;
@@ -119,7 +121,7 @@ export class NativeBackend implements Backend {
     const c = this.live();
     const s = checkAttention(q, k, v, options);
     requireDisjoint('attention', out, [['q', q], ['k', k], ['v', v]]);
-    const y = outputFor('attention', q.shape, out);
+    const y = this.output('attention', q.shape, out);
     c.attention(
       q.data as F32, k.data as F32, v.data as F32, y.data as F32,
       s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.scale, s.queryOffset,
@@ -146,7 +148,7 @@ export class NativeBackend implements Backend {
   gatherRows(x: Tensor, index: Int32Array, out?: Tensor): Tensor {
     const k = this.live();
     requireDType(this.name, capabilities, 'gatherRows', 'x', x.dtype);
-    const y = checkGatherRows(x, index, out);
+    const y = checkGatherRows(x, index, out ?? this.slab.take([index.length, x.shape[1] ?? 0]));
     k.gatherRows(x.data, DTYPE_CODE[x.dtype], x.shape[0], x.shape[1], index, y.data as F32);
     return y;
   }
@@ -168,7 +170,7 @@ export class NativeBackend implements Backend {
   scale(x: Tensor, s: number, out?: Tensor): Tensor {
     const k = this.live();
     checkScale(x, s);
-    const y = outputFor('scale', x.shape, out);
+    const y = this.output('scale', x.shape, out);
     k.scale(x.data as F32, y.data as F32, x.size, s);
     return y;
   }
@@ -194,6 +196,11 @@ export class NativeBackend implements Backend {
     requireF32(op, aRole, a);
     requireF32(op, bRole, b);
     requireSameShape(op, a, aRole, b, bRole);
-    return outputFor(op, a.shape, out);
+    return this.output(op, a.shape, out);
+  }
+
+  /** `out` checked, or a fresh result tensor. */
+  private output(op: OpName, shape: readonly number[], out: Tensor | undefined): Tensor {
+    return outputFor(op, shape, out ?? this.slab.take(shape));
   }
 }
