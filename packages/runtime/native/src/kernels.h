@@ -52,27 +52,34 @@ static void matmulPack(const float* x, float* xp, int m, int k) {
   const int panels = (m + PR - 1) / PR;
   for (int p = 0; p < panels; p++) {
     float* base = xp + (size_t)p * k * PR;
-    for (int r = 0; r < PR; r++) {
-      const int row = p * PR + r;
-      if (row < m) {
-        const float* src = x + (size_t)row * k;
-        for (int t = 0; t < k; t++) base[(size_t)t * PR + r] = src[t];
-      } else {
-        for (int t = 0; t < k; t++) base[(size_t)t * PR + r] = 0.0f;
+    const int rows = imin(PR, m - p * PR);
+    const float* src = x + (size_t)p * PR * k;
+    // Blocks of 16 k: a block reads one line per row and writes lines that stay in L1 until filled.
+    for (int t0 = 0; t0 < k; t0 += 16) {
+      const int t1 = imin(k, t0 + 16);
+      for (int r = 0; r < rows; r++) {
+        const float* row = src + (size_t)r * k;
+        for (int t = t0; t < t1; t++) base[(size_t)t * PR + r] = row[t];
       }
+      for (int r = rows; r < PR; r++)
+        for (int t = t0; t < t1; t++) base[(size_t)t * PR + r] = 0.0f;
     }
   }
 }
 
 /** Rows [0, rows) of one panel (mv vectors of L) × columns [0, nr) of a tile. */
 template <int mv, int nr>
-static inline void mmTile(const float* xp, const float* w, size_t ldw, int k, float* y, size_t ldy, int rows, const float* bias) {
+static inline void mmTile(const float* xp, const float* w, size_t ldw, int k, float* y, size_t ldy, int rows, const float* bias,
+                          const float* next) {
   T acc[mv][nr];
   for (int a = 0; a < mv; a++)
     for (int j = 0; j < nr; j++) acc[a][j] = V::zero();
   const float* wr[nr];
   for (int j = 0; j < nr; j++) wr[j] = w + (size_t)j * ldw;
   for (int t = 0; t < k; t++) {
+    // The next tile's weight rows, a line per row every 16 k: in cache by the time that tile starts.
+    if (next && (t & 15) == 0)
+      for (int j = 0; j < NR; j++) __builtin_prefetch(next + (size_t)j * ldw + t);
     T xv[mv];
     for (int a = 0; a < mv; a++) xv[a] = V::load(xp + (size_t)t * PR + a * L);
     for (int j = 0; j < nr; j++) {
@@ -93,11 +100,12 @@ static inline void mmTile(const float* xp, const float* w, size_t ldw, int k, fl
 }
 
 template <int mv, int nr>
-static void mmPanelTile(const float* xp, const float* w, size_t ldw, int k, float* y, size_t ldy, int rows, const float* bias, int cols) {
+static void mmPanelTile(const float* xp, const float* w, size_t ldw, int k, float* y, size_t ldy, int rows, const float* bias, int cols,
+                        const float* next) {
   if (cols == nr) {
-    mmTile<mv, nr>(xp, w, ldw, k, y, ldy, rows, bias);
+    mmTile<mv, nr>(xp, w, ldw, k, y, ldy, rows, bias, next);
   } else if constexpr (nr > 1) {
-    mmPanelTile<mv, nr - 1>(xp, w, ldw, k, y, ldy, rows, bias, cols);
+    mmPanelTile<mv, nr - 1>(xp, w, ldw, k, y, ldy, rows, bias, cols, next);
   }
 }
 
@@ -131,12 +139,15 @@ static void matmulTiles(const float* xp, const void* w, int wType, const float* 
       wt = wide;
     }
     const float* bt = bias ? bias + c0 : nullptr;
+    // f32 weights are read in place: the first panel prefetches the next tile's full rows.
+    const float* next = wType == W_F32 && tile + 1 < tileEnd && c0 + 2 * NR <= n ? wt + (size_t)NR * k : nullptr;
     for (int p = 0; p < panels; p++) {
       const int rows = imin(PR, m - p * PR);
       const float* panel = xp + (size_t)p * k * PR;
       float* yt = y + (size_t)p * PR * n + c0;
-      if (rows > L) mmPanelTile<MV, NR>(panel, wt, k, k, yt, n, rows, bt, cols);
-      else mmPanelTile<1, NR>(panel, wt, k, k, yt, n, rows, bt, cols);
+      const float* pf = p == 0 ? next : nullptr;
+      if (rows > L) mmPanelTile<MV, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf);
+      else mmPanelTile<1, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf);
     }
   }
 }
