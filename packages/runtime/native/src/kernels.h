@@ -13,40 +13,42 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
 
 /**
- * e^x per lane, Cephes-style (ln 2 split in two, degree-6 polynomial), within about 2 ulp. Lanes below
- * ln(FLT_MIN) (−∞ included) give exactly 0; e^0 is exactly 1. Only separately rounded mul/add, so the value
- * depends on nothing but the lane's own input.
+ * e^x per lane, Cephes-style (ln 2 split in two, degree-6 polynomial, fused multiply-adds), within about
+ * 2 ulp. Lanes below ln(FLT_MIN) (−∞ included) give exactly 0; e^0 is exactly 1. The value depends on
+ * nothing but the lane's own input.
  */
 static inline T expv(T x) {
-  T v = V::min(V::max(x, V::set1(-87.33654f)), V::set1(88.37626f));
-  T n = V::round(V::mul(v, V::set1(1.44269504088896341f)));
-  T r = V::sub(v, V::mul(n, V::set1(0.693359375f)));
-  r = V::sub(r, V::mul(n, V::set1(-2.12194440e-4f)));
+  const T v = V::min(V::max(x, V::set1(-87.33654f)), V::set1(88.37626f));
+  const T n = V::round(V::mul(v, V::set1(1.44269504088896341f)));
+  T r = V::fmadd(n, V::set1(-0.693359375f), v);
+  r = V::fmadd(n, V::set1(2.12194440e-4f), r);
   T p = V::set1(1.9875691500e-4f);
-  p = V::add(V::mul(p, r), V::set1(1.3981999507e-3f));
-  p = V::add(V::mul(p, r), V::set1(8.3334519073e-3f));
-  p = V::add(V::mul(p, r), V::set1(4.1665795894e-2f));
-  p = V::add(V::mul(p, r), V::set1(1.6666665459e-1f));
-  p = V::add(V::mul(p, r), V::set1(5.0000001201e-1f));
-  T y = V::add(V::add(V::mul(p, V::mul(r, r)), r), V::set1(1.0f));
-  return V::zeroBelow(V::mul(y, V::pow2(n)), x, -87.33654f);
+  p = V::fmadd(p, r, V::set1(1.3981999507e-3f));
+  p = V::fmadd(p, r, V::set1(8.3334519073e-3f));
+  p = V::fmadd(p, r, V::set1(4.1665795894e-2f));
+  p = V::fmadd(p, r, V::set1(1.6666665459e-1f));
+  p = V::fmadd(p, r, V::set1(5.0000001201e-1f));
+  const T y = V::add(V::fmadd(p, V::mul(r, r), r), V::set1(1.0f));
+  return V::zeroBelow(V::ldexp(y, n), x, -87.33654f);
 }
 
 // ---------------------------------------------------------------------------------------------- matmul
-// Lanes hold activation rows: x is packed into panels [k][PR] (PR = 2L rows), a tile is PR rows × NR
-// weight rows with one broadcast per weight element and 2·NR accumulators, each the running sum of one
+// Lanes hold activation rows: x is packed into panels [k][PR] (PR = MV·L rows), a tile is PR rows × NR
+// weight rows with one broadcast per weight element and MV·NR accumulators, each the running sum of one
 // output over k = 0..K−1 in order. Weights are read in place (f32) or widened once per tile (bf16/f16)
 // into `wide` and reused by every panel.
 
-static constexpr int MV = 2;
-static constexpr int PR = MV * L;
 #if defined(ISA_AVX512)
-static constexpr int NR = 12;
+static constexpr int MV = 4;  // 64 rows × 6 columns: 24 accumulators, 4 loads + 6 broadcasts per 24 FMAs
+static constexpr int NR = 6;
 #elif defined(ISA_AVX2)
+static constexpr int MV = 2;
 static constexpr int NR = 6;
 #else
+static constexpr int MV = 2;
 static constexpr int NR = 4;
 #endif
+static constexpr int PR = MV * L;
 
 static void matmulPack(const float* x, float* xp, int m, int k) {
   const int panels = (m + PR - 1) / PR;
@@ -146,8 +148,13 @@ static void matmulTiles(const float* xp, const void* w, int wType, const float* 
       const float* panel = xp + (size_t)p * k * PR;
       float* yt = y + (size_t)p * PR * n + c0;
       const float* pf = p == 0 ? next : nullptr;
-      if (rows > L) mmPanelTile<MV, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf);
-      else mmPanelTile<1, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf);
+      // As many vectors as the panel's rows need (the last panel may be short).
+      switch ((rows + L - 1) / L) {
+        case 1: mmPanelTile<1, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf); break;
+        case 2: mmPanelTile<MV < 2 ? MV : 2, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf); break;
+        case 3: mmPanelTile<MV < 3 ? MV : 3, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf); break;
+        default: mmPanelTile<MV, NR>(panel, wt, k, k, yt, n, rows, bt, cols, pf); break;
+      }
     }
   }
 }

@@ -49,15 +49,9 @@ struct V {
     return _mm_cvtss_f32(b);
   }
   static inline float hmax(T v) { return _mm512_reduce_max_ps(v); }
-  /** e^x per lane (see expPoly in kernels.h); the integer part builds 2^n. */
   static inline T round(T v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static inline T pow2(T n) {
-    __m512i ni = _mm512_cvttps_epi32(n);
-    __m512i half = _mm512_srai_epi32(ni, 1);
-    __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(127)), 23));
-    __m512 b = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(ni, half), _mm512_set1_epi32(127)), 23));
-    return _mm512_mul_ps(a, b);
-  }
+  /** y · 2^n for integral n (one instruction here). */
+  static inline T ldexp(T y, T n) { return _mm512_scalef_ps(y, n); }
   /** Lanes where x < limit become 0. */
   static inline T zeroBelow(T v, T x, float limit) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(limit), _CMP_GE_OQ), v);
@@ -118,12 +112,13 @@ struct V {
     return _mm_cvtss_f32(b);
   }
   static inline T round(T v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static inline T pow2(T n) {
+  /** y · 2^n for integral n in −127..128: 2^n built in two halves so n = 128 does not overflow the exponent. */
+  static inline T ldexp(T y, T n) {
     __m256i ni = _mm256_cvttps_epi32(n);
     __m256i half = _mm256_srai_epi32(ni, 1);
     __m256 a = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
     __m256 b = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
-    return _mm256_mul_ps(a, b);
+    return _mm256_mul_ps(_mm256_mul_ps(y, a), b);
   }
   static inline T zeroBelow(T v, T x, float limit) {
     return _mm256_and_ps(v, _mm256_cmp_ps(x, _mm256_set1_ps(limit), _CMP_GE_OQ));
@@ -165,9 +160,9 @@ struct V {
   static inline float sum(T v) { return v; }
   static inline float hmax(T v) { return v; }
   static inline T round(T v) { return __builtin_rintf(v); }
-  static inline T pow2(T n) {
+  static inline T ldexp(T y, T n) {
     int32_t ni = (int32_t)n, half = ni >> 1;
-    return bitsToFloat((uint32_t)(half + 127) << 23) * bitsToFloat((uint32_t)(ni - half + 127) << 23);
+    return y * bitsToFloat((uint32_t)(half + 127) << 23) * bitsToFloat((uint32_t)(ni - half + 127) << 23);
   }
   static inline T zeroBelow(T v, T x, float limit) { return x >= limit ? v : 0.0f; }
 };
