@@ -23,23 +23,11 @@ import {
   unavailableBackends,
 } from '../src/index.ts';
 import { loadNativeAddon, nativeAddon } from '../src/kernels/native/addon.ts';
-import { matmulF64, randomTensor, sameBits } from './kernels-oracle.ts';
+import { assertBits, assertWithin, matmulF64, randomTensor } from './kernels-oracle.ts';
 
 const U = 2 ** -24;
 const loaded = nativeAddon();
 const skip = 'addon' in loaded ? false : `native backend unavailable: ${loaded.reason}`;
-
-function assertBits(actual: Tensor, expected: Tensor, what: string): void {
-  const diff = sameBits(actual.toF32(), expected.toF32());
-  assert.equal(diff, undefined, `${what}: ${diff}`);
-}
-
-function assertWithin(actual: Float32Array, expected: Float32Array, bound: (i: number) => number, what: string): void {
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= bound(i))) assert.fail(`${what}: element ${i}: ${actual[i]} vs ${expected[i]} (|Δ| ${d} > ${bound(i)})`);
-  }
-}
 
 test('the build skips without a toolchain in one line, and the backend then says why', () => {
   const out = mkdtempSync(join(tmpdir(), 'asap-native-'));
