@@ -89,6 +89,17 @@ static inline void mmTile(const float* xp, const float* w, size_t ldw, int k, fl
       for (int a = 0; a < mv; a++) acc[a][j] = V::fmadd(xv[a], b, acc[a][j]);
     }
   }
+#if defined(ISA_AVX512)
+  // Lanes hold rows, y wants rows contiguous: transpose each 16-row group in registers, a masked store per row.
+  for (int a = 0; a < mv && a * L < rows; a++) {
+    T t[16];
+    for (int j = nr; j < 16; j++) t[j] = V::zero();
+    for (int j = 0; j < nr; j++) t[j] = bias ? V::add(acc[a][j], V::set1(bias[j])) : acc[a][j];
+    V::transpose16(t);
+    const int group = imin(L, rows - a * L);
+    for (int i = 0; i < group; i++) V::storeN(y + (size_t)(a * L + i) * ldy, t[i], nr);
+  }
+#else
   alignas(64) float tmp[mv * L];
   for (int j = 0; j < nr; j++) {
     for (int a = 0; a < mv; a++) {
@@ -99,6 +110,7 @@ static inline void mmTile(const float* xp, const float* w, size_t ldw, int k, fl
     float* yj = y + j;
     for (int r = 0; r < rows; r++) yj[(size_t)r * ldy] = tmp[r];
   }
+#endif
 }
 
 template <int mv, int nr>
