@@ -188,7 +188,7 @@ static constexpr int RP = 3;
 #else
 static constexpr int RP = 4;
 #endif
-static constexpr int QB = 16;  // query rows per sweep over the key blocks
+static constexpr int QB = 24;  // query rows per sweep over the key blocks (a multiple of RP: no short groups)
 
 struct Pair {
   const float* q;
