@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { EngineOptions } from '@asap/actors';
+import { availableBackends } from '@asap/runtime';
 import { FIXTURE_NAMES, FIXTURES_DIR } from './support/checkpoints.ts';
 import { assertMatchesReference, mixedPrompts, withEngine } from './support/engines.ts';
 
@@ -41,6 +42,16 @@ describe('engines equal the reference bit for bit on every fixture', () => {
     for (const [name, options] of ENGINES) {
       test(`${fixture}: ${name}, threads host`, () => withEngine({ model, host: 'threads', ...options }, (e) => assertMatchesReference(e, model, prompts)));
     }
+  }
+});
+
+describe('engines on the native backend equal its reference bit for bit', { skip: !availableBackends().includes('native') && 'native backend not built here' }, () => {
+  for (const fixture of ['qwen2_moe-F32', 'mixtral-F32']) {
+    const model = join(FIXTURES_DIR, fixture);
+    for (const [name, options] of ENGINES) {
+      test(`${fixture}: ${name}, sim host`, () => withEngine({ model, host: 'sim', backend: 'native', ...options }, (e) => assertMatchesReference(e, model, prompts)));
+    }
+    test(`${fixture}: sync, threads host`, () => withEngine({ model, host: 'threads', backend: 'native', ...ENGINES[0][1] }, (e) => assertMatchesReference(e, model, prompts)));
   }
 });
 

@@ -1,4 +1,5 @@
-// The reference forward against PyTorch/transformers logits for every golden fixture, on every CPU backend.
+// The reference forward against PyTorch/transformers logits for every golden fixture, on every CPU backend
+// this machine has (js, wasm, and native where it was built).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -7,7 +8,7 @@ import { availableBackends, type Backend, createBackend } from '@asap/runtime';
 import { FIXTURE_NAMES, FIXTURES_DIR, fixtureCases } from './support/checkpoints.ts';
 
 const TOLERANCE = 1e-4;
-const backendNames = availableBackends().filter((name) => name === 'js' || name === 'wasm');
+const backendNames = availableBackends();
 
 for (const backendName of backendNames) {
   describe(`golden fixtures on the ${backendName} backend`, () => {

@@ -21,7 +21,7 @@ import { FIXTURES_DIR } from './support/checkpoints.ts';
 
 const PROMPT = [5, 77, 300, 12, 12, 401, 9, 250, 31, 100, 64, 7];
 
-for (const backendName of availableBackends().filter((name) => name === 'js' || name === 'wasm')) {
+for (const backendName of availableBackends()) {
   describe(`reference forward (${backendName} backend)`, () => {
     let backend: Backend;
     const models = new Map<string, MoeModel>();

@@ -76,3 +76,14 @@ test('prefill errors go to stderr with a non-zero exit and nothing on stdout', a
   const engine = await asap('prefill', '--model', dir, '--tokens', '1', '--engine', 'warp', '--backend', 'js');
   assert.match(engine.stderr, /--engine must be one of .*reference.*, got "warp"/);
 });
+
+test('bench prefill --json prints {prefill: [{backend, tokens, tokensPerS, ...}]} per backend and length', async () => {
+  const run = await asap('bench', 'prefill', '--model', dir, '--tokens', '4,9', '--backends', 'js,wasm', '--runs', '1', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const out = JSON.parse(run.stdout) as { prefill: Array<{ backend: string; tokens: number; tokensPerS: number }> };
+  assert.deepEqual(out.prefill.map((r) => [r.backend, r.tokens]), [['js', 4], ['js', 9], ['wasm', 4], ['wasm', 9]]);
+  for (const r of out.prefill) assert.ok(r.tokensPerS > 0 && Number.isFinite(r.tokensPerS));
+  const bad = await asap('bench', 'prefill', '--model', dir, '--backends', 'cuda', '--json');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--backends: "cuda" is not available here/);
+});

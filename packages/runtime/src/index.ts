@@ -42,9 +42,11 @@ export type {
   RouterChoice,
   RouterOptions,
 } from './kernels/backend.ts';
-export { availableBackends, createBackend } from './kernels/registry.ts';
+export { availableBackends, createBackend, defaultBackend, unavailableBackends } from './kernels/registry.ts';
 export { backendTensor, releaseBackendTensor } from './kernels/common/memory.ts';
 export { WasmBackend } from './kernels/wasm/backend.ts';
+export { NativeBackend, type NativeBackendOptions } from './kernels/native/backend.ts';
+export type { NativeIsa } from './kernels/native/addon.ts';
 
 // channels
 export type { ChannelMessage, ChannelReceiver, ChannelSender } from './channel/message.ts';

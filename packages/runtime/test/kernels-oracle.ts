@@ -1,4 +1,5 @@
-// Double-precision oracles and deterministic random inputs for the kernel tests.
+// Double-precision oracles, deterministic random inputs and comparisons for the kernel tests.
+import assert from 'node:assert/strict';
 import { Tensor } from '../src/index.ts';
 
 /** A small deterministic generator (mulberry32) so failures reproduce. */
@@ -99,4 +100,18 @@ export function sameBits(a: Float32Array, b: Float32Array): string | undefined {
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return `element ${i}: ${a[i]} vs ${b[i]}`;
   return undefined;
+}
+
+/** Fails with the first differing element unless the two tensors hold the same f32 bits. */
+export function assertBits(actual: Tensor, expected: Tensor, what: string): void {
+  const diff = sameBits(actual.toF32(), expected.toF32());
+  assert.equal(diff, undefined, `${what}: ${diff}`);
+}
+
+/** Fails with the first element where |actual − expected| exceeds bound(i). */
+export function assertWithin(actual: Float32Array, expected: Float32Array, bound: (i: number) => number, what: string): void {
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= bound(i))) assert.fail(`${what}: element ${i}: ${actual[i]} vs ${expected[i]} (|Δ| ${d} > ${bound(i)})`);
+  }
 }

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KernelUnsupportedError, Tensor, WasmBackend, availableBackends, createBackend } from '../src/index.ts';
 import type { Backend } from '../src/index.ts';
-import { matmulF64, randomTensor, sameBits } from './kernels-oracle.ts';
+import { assertBits, assertWithin, matmulF64, randomTensor } from './kernels-oracle.ts';
 
 const U = 2 ** -24;
 const js = await createBackend('js');
@@ -24,20 +24,8 @@ const auto = (await createBackend('wasm')) as WasmBackend;
 const modes: Array<[string, WasmBackend]> = [['plain', plain]];
 if (auto.simd === 'relaxed') modes.push(['relaxed', auto]);
 
-function assertBits(actual: Tensor, expected: Tensor, what: string): void {
-  const diff = sameBits(actual.toF32(), expected.toF32());
-  assert.equal(diff, undefined, `${what}: ${diff}`);
-}
-
-function assertWithin(actual: Float32Array, expected: Float32Array, bound: (i: number) => number, what: string): void {
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= bound(i))) assert.fail(`${what}: element ${i}: ${actual[i]} vs ${expected[i]} (|Δ| ${d} > ${bound(i)})`);
-  }
-}
-
 test('registry: js and wasm are available, the wasm build is the one asked for', () => {
-  assert.deepEqual(availableBackends().sort(), ['js', 'wasm']);
+  assert.ok(availableBackends().includes('js') && availableBackends().includes('wasm'));
   assert.equal(plain.simd, 'plain');
   assert.ok(auto.simd === 'relaxed' || auto.simd === 'plain');
 });

@@ -61,7 +61,7 @@ export interface EngineOptions {
   /** Checkpoint directory: config.json + safetensors. */
   readonly model: string;
   readonly engine: EngineName;
-  /** Default 'wasm'. */
+  /** Default: the fastest available here (`defaultBackend()`: native, else wasm). */
   readonly backend?: BackendName;
   /** Default 'threads'. The reference engine always runs in the calling thread. */
   readonly host?: HostName;
@@ -164,6 +164,8 @@ export interface EngineStats {
 export interface Engine {
   readonly name: EngineName;
   readonly host: HostName | 'inline';
+  /** The compute backend every rank runs. */
+  readonly backend: BackendName;
   /** The ranks (actors) the engine runs. */
   readonly ranks: readonly string[];
   /** ms on the engine's clock (virtual under the sim host), the clock `ttftMs` is measured on. */

@@ -1,5 +1,5 @@
 // Options common to every engine, checked and given their defaults before anything starts.
-import { availableBackends, type BackendName } from '@asap/runtime';
+import { availableBackends, type BackendName, defaultBackend } from '@asap/runtime';
 import type { ModelConfig } from '../model/config/model-config.ts';
 import type { PopularityOptions } from '../ranks/expert-popularity.ts';
 import { readModelConfig } from '../model/config/parse.ts';
@@ -29,7 +29,7 @@ export async function commonOptions(options: EngineOptions): Promise<CommonOptio
   if (typeof options.model !== 'string' || options.model.length === 0) {
     throw new EngineConfigError('model must be the path of a checkpoint directory (config.json + safetensors)');
   }
-  const backend = options.backend ?? 'wasm';
+  const backend = options.backend ?? defaultBackend();
   if (!availableBackends().includes(backend)) {
     throw new EngineConfigError(`unknown or unavailable backend "${String(backend)}" (available: ${availableBackends().join(', ')})`);
   }

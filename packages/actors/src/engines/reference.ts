@@ -1,6 +1,6 @@
 // The reference forward as an engine: one model in the calling thread, requests served one at a time in
 // arrival order. The oracle every other engine is compared against, behind the same interface.
-import { type Backend, createBackend } from '@asap/runtime';
+import { type Backend, type BackendName, createBackend } from '@asap/runtime';
 import { Subject, asyncScheduler } from 'rxjs';
 import { checkPrompt } from '../model/forward/prompt.ts';
 import { referencePrefill } from '../model/forward/reference.ts';
@@ -30,9 +30,13 @@ class ReferenceEngine implements Engine {
   private readonly startMs = now();
 
   constructor(
-    private readonly backend: Backend,
+    private readonly compute: Backend,
     private readonly model: MoeModel,
   ) {}
+
+  get backend(): BackendName {
+    return this.compute.name;
+  }
 
   now(): number {
     return now() - this.startMs;
@@ -53,7 +57,7 @@ class ReferenceEngine implements Engine {
       if (this.closed) throw new EngineClosedError(`request ${id} was still queued`);
       if (request.signal?.aborted) throw new PrefillCancelledError(id);
       const start = now();
-      const result = referencePrefill(this.backend, this.model, ids);
+      const result = referencePrefill(this.compute, this.model, ids);
       result.kv.release();
       const end = now();
       this.computeMs += end - start;
@@ -96,7 +100,7 @@ class ReferenceEngine implements Engine {
     this.closed = true;
     await this.queue;
     this.spans.complete();
-    this.backend.dispose();
+    this.compute.dispose();
   }
 }
 

@@ -1,12 +1,15 @@
 // `asap bench kernels`: matmul GFLOP/s and attention tokens/s per backend (tinybench, median latency),
 // with single-threaded NumPy/OpenBLAS matmul as a reference. `--json` prints one JSON object.
-import { type Backend, Tensor, WasmBackend, createBackend } from '@asap/runtime';
+import { type Backend, NativeBackend, Tensor, WasmBackend, availableBackends, createBackend } from '@asap/runtime';
 import { Bench } from 'tinybench';
 import { formatNumber, formatTable } from '../report/table.ts';
 import { helpOrDuplicates } from '../cli/args.ts';
 import { type MatmulShape, openBlasMatmul } from './openblas.ts';
 
 const MATMUL_SHAPES: readonly MatmulShape[] = [
+  // One routed expert of the default model at 512 tokens (≈ 64 rows each): gate/up, then down.
+  { m: 64, k: 256, n: 128 },
+  { m: 64, k: 128, n: 256 },
   { m: 64, k: 512, n: 1408 },
   { m: 256, k: 1024, n: 2816 },
   { m: 512, k: 2048, n: 1408 },
@@ -78,11 +81,17 @@ async function latencyMs(fn: () => void, options: Options, slow: boolean): Promi
   return { median: result.latency.p50, best: result.latency.min };
 }
 
+/** The native backend on one thread, or undefined where this build has none. */
+async function nativeBackend(): Promise<NativeBackend | undefined> {
+  return availableBackends().includes('native') ? ((await createBackend('native', { threads: 1 })) as NativeBackend) : undefined;
+}
+
 async function matmulRows(options: Options): Promise<MatmulRow[]> {
   const rows: MatmulRow[] = [];
   const js = await createBackend('js');
   const wasm = (await createBackend('wasm', { memoryBytes: 512 * 1024 * 1024 })) as WasmBackend;
   const plain = (await createBackend('wasm', { relaxedSimd: false, memoryBytes: 512 * 1024 * 1024 })) as WasmBackend;
+  const native = await nativeBackend();
   const blas = openBlasMatmul(MATMUL_SHAPES);
   let seed = 1;
   for (const [i, { m, k, n }] of MATMUL_SHAPES.entries()) {
@@ -109,9 +118,20 @@ async function matmulRows(options: Options): Promise<MatmulRow[]> {
         for (const t of [xr, wr, out]) be.release(t);
       }
     }
+    if (native) {
+      for (const dtype of ['f32', 'bf16'] as const) {
+        const wn = dtype === 'f32' ? w : w.to('bf16');
+        const out = Tensor.zeros([m, n]);
+        const ms = await latencyMs(() => native.matmul(x, wn, undefined, out), options, false);
+        rows.push({
+          backend: 'native', m, k, n, dtype,
+          gflops: flops / (ms.median * 1e6), gflopsBest: flops / (ms.best * 1e6), note: `${native.isa}, ${native.threads} thread, in place`,
+        });
+      }
+    }
     rows.push({ backend: 'openblas', m, k, n, dtype: 'f32', gflops: blas.gflops[i], gflopsBest: blas.best[i], note: blas.note });
   }
-  for (const be of [js, wasm, plain]) be.dispose();
+  for (const be of [js, wasm, plain, native]) be?.dispose();
   return rows;
 }
 
@@ -128,6 +148,13 @@ async function attentionRow(backend: Backend, tokens: number, options: Options, 
     // Everything the call touches in the backend's memory: q, k, v, out and the kernel's scratch.
     return { backend: backend.name, tokens, tokensPerSecond: tokens / (ms / 1000), peakBytes: backend.arena.peakUsed, note: `${backend.simd} SIMD` };
   }
+  if (backend instanceof NativeBackend) {
+    const out = Tensor.zeros(q.shape);
+    const ms = (await latencyMs(() => backend.attention(q, k, v, ATTENTION, out), options, slow)).median;
+    // q, k, v, out plus the kernel's scratch: the keys of one kv head, packed.
+    const scratch = Math.ceil(tokens / 64) * 64 * headDim * 4;
+    return { backend: backend.name, tokens, tokensPerSecond: tokens / (ms / 1000), peakBytes: io + scratch, note: `${backend.isa}, ${backend.threads} thread` };
+  }
   const ms = (await latencyMs(() => backend.attention(q, k, v, ATTENTION), options, slow)).median;
   // q, k, v, out plus the js kernel's own buffers: one score row and one accumulator row.
   return { backend: backend.name, tokens, tokensPerSecond: tokens / (ms / 1000), peakBytes: io + (tokens + headDim) * 4 };
@@ -139,6 +166,11 @@ async function attentionRows(options: Options): Promise<AttentionRow[]> {
     const wasm = await createBackend('wasm', { memoryBytes: 512 * 1024 * 1024 });
     rows.push(await attentionRow(wasm, tokens, options, tokens > 1024));
     wasm.dispose();
+    const native = await nativeBackend();
+    if (native) {
+      rows.push(await attentionRow(native, tokens, options, tokens > 1024));
+      native.dispose();
+    }
     if (tokens <= 1024 || options.full) rows.push(await attentionRow(await createBackend('js'), tokens, options, true));
     else rows.push({ backend: 'js', tokens, tokensPerSecond: null, peakBytes: null, note: 'skipped: tens of seconds (run with --full)' });
   }
@@ -162,13 +194,25 @@ function printTables(matmul: MatmulRow[], attention: AttentionRow[]): void {
   process.stdout.write(`causal attention, ${numHeads} heads / ${numKvHeads} kv heads × ${headDim}, one thread\n`);
   process.stdout.write(`${formatTable(['backend', 'tokens', 'tokens/s', 'peak MiB', 'note'], at)}\n\n`);
   const target = (backend: string) => matmul.find((r) => r.backend === backend && r.m === 256 && r.dtype === 'f32');
-  const [wasm, js, blas] = [target('wasm'), target('js'), target('openblas')];
+  const [wasm, js, blas, native] = [target('wasm'), target('js'), target('openblas'), target('native')];
   if (wasm?.gflops && js?.gflops) {
     const ofBlas = blas?.gflops ? `${((100 * wasm.gflops) / blas.gflops).toFixed(0)}% of openblas` : 'openblas n/a';
     process.stdout.write(
       `(256, 1024, 2816): wasm ${wasm.gflops.toFixed(1)} GFLOP/s (best ${formatNumber(wasm.gflopsBest)}) = ` +
         `${(wasm.gflops / js.gflops).toFixed(0)}× naive js, ${ofBlas}\n`,
     );
+  }
+  const nativeBf16 = matmul.find((r) => r.backend === 'native' && r.m === 256 && r.dtype === 'bf16');
+  if (native?.gflops && wasm?.gflops) {
+    const ofBlas = blas?.gflops ? `${((100 * native.gflops) / blas.gflops).toFixed(0)}% of openblas` : 'openblas n/a';
+    const bf16 = nativeBf16?.gflops ? `, bf16 weights ${((100 * nativeBf16.gflops) / native.gflops).toFixed(0)}% of f32` : '';
+    process.stdout.write(
+      `(256, 1024, 2816): native ${native.gflops.toFixed(1)} GFLOP/s = ${(native.gflops / wasm.gflops).toFixed(1)}× wasm, ${ofBlas}${bf16}\n`,
+    );
+  }
+  for (const tokens of ATTENTION_TOKENS) {
+    const [n, w] = ['native', 'wasm'].map((b) => attention.find((r) => r.backend === b && r.tokens === tokens)?.tokensPerSecond);
+    if (n && w) process.stdout.write(`attention ${tokens} tokens: native ${(n / w).toFixed(1)}× wasm\n`);
   }
 }
 

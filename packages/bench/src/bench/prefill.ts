@@ -1,135 +1,100 @@
-// `asap bench prefill`: the reference prefill of the embedded default model, whole prompts and one long
-// prompt in chunks, with the time per op (where the hot path goes). `--json` prints one JSON object.
-import { KvCache, loadModel, referencePrefill, residentModel } from '@asap/actors';
-import { type BackendName, SeededRandom, availableBackends, createBackend } from '@asap/runtime';
+// `asap bench prefill`: the reference forward's prefill tokens/s on the default model (or --model DIR), per
+// available backend, one thread, for 128, 512 and 2,048 tokens (median of --runs after a warm-up).
+// `--json` prints {"prefill": [{"backend", "tokens", "tokensPerS", ...}]}. The prompt is the one the
+// transformers peer script uses, [(i·37 + 11) mod vocab], so the figures compare.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModel, referencePrefill, residentModel } from '@asap/actors';
+import { type BackendName, availableBackends, createBackend } from '@asap/runtime';
 import { defaultModelDir } from '../cli/default-model.ts';
-import { formatTable } from '../report/table.ts';
-import { type OpTotal, ProfiledBackend } from './op-profile.ts';
+import { formatNumber, formatTable } from '../report/table.ts';
 
-interface Options {
-  readonly backend: BackendName;
-  readonly lengths: number[];
-  readonly chunks: number;
-  readonly chunkTokens: number;
-  readonly repeat: number;
-  readonly json: boolean;
+interface PrefillRow {
+  backend: BackendName;
+  tokens: number;
+  /** From the median run. */
+  tokensPerS: number;
+  /** From the fastest run: what the forward does when the (shared, noisy) machine leaves it alone. */
+  tokensPerSBest: number;
+  /** Per second of this process's CPU time (median run): steadier than wall time when other work shares the cores. */
+  tokensPerCpuS: number;
+  runs: number;
 }
 
-interface Run {
-  readonly name: string;
-  readonly tokens: number;
-  /** Best of the repeats (the least disturbed by other load on the machine), and every repeat. */
-  readonly ms: number;
-  readonly allMs: number[];
-  readonly tokensPerS: number;
-  /** Per chunk of the best repeat, for a chunked prompt: the later chunks show what grows with the KV held. */
-  readonly chunkMs?: number[];
-  readonly ops: OpTotal[];
+const USAGE =
+  'usage: asap bench prefill [--json] [--tokens 128,512,2048] [--backends native,wasm] [--runs 3] [--model DIR]\n' +
+  '(js, the scalar oracle, runs only when named in --backends: it takes minutes at 2,048 tokens)';
+
+function list(text: string, what: string): string[] {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new Error(`--${what}: empty list\n${USAGE}`);
+  return items;
 }
 
-const USAGE = 'usage: asap bench prefill [--backend wasm|js] [--lengths 512,2048] [--chunks 4 --chunk-tokens 1024] [--repeat 3] [--json]';
-
-function positive(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`bench prefill: ${name} must be a positive integer, got "${text}"\n${USAGE}`);
-  return n;
-}
-
-function parse(args: string[]): Options {
-  const o = { backend: 'wasm' as BackendName, lengths: [512, 2048], chunks: 4, chunkTokens: 1024, repeat: 3, json: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`bench prefill: ${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--backend') {
-      const b = value();
-      if (!(availableBackends() as string[]).includes(b)) throw new Error(`bench prefill: --backend must be one of ${availableBackends().join(', ')}, got "${b}"`);
-      o.backend = b as BackendName;
-    } else if (a === '--lengths') o.lengths = value().split(',').map((t) => positive('--lengths', t));
-    else if (a === '--chunks') o.chunks = positive('--chunks', value());
-    else if (a === '--chunk-tokens') o.chunkTokens = positive('--chunk-tokens', value());
-    else if (a === '--repeat') o.repeat = positive('--repeat', value());
-    else throw new Error(`bench prefill: unknown option ${a}\n${USAGE}`);
-  }
-  return o;
-}
-
-function prompt(length: number, vocabSize: number, seed: number): number[] {
-  const random = new SeededRandom(seed);
-  return Array.from({ length }, () => Math.floor(random.next() * vocabSize));
+function positiveInt(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new Error(`--${what}: "${text}" is not a positive integer\n${USAGE}`);
+  return Number(text);
 }
 
 export async function run(args: string[]): Promise<void> {
-  const o = parse(args);
-  const dir = await defaultModelDir();
-  const backend = new ProfiledBackend(await createBackend(o.backend));
-  try {
-    const model = residentModel((await loadModel(dir)).model, backend);
-    const vocab = model.config.vocabSize;
-    referencePrefill(backend, model, prompt(8, vocab, 0)).kv.release(); // warm-up: compile and touch every weight once
-    const runs: Run[] = [];
-    const measure = (name: string, tokens: number, once: () => number[]): void => {
-      let best: { ms: number; chunkMs: number[]; ops: OpTotal[] } | undefined;
-      const allMs: number[] = [];
-      for (let r = 0; r < o.repeat; r++) {
-        backend.reset();
-        const chunkMs = once();
-        const ms = chunkMs.reduce((a, b) => a + b, 0);
-        allMs.push(ms);
-        if (!best || ms < best.ms) best = { ms, chunkMs, ops: backend.report() };
-      }
-      const { ms, chunkMs, ops } = best!;
-      runs.push({ name, tokens, ms, allMs, tokensPerS: (tokens / ms) * 1000, ...(chunkMs.length > 1 ? { chunkMs } : {}), ops });
-    };
-    for (const length of o.lengths) {
-      const tokens = prompt(length, vocab, length);
-      measure(`prompt ${length}`, length, () => {
-        const start = performance.now();
-        const { kv } = referencePrefill(backend, model, tokens);
-        const ms = performance.now() - start;
-        kv.release();
-        return [ms];
-      });
-    }
-    if (o.chunks > 1) {
-      const total = o.chunks * o.chunkTokens;
-      const tokens = prompt(total, vocab, total);
-      // The cache in the backend's memory (attention reads it in place), then in plain shared memory (each
-      // attention call copies every filled row in): the difference is the copy, quadratic over the chunks.
-      for (const where of ['backend', 'plain'] as const) {
-        measure(`${o.chunks} × ${o.chunkTokens} chunks, KV in ${where} memory`, total, () => {
-          const kv = KvCache.create(model.config, total, where === 'backend' ? backend : undefined);
-          const times: number[] = [];
-          for (let c = 0; c < o.chunks; c++) {
-            const start = performance.now();
-            referencePrefill(backend, model, tokens.slice(c * o.chunkTokens, (c + 1) * o.chunkTokens), { kv });
-            times.push(performance.now() - start);
-          }
-          kv.release();
-          return times;
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      tokens: { type: 'string', default: '128,512,2048' },
+      backends: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      model: { type: 'string' },
+    },
+  });
+  const lengths = list(values.tokens, 'tokens').map((t) => positiveInt(t, 'tokens'));
+  const runs = positiveInt(values.runs, 'runs');
+  const available = availableBackends();
+  const backends = (values.backends === undefined ? available.filter((b) => b !== 'js') : list(values.backends, 'backends')) as BackendName[];
+  for (const b of backends) {
+    if (!available.includes(b)) throw new Error(`--backends: "${b}" is not available here (available: ${available.join(', ')})\n${USAGE}`);
+  }
+  const dir = values.model === undefined ? await defaultModelDir() : resolve(process.env.INIT_CWD ?? process.cwd(), values.model);
+  const { model: loaded } = await loadModel(dir);
+  const vocab = loaded.config.vocabSize;
+
+  const rows: PrefillRow[] = [];
+  for (const name of backends) {
+    const backend = await createBackend(name, { threads: 1 });
+    try {
+      const model = residentModel(loaded, backend);
+      for (const tokens of lengths) {
+        const prompt = Array.from({ length: tokens }, (_, i) => (i * 37 + 11) % vocab);
+        referencePrefill(backend, model, prompt);
+        const ms: number[] = [];
+        const cpuMs: number[] = [];
+        for (let r = 0; r < runs; r++) {
+          const start = performance.now();
+          const cpu = process.cpuUsage();
+          referencePrefill(backend, model, prompt);
+          const used = process.cpuUsage(cpu);
+          ms.push(performance.now() - start);
+          cpuMs.push((used.user + used.system) / 1000);
+        }
+        const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        rows.push({
+          backend: name, tokens,
+          tokensPerS: (tokens * 1000) / median(ms), tokensPerSBest: (tokens * 1000) / Math.min(...ms), tokensPerCpuS: (tokens * 1000) / median(cpuMs),
+          runs,
         });
       }
+    } finally {
+      backend.dispose();
     }
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify({ backend: backend.name, model: dir, runs })}\n`);
-      return;
-    }
-    process.stdout.write(`reference prefill of the default model (${dir}), ${backend.name} backend, best of ${o.repeat}\n`);
-    for (const r of runs) {
-      const chunks = r.chunkMs ? `; chunks ${r.chunkMs.map((m) => m.toFixed(0)).join(', ')} ms` : '';
-      process.stdout.write(
-        `\n${r.name}: ${r.ms.toFixed(1)} ms (runs ${r.allMs.map((m) => m.toFixed(0)).join(', ')}), ${Math.round(r.tokensPerS)} tokens/s${chunks}\n`,
-      );
-      const opMs = r.ops.reduce((a, b) => a + b.ms, 0);
-      const rows = r.ops.map((op) => [op.op, String(op.calls), op.ms.toFixed(1), `${((op.ms / r.ms) * 100).toFixed(1)}%`]);
-      rows.push(['(outside ops)', '', (r.ms - opMs).toFixed(1), `${(((r.ms - opMs) / r.ms) * 100).toFixed(1)}%`]);
-      process.stdout.write(`${formatTable(['op', 'calls', 'ms', 'share'], rows)}\n`);
-    }
-  } finally {
-    backend.dispose();
   }
+
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ prefill: rows })}\n`);
+    return;
+  }
+  process.stdout.write(`reference forward prefill, ${dir} (${loaded.config.arch}), one thread, median of ${runs} after a warm-up\n`);
+  const table = rows.map((r) => [
+    r.backend, String(r.tokens), formatNumber(r.tokensPerS, 0), formatNumber(r.tokensPerSBest, 0), formatNumber(r.tokensPerCpuS, 0),
+  ]);
+  process.stdout.write(`${formatTable(['backend', 'tokens', 'tokens/s', 'best', 'per CPU-s'], table)}\n`);
 }

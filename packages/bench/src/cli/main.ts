@@ -13,7 +13,8 @@ const commands: Record<string, Command> = {
   'bench engines': { summary: 'throughput and short-request TTFT: reference vs sync vs asap', load: () => import('../bench/engines.ts') },
   'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
   'bench workers': { summary: 'threads host: time to start and stop its workers', load: () => import('../bench/workers.ts') },
-  'bench prefill': { summary: 'reference prefill of the default model, time per op', load: () => import('../bench/prefill.ts') },
+  'bench prefill': { summary: 'reference forward prefill tokens/s per backend (128, 512, 2048 tokens)', load: () => import('../bench/prefill.ts') },
+  'bench prefill-ops': { summary: 'reference prefill of the default model, time per op', load: () => import('../bench/prefill-ops.ts') },
   'gen-model': { summary: 'write a deterministic tiny checkpoint', load: () => import('./gen-model.ts') },
   prefill: { summary: 'prefill one prompt and print the first token', load: () => import('./prefill.ts') },
 };

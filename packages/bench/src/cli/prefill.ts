@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, type EngineName, type EngineOptions, type RankSpan, createEngine } from '@asap/actors';
-import { availableBackends, type BackendName } from '@asap/runtime';
+import { availableBackends, type BackendName, defaultBackend } from '@asap/runtime';
 import { writeTrace } from '../report/trace.ts';
 import { helpOrDuplicates } from './args.ts';
 import { defaultModelDir } from './default-model.ts';
@@ -10,7 +10,7 @@ import { defaultModelDir } from './default-model.ts';
 const BACKENDS: readonly BackendName[] = availableBackends();
 const USAGE = [
   'usage: asap prefill [--model DIR (default: the embedded default model)] --tokens 1,2,3',
-  `         [--engine ${ENGINE_NAMES.join('|')}] [--backend ${BACKENDS.join('|')}] [--host threads|sim]`,
+  `         [--engine ${ENGINE_NAMES.join('|')}] [--backend ${BACKENDS.join('|')} (default: the fastest here, ${defaultBackend()})] [--host threads|sim]`,
   '         [--ranks N] [--attention-ranks A --expert-ranks E] [--placement disaggregated|colocated]',
   '         [--token-budget N] [--trace FILE] [--json]',
 ].join('\n');
@@ -63,7 +63,7 @@ export async function run(args: string[]): Promise<void> {
       model: { type: 'string' },
       tokens: { type: 'string' },
       engine: { type: 'string', default: 'reference' },
-      backend: { type: 'string', default: 'wasm' },
+      backend: { type: 'string', default: defaultBackend() },
       host: { type: 'string', default: 'threads' },
       ranks: { type: 'string' },
       'attention-ranks': { type: 'string' },

@@ -1,6 +1,7 @@
 // The engines a comparison runs, each with the knobs its configuration search may turn. Adding an engine
 // (asap) is one entry in COMPARED; `engineAvailable` reports one that createEngine does not know yet.
 import { EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
+import { type BackendName, defaultBackend } from '@asap/runtime';
 
 export type ComparedName = 'sync' | 'asap';
 /** How wide a configuration search is: `none` runs each engine at its defaults. */
@@ -13,6 +14,8 @@ export interface EngineSetup {
   /** Ranks (cores) the engine may use, split as its knobs say. */
   readonly ranks: number;
   readonly knobs: Knobs;
+  /** The compute backend; the fastest available here when absent. */
+  readonly backend?: BackendName;
 }
 
 export interface EngineFamily {
@@ -95,7 +98,7 @@ export function family(name: ComparedName): EngineFamily {
 }
 
 export function engineOptions(setup: EngineSetup, model: string, spans: boolean): EngineOptions {
-  const base = { model, host: setup.host, backend: 'wasm' as const, spans };
+  const base = { model, host: setup.host, backend: setup.backend ?? defaultBackend(), spans };
   return setup.engine === 'reference' ? { ...base, engine: 'reference' } : { ...base, ...family(setup.engine).options(setup.ranks, setup.knobs) };
 }
 
@@ -112,5 +115,5 @@ export async function engineAvailable(name: ComparedName): Promise<boolean> {
 
 export function describeSetup(setup: EngineSetup): string {
   const knobs = Object.entries(setup.knobs).map(([k, v]) => `${k} ${v}`);
-  return `${setup.engine} (${setup.ranks} rank${setup.ranks === 1 ? "" : "s"} on ${setup.host}${knobs.length ? `; ${knobs.join(', ')}` : ''})`;
+  return `${setup.engine} (${setup.ranks} rank${setup.ranks === 1 ? '' : 's'} on ${setup.host}, ${setup.backend ?? defaultBackend()}${knobs.length ? `; ${knobs.join(', ')}` : ''})`;
 }

@@ -26,6 +26,11 @@ export interface BackendOptions {
    * (true: an error if unavailable), or never (false: plain SIMD, matmul bit-identical to the js backend).
    */
   readonly relaxedSimd?: boolean | 'auto';
+  /**
+   * native: kernel threads for matmul and attention (output columns are split among them, so results do not
+   * depend on it); 1 when absent.
+   */
+  readonly threads?: number;
 }
 
 /**

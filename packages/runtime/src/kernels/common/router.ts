@@ -4,6 +4,16 @@ import { fail, requireF32, requireRank2 } from './checks.ts';
 
 const f = Math.fround;
 
+/** The checks of routerTopK (every backend's): 2-D f32 logits [rows, experts], topK in 1..experts. */
+export function checkRouter(logits: Tensor, options: RouterOptions): { rows: number; experts: number } {
+  requireRank2('routerTopK', 'logits', logits);
+  requireF32('routerTopK', 'logits', logits);
+  const [rows, experts] = logits.shape;
+  const { topK } = options;
+  if (!Number.isInteger(topK) || topK < 1 || topK > experts) fail('routerTopK', `topK ${topK} must be in 1..${experts} (experts)`);
+  return { rows, experts };
+}
+
 /**
  * Softmax over each row of expert logits (f32, as Hugging Face computes it), then the top-k experts in
  * slot order: descending probability, the lower expert id first on ties; optionally renormalised to sum
@@ -11,11 +21,8 @@ const f = Math.fround;
  * code keeps expert choices identical whatever backend computed the logits.
  */
 export function routerTopK(logits: Tensor, options: RouterOptions): RouterChoice {
-  requireRank2('routerTopK', 'logits', logits);
-  requireF32('routerTopK', 'logits', logits);
-  const [rows, experts] = logits.shape;
+  const { rows, experts } = checkRouter(logits, options);
   const { topK, renormalize } = options;
-  if (!Number.isInteger(topK) || topK < 1 || topK > experts) fail('routerTopK', `topK ${topK} must be in 1..${experts} (experts)`);
   const x = logits.data as Float32Array;
   const ids = new Int32Array(rows * topK);
   const weights = new Float32Array(rows * topK);
