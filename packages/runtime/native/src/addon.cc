@@ -151,17 +151,17 @@ class Context : public Napi::ObjectWrap<Context> {
     return env.Undefined();
   }
 
-  /** attention(q, k, v, out, queries, keys, numHeads, numKvHeads, headDim, scale, queryOffset) */
+  /** attention(q, k, v, out, queries, keys, numHeads, numKvHeads, headDim, scale, queryOffset, valueDim) */
   Napi::Value Attention(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
     const int queries = integer(info[4]), keys = integer(info[5]), heads = integer(info[6]), kvHeads = integer(info[7]);
-    const int dim = integer(info[8]), offset = integer(info[10]);
+    const int dim = integer(info[8]), offset = integer(info[10]), valueDim = integer(info[11]);
     const float scale = real(info[9]);
     const float* q = view<float>(env, info[0], napi_float32_array, "q", (size_t)queries * heads * dim).data;
     const float* k = view<float>(env, info[1], napi_float32_array, "k", (size_t)keys * kvHeads * dim).data;
-    const float* v = view<float>(env, info[2], napi_float32_array, "v", (size_t)keys * kvHeads * dim).data;
-    float* out = view<float>(env, info[3], napi_float32_array, "out", (size_t)queries * heads * dim).data;
+    const float* v = view<float>(env, info[2], napi_float32_array, "v", (size_t)keys * kvHeads * valueDim).data;
+    float* out = view<float>(env, info[3], napi_float32_array, "out", (size_t)queries * heads * valueDim).data;
     if (queries == 0) return env.Undefined();
     if (offset < 0 || offset + queries > keys) throw Napi::RangeError::New(env, "native backend: attention query positions run past the keys");
     const int usedKeys = offset + queries;
@@ -172,7 +172,7 @@ class Context : public Napi::ObjectWrap<Context> {
       if (attn_[p].size() < scratch) attn_[p].resize(scratch);
     pool_->run(parts, [&](int p) {
       const int g0 = kvHeads * p / parts, g1 = kvHeads * (p + 1) / parts;
-      k_->attention(q, k, v, out, queries, keys, heads, kvHeads, dim, scale, offset, g0, g1, attn_[p].data());
+      k_->attention(q, k, v, out, queries, keys, heads, kvHeads, dim, valueDim, scale, offset, g0, g1, attn_[p].data());
     });
     return env.Undefined();
   }

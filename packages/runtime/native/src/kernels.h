@@ -284,15 +284,15 @@ static inline void blockValuesAny(const Pair* pairs, const float* vb, size_t vSt
 }
 
 template <int rp>
-static void blockGroup(const Pair* pairs, const float* kt, const float* vb, size_t vStride, int headDim, float scale, int j0,
-                       int inBlock, float* m, float* l, float* c, float* pe) {
+static void blockGroup(const Pair* pairs, const float* kt, const float* vb, size_t vStride, int headDim, int valueDim, float scale,
+                       int j0, int inBlock, float* m, float* l, float* c, float* pe) {
   blockScores<rp>(pairs, kt, headDim, scale, j0, m, l, c, pe);
   int most = 0;
   for (int r = 0; r < rp; r++) most = imax(most, pairs[r].pos - j0 + 1);
   const int count = imin(imin(most, inBlock), BK);
-  // Dims in chunks of up to KV vectors; the last vector may be partial.
-  for (int d0 = 0; d0 < headDim; d0 += KV * L) {
-    const int left = headDim - d0;
+  // Value dims in chunks of up to KV vectors; the last vector may be partial.
+  for (int d0 = 0; d0 < valueDim; d0 += KV * L) {
+    const int left = valueDim - d0;
     const int nv = imin(KV, (left + L - 1) / L);
     const int tail = left - (nv - 1) * L;
     const int t = tail > L ? L : tail;
@@ -306,17 +306,20 @@ static void blockGroup(const Pair* pairs, const float* kt, const float* vb, size
 }
 
 template <int rp>
-static void blockGroupN(int n, const Pair* pairs, const float* kt, const float* vb, size_t vStride, int headDim, float scale,
-                        int j0, int inBlock, float* m, float* l, float* c, float* pe) {
-  if (n == rp) blockGroup<rp>(pairs, kt, vb, vStride, headDim, scale, j0, inBlock, m, l, c, pe);
-  else if constexpr (rp > 1) blockGroupN<rp - 1>(n, pairs, kt, vb, vStride, headDim, scale, j0, inBlock, m, l, c, pe);
+static void blockGroupN(int n, const Pair* pairs, const float* kt, const float* vb, size_t vStride, int headDim, int valueDim,
+                        float scale, int j0, int inBlock, float* m, float* l, float* c, float* pe) {
+  if (n == rp) blockGroup<rp>(pairs, kt, vb, vStride, headDim, valueDim, scale, j0, inBlock, m, l, c, pe);
+  else if constexpr (rp > 1) blockGroupN<rp - 1>(n, pairs, kt, vb, vStride, headDim, valueDim, scale, j0, inBlock, m, l, c, pe);
 }
 
 static void attention(const float* q, const float* k, const float* v, float* out, int queries, int keys, int numHeads,
-                      int numKvHeads, int headDim, float scale, int queryOffset, int kvBegin, int kvEnd, float* scratch) {
+                      int numKvHeads, int headDim, int valueDim, float scale, int queryOffset, int kvBegin, int kvEnd, float* scratch) {
   const int group = numHeads / numKvHeads;
   const size_t qWidth = (size_t)numHeads * headDim;
   const size_t kvWidth = (size_t)numKvHeads * headDim;
+  // Values and outputs are valueDim per head (multi-head latent attention has valueDim ≠ headDim).
+  const size_t oWidth = (size_t)numHeads * valueDim;
+  const size_t vWidth = (size_t)numKvHeads * valueDim;
   const int lastKey = queryOffset + queries - 1;
   const int blocks = lastKey / BK + 1;
   float* kt = scratch;
@@ -337,7 +340,7 @@ static void attention(const float* q, const float* k, const float* v, float* out
         }
       }
     }
-    const float* vg = v + (size_t)g * headDim;
+    const float* vg = v + (size_t)g * valueDim;
     for (int i0 = 0; i0 < queries; i0 += QB) {
       const int rows = imin(QB, queries - i0);
       const int count = rows * group;  // pairs, in (row, head) order
@@ -349,15 +352,15 @@ static void attention(const float* q, const float* k, const float* v, float* out
         l[p] = 0.0f;
         const int i = i0 + p / group;
         const int h = g * group + p % group;
-        float* o = out + (size_t)i * qWidth + (size_t)h * headDim;
-        for (int d = 0; d < headDim; d++) o[d] = 0.0f;
+        float* o = out + (size_t)i * oWidth + (size_t)h * valueDim;
+        for (int d = 0; d < valueDim; d++) o[d] = 0.0f;
       }
       const int sweepLast = queryOffset + i0 + rows - 1;
       for (int b = 0; b * BK <= sweepLast; b++) {
         const int j0 = b * BK;
         const int inBlock = imin(BK, keys - j0);
         const float* ktb = kt + (size_t)b * BK * headDim;
-        const float* vb = vg + (size_t)j0 * kvWidth;
+        const float* vb = vg + (size_t)j0 * vWidth;
         // Pairs whose row sits before this block see none of it: start at the first row that does.
         const int firstRow = imax(0, j0 - queryOffset - i0);
         for (int p = firstRow * group; p < count; p += RP) {
@@ -365,19 +368,19 @@ static void attention(const float* q, const float* k, const float* v, float* out
           for (int r = 0; r < n; r++) {
             const int i = i0 + (p + r) / group;
             const int h = g * group + (p + r) % group;
-            pairs[r] = Pair{q + (size_t)i * qWidth + (size_t)h * headDim, out + (size_t)i * qWidth + (size_t)h * headDim, queryOffset + i};
+            pairs[r] = Pair{q + (size_t)i * qWidth + (size_t)h * headDim, out + (size_t)i * oWidth + (size_t)h * valueDim, queryOffset + i};
           }
-          blockGroupN<RP>(n, pairs, ktb, vb, kvWidth, headDim, scale, j0, inBlock, m + p, l + p, c + p, pe);
+          blockGroupN<RP>(n, pairs, ktb, vb, vWidth, headDim, valueDim, scale, j0, inBlock, m + p, l + p, c + p, pe);
         }
       }
       for (int p = 0; p < count; p++) {
         const int i = i0 + p / group;
         const int h = g * group + p % group;
-        float* o = out + (size_t)i * qWidth + (size_t)h * headDim;
+        float* o = out + (size_t)i * oWidth + (size_t)h * valueDim;
         const T lv = V::set1(l[p]);
         int d = 0;
-        for (; d + L <= headDim; d += L) V::store(o + d, V::div(V::load(o + d), lv));
-        if (d < headDim) V::storeN(o + d, V::div(V::loadN(o + d, headDim - d), lv), headDim - d);
+        for (; d + L <= valueDim; d += L) V::store(o + d, V::div(V::load(o + d), lv));
+        if (d < valueDim) V::storeN(o + d, V::div(V::loadN(o + d, valueDim - d), lv), valueDim - d);
       }
     }
   }

@@ -23,7 +23,7 @@ struct KernelTable {
   size_t (*attentionScratch)(int queries, int keys, int numHeads, int numKvHeads, int headDim);
   /** Causal GQA attention for kv heads [kvBegin, kvEnd) (their query heads' output columns). */
   void (*attention)(const float* q, const float* k, const float* v, float* out, int queries, int keys, int numHeads,
-                    int numKvHeads, int headDim, float scale, int queryOffset, int kvBegin, int kvEnd, float* scratch);
+                    int numKvHeads, int headDim, int valueDim, float scale, int queryOffset, int kvBegin, int kvEnd, float* scratch);
   void (*rmsNorm)(const float* x, const void* w, int wType, float* y, int slices, int width, float eps);
   void (*rope)(const float* x, float* y, const float* cos, const float* sin, int rows, int numHeads, int headDim, int half);
   void (*add)(const float* a, const float* b, float* y, size_t n);

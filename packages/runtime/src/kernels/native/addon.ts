@@ -18,6 +18,7 @@ export interface NativeContext {
   attention(
     q: F32, k: F32, v: F32, out: F32,
     queries: number, keys: number, numHeads: number, numKvHeads: number, headDim: number, scale: number, queryOffset: number,
+    valueDim: number,
   ): void;
   rmsNorm(x: F32, w: Weights, wType: number, y: F32, slices: number, width: number, eps: number): void;
   rope(x: F32, y: F32, cos: F32, sin: F32, rows: number, numHeads: number, headDim: number, half: number): void;

@@ -130,14 +130,11 @@ export class NativeBackend implements Backend {
   attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, out?: Tensor): Tensor {
     const c = this.live();
     const s = checkAttention(q, k, v, options);
-    if (s.valueHeadDim !== s.headDim) {
-      throw new KernelUnsupportedError(`native attention: valueHeadDim ${s.valueHeadDim} ≠ headDim ${s.headDim} (multi-head latent attention) is not implemented; use wasm or js`);
-    }
     requireDisjoint('attention', out, [['q', q], ['k', k], ['v', v]]);
-    const y = this.output('attention', q.shape, out);
+    const y = this.output('attention', [s.queries, s.numHeads * s.valueHeadDim], out);
     c.attention(
       q.data as F32, k.data as F32, v.data as F32, y.data as F32,
-      s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.scale, s.queryOffset,
+      s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.scale, s.queryOffset, s.valueHeadDim,
     );
     return y;
   }
