@@ -50,7 +50,7 @@ const checks = {
       asap: { engine: 'asap', attentionRanks: 1, expertRanks: 2 },
     };
     for (const [name, options] of Object.entries(variants)) {
-      const engine = await createEngine({ model: modelDir, host: 'threads', ...options });
+      const engine = await createEngine({ model: modelDir, host: 'threads', backend: 'wasm', ...options });
       try {
         const result = await engine.prefill({ tokens, logits: true });
         out[name] = { firstToken: result.firstToken, logits: Array.from(result.logits) };
