@@ -17,6 +17,8 @@ export interface ExpertRoleOptions {
   readonly batchWaitMs: number;
   /** A batch is run without waiting once it holds this many rows. */
   readonly batchRows: number;
+  /** Record idle time (false where the rank's attention side records it: colocated, both idle at once). */
+  readonly recordIdle?: boolean;
 }
 
 interface Waiting {
@@ -73,7 +75,7 @@ export class ExpertRole {
   async run(): Promise<void> {
     while (!this.stopped) {
       if (this.waiting.length === 0) {
-        await this.timeline.wait('idle', 'idle', this.wake.wait());
+        await (this.options.recordIdle === false ? this.wake.wait() : this.timeline.wait('idle', 'idle', this.wake.wait()));
         continue;
       }
       if (this.options.continuousBatching) await this.fill();

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '@asap/actors';
+import { defaultBackend } from '@asap/runtime';
 import { comparisonTable } from '../report/comparison-table.ts';
 import { writeReportHtml } from '../report/html.ts';
 import { progressBar } from '../report/progress.ts';
@@ -74,7 +75,7 @@ export async function run(args: string[]): Promise<void> {
   await writeFile(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   const mismatched = Object.entries(report.reference?.mismatches ?? {}).filter(([, ids]) => ids.length > 0);
   if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  out(`workload: ${report.workload.description}; ${ranks} ranks, threads host, wasm backend`);
+  out(`workload: ${report.workload.description}; ${ranks} ranks, threads host, ${defaultBackend()} backend`);
   out(`SLO yardstick (unloaded sync TTFT): ${report.unloaded.lengths.map((n, i) => `${n} tokens ${report.unloaded.ttftMs[i].toFixed(0)} ms`).join(', ')}\n`);
   out(comparisonTable(report));
   for (const [name, ids] of Object.entries(report.reference?.mismatches ?? {})) {
