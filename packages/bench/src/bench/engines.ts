@@ -5,10 +5,10 @@
 //      p90 TTFT under sync at its best token budget (searched) vs asap.
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '@asap/actors';
-import { SeededRandom } from '@asap/runtime';
+import { SeededRandom, availableBackends, defaultBackend } from '@asap/runtime';
 import { percentile } from '../metrics/percentile.ts';
 import { defaultModelDir } from '../cli/default-model.ts';
-import { positiveInteger, positiveNumber, wantsHelp } from '../cli/options.ts';
+import { oneOf, positiveInteger, positiveNumber, wantsHelp } from '../cli/options.ts';
 import { type Progress, progressBar } from '../report/progress.ts';
 import { formatNumber, formatTable } from '../report/table.ts';
 import { ASAP, type EngineSetup, SYNC, describeSetup, engineAvailable } from '../run/engines.ts';
@@ -17,7 +17,7 @@ import { drawLengths, uniformLength } from '../workload/lengths.ts';
 import { type WorkloadRequest, toRequests } from '../workload/request.ts';
 import { buildWorkload } from '../workload/spec.ts';
 
-const USAGE = `usage: asap bench engines [--ranks N] [--seed S] [--rate R] [--repeat N] [--json]
+const USAGE = `usage: asap bench engines [--ranks N] [--seed S] [--rate R] [--repeat N] [--backend native|wasm|js (default: the fastest here)] [--json]
   (a) tokens/s on a saturating batch of 24 requests of 32–1,024 tokens: reference (one thread), sync and asap
       on N ranks (default 2), with each rank's kernel share of busy time; the engines take turns, --repeat
       rounds (default 2), and each engine's best round is its figure (every round is in the JSON);
@@ -48,7 +48,11 @@ const shortP90 = (run: EngineRun): number => percentile(run.records.filter((r) =
 
 export async function run(args: string[]): Promise<void> {
   if (wantsHelp(args, USAGE)) return;
-  const { values } = parseArgs({ args, options: { ranks: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' }, repeat: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { ranks: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' }, repeat: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  const backend = oneOf('backend', values.backend, availableBackends(), defaultBackend());
   const ranks = positiveInteger('ranks', values.ranks, 2);
   const seed = positiveInteger('seed', values.seed, 1);
   const rate = positiveNumber('rate', values.rate, 1);
@@ -63,10 +67,10 @@ export async function run(args: string[]): Promise<void> {
   const lengths = drawLengths(uniformLength(32, 1024), 24, new SeededRandom(seed));
   const batch = toRequests(lengths.map(() => 0), lengths);
   // asap runs each of its variants (the quick search's candidates) and reports its best.
-  const asapVariants: EngineSetup[] = asap ? ASAP.candidates(ranks, 'quick').map((knobs) => ({ engine: 'asap', host: 'threads', ranks, knobs })) : [];
+  const asapVariants: EngineSetup[] = asap ? ASAP.candidates(ranks, 'quick').map((knobs) => ({ engine: 'asap', host: 'threads', ranks, knobs, backend })) : [];
   const setups: Array<[string, EngineSetup]> = [
-    ['reference', { engine: 'reference', host: 'threads', ranks: 1, knobs: {} }],
-    ['sync', { engine: 'sync', host: 'threads', ranks, knobs: SYNC.defaults }],
+    ['reference', { engine: 'reference', host: 'threads', ranks: 1, knobs: {}, backend }],
+    ['sync', { engine: 'sync', host: 'threads', ranks, knobs: SYNC.defaults, backend }],
     ...asapVariants.map((s): [string, EngineSetup] => ['asap', s]),
   ];
   progress.stage('saturating batch', setups.length * repeat);
@@ -94,7 +98,7 @@ export async function run(args: string[]): Promise<void> {
   progress.stage('mixed workload', BUDGETS.length + asapVariants.length);
   const budgets: Array<{ tokenBudget: number; shortP90TtftMs: number }> = [];
   for (const tokenBudget of BUDGETS) {
-    const r = await runEngine({ engine: 'sync', host: 'threads', ranks, knobs: { ...SYNC.defaults, tokenBudget } }, model, mixed, { vocabSize: vocab, seed });
+    const r = await runEngine({ engine: 'sync', host: 'threads', ranks, knobs: { ...SYNC.defaults, tokenBudget }, backend }, model, mixed, { vocabSize: vocab, seed });
     budgets.push({ tokenBudget, shortP90TtftMs: shortP90(r) });
     progress.tick();
   }
