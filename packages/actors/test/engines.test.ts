@@ -72,6 +72,8 @@ describe('each feature off and on keeps the results exact', () => {
     ['asap without expert load balancing', asap({ asap: { expertLoadBalancing: false }, experts: { routingCounts: counts } })],
     ['asap with hot-expert replicas on 3 expert ranks', asap({ expertRanks: 3, experts: { routingCounts: counts, hotReplicas: 3 } })],
     ['asap with 1 attention and 1 expert rank', asap({ attentionRanks: 1, expertRanks: 1 })],
+    ['sync with a single rank (every barrier passes at once)', sync({ ranks: 1 })],
+    ['asap colocated on a single rank', { engine: 'asap', ranks: 1, asap: { placement: 'colocated', microBatchTokens: 16 } }],
   ];
   for (const [name, options] of variants) {
     test(`${name} (sim)`, () => withEngine({ model, host: 'sim', ...options }, (e) => assertMatchesReference(e, model, prompts)));

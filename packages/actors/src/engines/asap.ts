@@ -2,30 +2,18 @@
 // every rank both), a gateway placing requests where they will finish soonest, and no barrier anywhere.
 // Each of the four optimizations is one switch here.
 import type { ActorSpec } from '@asap/runtime';
-import type { ModelConfig } from '../model/config/model-config.ts';
 import type { AsapRankConfig } from '../ranks/asap-config.ts';
 import type { GatewayConfig } from '../ranks/gateway.ts';
-import { attentionOp, expertOp } from '../ranks/op-costs.ts';
 import { type ActorEnginePlan, startActorEngine } from './actor-engine.ts';
 import type { Engine, EngineOptions } from './engine.ts';
 import { EngineConfigError } from '../errors.ts';
 import { commonOptions, positiveInteger } from './options.ts';
-import { expertHolders, messageRingBytes } from './plan-pieces.ts';
+import { expertHolders, messageRingBytes, placementCosts } from './plan-pieces.ts';
 import { rankModule } from './rank-modules.ts';
 
 const GATEWAY = 'gateway';
 
 export type AsapPlacement = 'disaggregated' | 'colocated';
-
-/** Cost per queued token and per token × context position (FLOPs), for the gateway's placement. */
-function placementCosts(c: ModelConfig): { tokenCost: number; contextCost: number } {
-  let tokenCost = 0;
-  for (let layer = 0; layer < c.numLayers; layer++) {
-    tokenCost += attentionOp(c, layer, 1, 0, 4).flops ?? 0;
-    if (c.layerKinds[layer] === 'moe') tokenCost += c.topK * (expertOp(c, 1, 4).flops ?? 0);
-  }
-  return { tokenCost, contextCost: 4 * c.numLayers * c.numHeads * c.headDim };
-}
 
 export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan> {
   const common = await commonOptions(options);

@@ -14,7 +14,10 @@ export interface SyncOptions {
   readonly tokenBudget?: number;
   /** Split each step into two micro-batches so one's dispatch/combine overlaps the other's compute. Default true. */
   readonly twoBatchOverlap?: boolean;
-  /** Place requests on the rank with the fewest queued tokens (true) or round-robin (false). Default true. */
+  /**
+   * Place each request on the rank expected to finish its queue soonest, from a cost model of queued tokens and
+   * the context they attend to (true), or round-robin (false). Default true.
+   */
   readonly loadAwarePlacement?: boolean;
 }
 

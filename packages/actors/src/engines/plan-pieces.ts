@@ -1,6 +1,7 @@
 // Pieces every rank plan needs: expert placement from the options, and channel sizes from the model.
 import type { ModelConfig } from '../model/config/model-config.ts';
 import { type ExpertHolders, placeExperts } from '../ranks/expert-placement.ts';
+import { attentionOp, expertOp } from '../ranks/op-costs.ts';
 import type { ExpertPlacementOptions } from './engine.ts';
 import { EngineConfigError } from '../errors.ts';
 
@@ -23,3 +24,14 @@ export function messageRingBytes(c: ModelConfig, tokens: number): number {
   const logits = c.vocabSize * 4;
   return Math.max(1 << 20, Math.max(rows, prompt, logits) + 64 * 1024);
 }
+
+/** Cost per queued token and per token × context position (FLOPs), for the gateway's placement. */
+export function placementCosts(c: ModelConfig): { tokenCost: number; contextCost: number } {
+  let tokenCost = 0;
+  for (let layer = 0; layer < c.numLayers; layer++) {
+    tokenCost += attentionOp(c, layer, 1, 0, 4).flops ?? 0;
+    if (c.layerKinds[layer] === 'moe') tokenCost += c.topK * (expertOp(c, 1, 4).flops ?? 0);
+  }
+  return { tokenCost, contextCost: 4 * c.numLayers * c.numHeads * c.headDim };
+}
+

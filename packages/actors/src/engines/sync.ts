@@ -8,7 +8,7 @@ import type { Engine, EngineOptions } from './engine.ts';
 import { EngineConfigError } from '../errors.ts';
 import { commonOptions, positiveInteger } from './options.ts';
 import { rankModule } from './rank-modules.ts';
-import { expertHolders, messageRingBytes } from './plan-pieces.ts';
+import { expertHolders, messageRingBytes, placementCosts } from './plan-pieces.ts';
 
 export const GATEWAY = 'gateway';
 
@@ -37,7 +37,9 @@ export async function syncPlan(options: EngineOptions): Promise<ActorEnginePlan>
     fault: options.fault,
     shapesOnly: common.shapesOnly,
   };
-  const gateway: GatewayConfig = { ranks: ids, placement: (sync.loadAwarePlacement ?? true) ? 'tokens' : 'round-robin', tokenCost: 1, contextCost: 0 };
+  // Load-aware placement uses the same cost model as asap's (tokens and the context they attend to): a
+  // baseline placed by token counts alone would be weaker than the best synchronous system we can build.
+  const gateway: GatewayConfig = { ranks: ids, placement: (sync.loadAwarePlacement ?? true) ? 'work' : 'round-robin', ...placementCosts(c) };
   const actors: ActorSpec[] = [
     { id: GATEWAY, module: rankModule('gateway', common.host), config: gateway, sendsTo: ['driver', ...ids] },
     ...ids.map((id): ActorSpec => ({ id, module: rankModule('colocated-rank', common.host), config: rank, sendsTo: [GATEWAY, ...ids.filter((p) => p !== id)], maxInFlight: 64 })),

@@ -85,7 +85,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
   const wake = new Wakeup();
   // The barrier: the i-th tuple holds every peer's i-th message. Arrivals count what peers have sent, so an
   // idle rank knows a peer has begun a step.
-  const barrier = new PullQueue(rankBarrier(peers.map((p) => ctx.inboxFrom(p))), `${ctx.id} barrier`);
+  // A single rank has no peers: every barrier passes at once (zip of no streams would end at once instead).
+  const barrier = peers.length > 0 ? new PullQueue(rankBarrier(peers.map((p) => ctx.inboxFrom(p))), `${ctx.id} barrier`) : undefined;
   let arrived = 0;
   let consumed = 0;
   const arrivals = anyRank(peers.map((p) => ctx.inboxFrom(p))).subscribe(() => {
@@ -93,6 +94,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     wake.notify();
   });
   const gather = async (what: string): Promise<ChannelMessage[]> => {
+    if (!barrier) return [];
     const tuple = await timeline.wait('barrier-wait', what, barrier.next());
     consumed += tuple.length;
     return tuple;
@@ -262,7 +264,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     stop() {
       stopped = true;
       arrivals.unsubscribe();
-      barrier.close();
+      barrier?.close();
       wake.notify();
       model.dispose();
     },

@@ -26,10 +26,11 @@ export interface IncomingRows {
 /** Picks the rank that computes a row of `expert`, among the ranks holding it. */
 export type ReplicaChoice = (expert: number, holders: readonly number[]) => number;
 
-function copyRow(dst: Tensor, dstRow: number, src: Tensor, srcRow: number): void {
-  const width = dst.rowSize;
-  if (width === 0) return; // shapes only
-  (dst.data as Float32Array).set((src.data as Float32Array).subarray(srcRow * width, (srcRow + 1) * width), dstRow * width);
+/** Copies one row of `width` floats; a plain loop (no subarray view per row: this runs for every routed row). */
+function copyRow(dst: Float32Array, dstRow: number, src: Float32Array, srcRow: number, width: number): void {
+  const d = dstRow * width;
+  const s = srcRow * width;
+  for (let i = 0; i < width; i++) dst[d + i] = src[s + i];
 }
 
 /**
@@ -66,13 +67,14 @@ export function planDispatch(
     const slotOf = new Int32Array(total);
     const groups: ExpertGroup[] = [];
     let r = 0;
+    const out = rows.data as Float32Array;
     for (const expert of order) {
       const list = experts.get(expert) as number[];
       groups.push([expert, list.length / 3]);
       for (let i = 0; i < list.length; i += 3, r++) {
         chunkOf[r] = list[i];
         slotOf[r] = list[i + 1];
-        copyRow(rows, r, dispatches[list[i]].expertInput, list[i + 2]);
+        copyRow(out, r, dispatches[list[i]].expertInput.data as Float32Array, list[i + 2], hidden);
       }
     }
     return { groups, rows, chunkOf, slotOf };
@@ -114,14 +116,17 @@ export function runExpertBatch(
     let total = 0;
     for (let i = 2; i < list.length; i += 3) total += list[i];
     const batch = Tensor.zeros([total, hidden]);
+    const into = batch.data as Float32Array;
     let at = 0;
     for (let i = 0; i < list.length; i += 3) {
-      for (let k = 0; k < list[i + 2]; k++) copyRow(batch, at++, sources[list[i]].rows, list[i + 1] + k);
+      const from = sources[list[i]].rows.data as Float32Array;
+      for (let k = 0; k < list[i + 2]; k++) copyRow(into, at++, from, list[i + 1] + k, hidden);
     }
-    const out = compute(expert, batch);
+    const out = compute(expert, batch).data as Float32Array;
     at = 0;
     for (let i = 0; i < list.length; i += 3) {
-      for (let k = 0; k < list[i + 2]; k++) copyRow(outputs[list[i]], list[i + 1] + k, out, at++);
+      const back = outputs[list[i]].data as Float32Array;
+      for (let k = 0; k < list[i + 2]; k++) copyRow(back, list[i + 1] + k, out, at++, hidden);
     }
     batches.push(total);
   }
@@ -138,7 +143,10 @@ export function landOutputs(sent: OutgoingRows, outputs: Tensor, slotOutputs: re
   if (outputs.rowCount !== sent.rows.rowCount) {
     throw new Error(`combine: ${outputs.rowCount} expert outputs returned for ${sent.rows.rowCount} rows sent`);
   }
-  for (let r = 0; r < sent.chunkOf.length; r++) copyRow(slotOutputs[sent.chunkOf[r]], sent.slotOf[r], outputs, r);
+  const width = outputs.rowSize;
+  const from = outputs.data as Float32Array;
+  const into = slotOutputs.map((t) => t.data as Float32Array);
+  for (let r = 0; r < sent.chunkOf.length; r++) copyRow(into[sent.chunkOf[r]], sent.slotOf[r], from, r, width);
 }
 
 /**
