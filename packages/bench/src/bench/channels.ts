@@ -8,9 +8,9 @@
 import { Worker } from 'node:worker_threads';
 import { type ChannelMessage, type ChannelSender, Tensor, createRing, ringReceiver, ringSender } from '@asap/runtime';
 import { Bench } from 'tinybench';
-import { helpOrDuplicates } from '../cli/args.ts';
 import { formatNumber, formatTable } from '../report/table.ts';
 import type { EchoTask, PortMessage } from './channels-worker.ts';
+import { helpOrDuplicates } from '../cli/args.ts';
 
 const MiB = 1024 * 1024;
 const SIZES_MIB = [1, 4, 16] as const;

@@ -8,7 +8,7 @@ import { readModelConfig } from '@asap/actors';
 import { SeededRandom, availableBackends, defaultBackend } from '@asap/runtime';
 import { percentile } from '../metrics/percentile.ts';
 import { defaultModelDir } from '../cli/default-model.ts';
-import { oneOf, positiveInteger, positiveNumber, wantsHelp } from '../cli/options.ts';
+import { oneOf, positiveInteger, positiveNumber } from '../cli/options.ts';
 import { type Progress, progressBar } from '../report/progress.ts';
 import { formatNumber, formatTable } from '../report/table.ts';
 import { ASAP, type EngineSetup, SYNC, describeSetup, engineAvailable } from '../run/engines.ts';
@@ -16,6 +16,7 @@ import { type EngineRun, runEngine } from '../run/run-engine.ts';
 import { drawLengths, uniformLength } from '../workload/lengths.ts';
 import { type WorkloadRequest, toRequests } from '../workload/request.ts';
 import { buildWorkload } from '../workload/spec.ts';
+import { helpOrDuplicates } from '../cli/args.ts';
 
 const USAGE = `usage: asap bench engines [--ranks N] [--seed S] [--rate R] [--repeat N] [--backend native|wasm|js (default: the fastest here)] [--json]
   (a) tokens/s on a saturating batch of 24 requests of 32–1,024 tokens: reference (one thread), sync and asap
@@ -47,7 +48,7 @@ async function saturating(setup: EngineSetup, model: string, requests: WorkloadR
 const shortP90 = (run: EngineRun): number => percentile(run.records.filter((r) => r.promptTokens <= SHORT_MAX).map((r) => r.ttftMs), 0.9);
 
 export async function run(args: string[]): Promise<void> {
-  if (wantsHelp(args, USAGE)) return;
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: { ranks: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' }, repeat: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean', default: false } },

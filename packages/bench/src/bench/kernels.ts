@@ -3,8 +3,8 @@
 import { type Backend, NativeBackend, Tensor, WasmBackend, availableBackends, createBackend } from '@asap/runtime';
 import { Bench } from 'tinybench';
 import { formatNumber, formatTable } from '../report/table.ts';
-import { helpOrDuplicates } from '../cli/args.ts';
 import { type MatmulShape, openBlasMatmul } from './openblas.ts';
+import { helpOrDuplicates } from '../cli/args.ts';
 
 const MATMUL_SHAPES: readonly MatmulShape[] = [
   // One routed expert of the default model at 512 tokens (≈ 64 rows each): gate/up, then down.

@@ -12,7 +12,8 @@ import { progressBar } from '../report/progress.ts';
 import { writeTrace } from '../report/trace.ts';
 import { runComparisonJob } from '../run/comparison-job.ts';
 import { DEFAULT_MODEL, defaultModelDir } from './default-model.ts';
-import { oneOf, positiveInteger, positiveNumber, userPath, wantsHelp } from './options.ts';
+import { oneOf, positiveInteger, positiveNumber, userPath } from './options.ts';
+import { helpOrDuplicates } from './args.ts';
 
 const USAGE = `usage: asap demo [--requests N] [--rate R] [--seed S] [--ranks N] [--search none|quick|full] [--out DIR] [--json]
   Compares the engines on the embedded default model (threads host): --requests from the conversation trace
@@ -20,7 +21,7 @@ const USAGE = `usage: asap demo [--requests N] [--rate R] [--seed S] [--ranks N]
   (default DIR: asap-report). --json prints the report as JSON instead of the table.`;
 
 export async function run(args: string[]): Promise<void> {
-  if (wantsHelp(args, USAGE)) return;
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: {

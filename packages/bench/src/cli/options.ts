@@ -21,13 +21,6 @@ export function oneOf<T extends string>(flag: string, value: string | undefined,
   return value as T;
 }
 
-/** Prints `usage` and returns true when --help or -h is among the arguments. */
-export function wantsHelp(args: readonly string[], usage: string): boolean {
-  if (!args.includes('--help') && !args.includes('-h')) return false;
-  process.stdout.write(`${usage}\n`);
-  return true;
-}
-
 /** A path given on the command line, relative to where the user ran `pnpm` (INIT_CWD), not to the package. */
 export function userPath(path: string): string {
   return resolve(process.env.INIT_CWD ?? process.cwd(), path);

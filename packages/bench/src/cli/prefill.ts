@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, type EngineName, type EngineOptions, type RankSpan, createEngine } from '@asap/actors';
 import { availableBackends, type BackendName, defaultBackend } from '@asap/runtime';
 import { writeTrace } from '../report/trace.ts';
-import { helpOrDuplicates } from './args.ts';
 import { defaultModelDir } from './default-model.ts';
+import { helpOrDuplicates } from './args.ts';
 
 const BACKENDS: readonly BackendName[] = availableBackends();
 const USAGE = [

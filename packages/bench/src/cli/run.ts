@@ -12,7 +12,8 @@ import { runEngine } from '../run/run-engine.ts';
 import { measureUnloaded, unloadedLengths } from '../run/unloaded.ts';
 import { buildWorkload, describeWorkload } from '../workload/spec.ts';
 import { defaultModelDir } from './default-model.ts';
-import { ENGINE_RUN_OPTIONS, WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, userPath, wantsHelp, workloadSpec } from './options.ts';
+import { ENGINE_RUN_OPTIONS, WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, userPath, workloadSpec } from './options.ts';
+import { helpOrDuplicates } from './args.ts';
 
 const USAGE = `usage: asap run --engine sync|asap --host threads|sim --workload poisson|bursty|FILE.csv --rate R --seed S
                [--ranks N] [--knobs k=v,...] [--model DIR] [--trace FILE] [--json]
@@ -35,7 +36,7 @@ export function parseKnobs(text: string | undefined): Knobs {
 }
 
 export async function run(args: string[]): Promise<void> {
-  if (wantsHelp(args, USAGE)) return;
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: {

@@ -10,7 +10,8 @@ import { writeReportHtml } from '../report/html.ts';
 import { progressBar } from '../report/progress.ts';
 import { runComparisonJob } from '../run/comparison-job.ts';
 import { defaultModelDir } from './default-model.ts';
-import { ENGINE_RUN_OPTIONS, WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, positiveNumber, userPath, wantsHelp, workloadSpec } from './options.ts';
+import { ENGINE_RUN_OPTIONS, WORKLOAD_OPTIONS, WORKLOAD_USAGE, oneOf, positiveInteger, positiveNumber, userPath, workloadSpec } from './options.ts';
+import { helpOrDuplicates } from './args.ts';
 
 const USAGE = `usage: asap sweep [--host sim|threads] [--ranks N] [--search none|quick|full] [--slo-scale 2|5|10]
                  [--max-rate R] [--steps N] [--check] [--model DIR] [--out DIR] [--json] [workload options]
@@ -21,7 +22,7 @@ const USAGE = `usage: asap sweep [--host sim|threads] [--ranks N] [--search none
 ${WORKLOAD_USAGE}`;
 
 export async function run(args: string[]): Promise<void> {
-  if (wantsHelp(args, USAGE)) return;
+  if (helpOrDuplicates(args, USAGE)) return;
   const { values } = parseArgs({
     args,
     options: {
