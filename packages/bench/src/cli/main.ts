@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   sweep: { summary: 'goodput search of every engine, each at its best configuration', load: () => import('./sweep.ts') },
   'bench engines': { summary: 'throughput and short-request TTFT: reference vs sync vs asap', load: () => import('../bench/engines.ts') },
   'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
+  'bench sim': { summary: 'sim host speed as the actor count grows (4 to 384 actors)', load: () => import('../bench/sim-host.ts') },
   'bench workers': { summary: 'threads host: time to start and stop its workers', load: () => import('../bench/workers.ts') },
   'bench prefill': { summary: 'reference forward prefill tokens/s per backend (128, 512, 2048 tokens)', load: () => import('../bench/prefill.ts') },
   'bench prefill-ops': { summary: 'reference prefill of the default model, time per op', load: () => import('../bench/prefill-ops.ts') },

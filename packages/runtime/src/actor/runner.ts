@@ -86,6 +86,9 @@ export class ActorRunner {
   private readonly all = new Subject<Envelope>();
   private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
   private readonly downPeers = new Map<ActorId, Error>();
+  /** Sets, not the placement's arrays: a send's check must not grow with the number of actors. */
+  private readonly destinationSet: ReadonlySet<ActorId>;
+  private readonly peerSet: ReadonlySet<ActorId>;
   private readonly timers = new Set<Subscription>();
   private runSubscription: Subscription | undefined;
   private messagesIn = 0;
@@ -98,6 +101,8 @@ export class ActorRunner {
     readonly placement: ActorPlacement,
     private readonly port: ActorPort,
   ) {
+    this.destinationSet = new Set(placement.destinations);
+    this.peerSet = new Set(placement.peers);
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
     const runner = this;
@@ -283,7 +288,7 @@ export class ActorRunner {
   }
 
   private inboxFrom(sender: ActorId): Observable<ChannelMessage> {
-    if (sender !== DRIVER && !this.placement.peers.includes(sender)) {
+    if (sender !== DRIVER && !this.peerSet.has(sender)) {
       throw new TypeError(`actor "${this.id}": inboxFrom("${sender}"): no such actor (peers: ${this.placement.peers.join(', ')})`);
     }
     const down = this.downPeers.get(sender);
@@ -298,7 +303,7 @@ export class ActorRunner {
 
   private async send(to: ActorId, message: ChannelMessage): Promise<void> {
     if (!this.running) throw new ActorStoppedError(this.id, `it cannot send "${message?.kind}" to "${to}" any more`);
-    if (!this.placement.destinations.includes(to)) {
+    if (!this.destinationSet.has(to)) {
       throw new TypeError(
         `actor "${this.id}" cannot send to "${to}": not one of its destinations (${this.placement.destinations.join(', ')})`,
       );

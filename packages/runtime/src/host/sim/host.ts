@@ -67,6 +67,9 @@ class VirtualHost implements SimHost {
   private readonly clock: VirtualClock;
   private readonly simActors = new Map<ActorId, SimActor>();
   private readonly links = new Map<string, SimLink>();
+  /** Links into each actor, and those holding messages it was not ready for: a resume flushes only these. */
+  private readonly linksInto = new Map<ActorId, SimLink[]>();
+  private readonly blockedInto = new Map<ActorId, Set<SimLink>>();
   private readonly devices = new Map<ActorId, SimDevice>();
   private readonly driver: DriverInbox;
   private readonly eventLog = new Subject<ActorEvent>();
@@ -254,9 +257,7 @@ class VirtualHost implements SimHost {
     this.record(id, 'crash', { message: error.message });
     this.failStart?.(new ActorSpawnError(id, actor.plan.moduleUrl, cause));
     this.driver.actorCrashed(error);
-    for (const [name, link] of this.links) {
-      if (name.endsWith(`->${id}`)) link.fail(new ActorStoppedError(id, actor.stopReason));
-    }
+    for (const link of this.linksInto.get(id) ?? []) link.fail(new ActorStoppedError(id, actor.stopReason));
     for (const peer of this.simActors.values()) {
       if (peer === actor) continue;
       const drainedAt = this.links.get(`${id}->${peer.plan.placement.id}`)?.drainedAt ?? this.clock.time;
@@ -285,7 +286,14 @@ class VirtualHost implements SimHost {
     const where = `startSimHost: link ${from}->${to}`;
     const profile = checkLinkProfile(typeof this.options.link === 'function' ? this.options.link(from, to) : (this.options.link ?? DEFAULT_LINK), where);
     const name = `${from}->${to}`;
-    this.links.set(name, new SimLink(name, this.clock, profile, this.capacityBytes, random, () => this.takes(to)));
+    let blocked = this.blockedInto.get(to);
+    if (!blocked) this.blockedInto.set(to, (blocked = new Set()));
+    const waiting = blocked;
+    const link: SimLink = new SimLink(name, this.clock, profile, this.capacityBytes, random, () => this.takes(to), () => waiting.add(link));
+    this.links.set(name, link);
+    let into = this.linksInto.get(to);
+    if (!into) this.linksInto.set(to, (into = []));
+    into.push(link);
   }
 
   /** Whether `to` takes a message now: an actor at its in-flight limit (or setting up) leaves it in the link. */
@@ -295,10 +303,17 @@ class VirtualHost implements SimHost {
     return target.state === 'crashed' || target.state === 'stopped' || target.runner.ready;
   }
 
-  /** `to` may take messages again: each link into it hands over what waits, as a virtual-time event. */
+  /**
+   * `to` may take messages again: each link into it that holds messages it was not ready for hands them over,
+   * as a virtual-time event. Only those links are visited, so the cost does not grow with the actor count.
+   */
   private resume(to: ActorId): void {
+    const blocked = this.blockedInto.get(to);
+    if (!blocked || blocked.size === 0) return;
     this.clock.at(this.clock.time, () => {
-      for (const [name, link] of this.links) if (name.endsWith(`->${to}`)) link.flush();
+      const links = [...blocked];
+      blocked.clear();
+      for (const link of links) link.flush();
     });
   }
 

@@ -73,6 +73,8 @@ export class SimLink {
     readonly capacityBytes: number,
     private readonly random: () => number,
     private readonly ready: () => boolean = () => true,
+    /** Called when messages stay landed because the receiver is not ready: its resume must flush this link. */
+    private readonly blocked: () => void = () => {},
   ) {}
 
   /** Whether the next message is also delivered a second time (fault injection, seeded). */
@@ -95,6 +97,7 @@ export class SimLink {
       freed = true;
       next.arrive();
     }
+    if (this.landed.length > 0) this.blocked();
     if (freed) this.admitWaiting();
   }
 

@@ -1,0 +1,63 @@
+// `asap bench sim`: the sim host's speed as the actor count grows — the same 19,200 messages (each with one
+// device op) among 4 to 384 actors. Work per message must not grow with the number of actors.
+import { parseArgs } from 'node:util';
+import { startSimHost } from '@asap/runtime';
+import { helpOrDuplicates } from '../cli/args.ts';
+import { formatTable } from '../report/table.ts';
+
+const RELAY = new URL('./relay-actor.ts', import.meta.url);
+const USAGE = 'usage: asap bench sim [--actors 4,96,384] [--messages 19200] [--json]';
+
+interface Row {
+  readonly actors: number;
+  readonly messages: number;
+  readonly wallMs: number;
+  readonly messagesPerS: number;
+  readonly events: number;
+}
+
+function counts(flag: string, text: string): number[] {
+  return text.split(',').map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 2) throw new Error(`--${flag} must list integers >= 2, got "${text}"\n${USAGE}`);
+    return n;
+  });
+}
+
+async function measure(actors: number, messages: number): Promise<Row> {
+  const hops = Math.max(1, Math.round(messages / actors));
+  const host = await startSimHost({
+    actors: Array.from({ length: actors }, (_, i) => ({ id: `relay-${i}`, module: RELAY, config: { hops } })),
+    recordEvents: false,
+  });
+  try {
+    const start = performance.now();
+    for (const id of host.actors) await host.send(id, { kind: 'go' });
+    await host.idle();
+    const wallMs = performance.now() - start;
+    return { actors, messages: actors * hops, wallMs, messagesPerS: (actors * hops * 1000) / wallMs, events: host.eventsRun };
+  } finally {
+    await host.shutdown();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
+  const { values } = parseArgs({ args, options: { actors: { type: 'string' }, messages: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const json = values.json;
+  const actorCounts = counts('actors', values.actors ?? '4,96,384');
+  const messages = Number(values.messages ?? 19_200);
+  if (!Number.isInteger(messages) || messages < 1) throw new Error(`--messages must be a positive integer\n${USAGE}`);
+  const rows: Row[] = [];
+  for (const n of actorCounts) rows.push(await measure(n, messages));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ sim: rows })}\n`);
+    return;
+  }
+  process.stdout.write(
+    `${formatTable(
+      ['actors', 'messages', 'wall ms', 'messages/s', 'events'],
+      rows.map((r) => [String(r.actors), String(r.messages), r.wallMs.toFixed(0), Math.round(r.messagesPerS).toLocaleString('en-US'), String(r.events)]),
+    )}\n`,
+  );
+}
