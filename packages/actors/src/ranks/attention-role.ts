@@ -4,7 +4,7 @@
 // micro-batch waits only for the rows it sent, never for another rank's step.
 import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
 import type { MoeDispatch } from '../model/forward/attention-half.ts';
-import { type OutgoingRows, landOutputs, planDispatch, rowsOf, slotBuffers, withRows } from './dispatch-rows.ts';
+import { type OutgoingRows, landOutputs, planDispatch, requestRuns, rowsOf, slotBuffers, withRows } from './dispatch-rows.ts';
 import type { ExpertHolders } from './expert-placement.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { attentionOp, combineOp, embedOp, lmHeadOp } from './op-costs.ts';
@@ -159,12 +159,12 @@ export class AttentionRole {
       const dispatches = items.map((i) => i.moe as MoeDispatch);
       for (const d of dispatches) this.routing.count(layer, d.routing.experts);
       const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, (_expert, holders) => this.replica(holders));
-      const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, deadlineMs));
+      const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, (chunk) => items[chunk].chunk.request.meta.id, deadlineMs));
       const slots = slotBuffers(dispatches);
       const width = this.model.numerics ? c.hiddenSize : 0;
       plan.forEach((sent, x) => {
         const reply = replies[x];
-        // An expert rank drops the rows of a dispatch whose requests were all cancelled.
+        // An expert rank drops the rows of cancelled requests (the whole dispatch when all of its are).
         if (!reply || (reply.meta as { dropped?: boolean }).dropped) return;
         landOutputs(sent, rowsOf(reply, sent.rows.rowCount, width), slots);
       });
@@ -197,6 +197,7 @@ export class AttentionRole {
     layer: number,
     plan: readonly OutgoingRows[],
     requests: readonly number[],
+    requestOfChunk: (chunk: number) => number,
     deadlineMs: number,
   ): Promise<(ChannelMessage | undefined)[]> {
     if (this.failure) return Promise.reject(this.failure.error);
@@ -205,7 +206,14 @@ export class AttentionRole {
     plan.forEach((rows, x) => {
       if (rows.rows.rowCount === 0) return;
       replies[x] = new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject }));
-      const meta: DispatchMeta = { layer, batch, groups: rows.groups, requests, deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined };
+      const meta: DispatchMeta = {
+        layer,
+        batch,
+        groups: rows.groups,
+        requests,
+        runs: requests.length > 1 ? requestRuns(rows, requestOfChunk) : undefined,
+        deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
+      };
       sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, 4 * this.model.config.hiddenSize)));
     });
     return Promise.all(sends).then(() => Promise.all(replies));

@@ -172,3 +172,57 @@ export function groupRows(groups: readonly ExpertGroup[]): number {
   for (const [, count] of groups) n += count;
   return n;
 }
+
+/** The request each dispatched row belongs to, run-length encoded in row order: [request id, rows][]. */
+export type RequestRuns = readonly (readonly [number, number])[];
+
+export function requestRuns(sent: OutgoingRows, requestOfChunk: (chunk: number) => number): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const chunk of sent.chunkOf) {
+    const id = requestOfChunk(chunk);
+    const last = runs[runs.length - 1];
+    if (last && last[0] === id) last[1]++;
+    else runs.push([id, 1]);
+  }
+  return runs;
+}
+
+/**
+ * The rows of `incoming` whose request is not `dropped` (a cancelled request's rows are not computed), their
+ * groups recounted, and the position each kept row had.
+ */
+export function keepRows(incoming: IncomingRows, runs: RequestRuns, dropped: ReadonlySet<number>): { rows: IncomingRows; kept: Int32Array } {
+  const total = incoming.rows.rowCount;
+  const keep = new Uint8Array(total);
+  let row = 0;
+  for (const [id, count] of runs) {
+    if (!dropped.has(id)) keep.fill(1, row, row + count);
+    row += count;
+  }
+  if (row !== total) throw new Error(`dispatch: request runs cover ${row} rows of ${total}`);
+  const kept: number[] = [];
+  const groups: ExpertGroup[] = [];
+  row = 0;
+  for (const [expert, count] of incoming.groups) {
+    let n = 0;
+    for (let r = row; r < row + count; r++) if (keep[r]) kept.push(r), n++;
+    if (n > 0) groups.push([expert, n]);
+    row += count;
+  }
+  const width = incoming.rows.rowSize;
+  const rows = Tensor.zeros([kept.length, width]);
+  const into = rows.data as Float32Array;
+  const from = incoming.rows.data as Float32Array;
+  kept.forEach((r, i) => copyRow(into, i, from, r, width));
+  return { rows: { groups, rows }, kept: Int32Array.from(kept) };
+}
+
+/** Outputs for all `total` rows a source sent: the kept rows' outputs where they were, zeros for dropped rows. */
+export function restoreRows(out: Tensor, kept: Int32Array, total: number): Tensor {
+  const width = out.rowSize;
+  const full = Tensor.zeros([total, width]);
+  const into = full.data as Float32Array;
+  const from = out.data as Float32Array;
+  kept.forEach((r, i) => copyRow(into, r, from, i, width));
+  return full;
+}

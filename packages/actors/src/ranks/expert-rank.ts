@@ -30,6 +30,7 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
     stats: () => ({
       ...rankStats(ctx, timeline, { steps: role.batches, tokens: 0, expertCalls: role.calls, expertRows: role.rows }),
       droppedDispatches: role.dropped,
+      droppedRows: role.droppedRows,
     }),
     stop() {
       role.stop();

@@ -3,7 +3,7 @@
 // is small — runs each expert once over the batch, and puts each source's outputs back. The batch grows
 // with load: while one batch computes, the next one gathers.
 import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
-import { type IncomingRows, groupRows, rowsOf, rowsPerExpert, runExpertBatch, withRows } from './dispatch-rows.ts';
+import { type IncomingRows, groupRows, keepRows, restoreRows, rowsOf, rowsPerExpert, runExpertBatch, withRows } from './dispatch-rows.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { expertsOp } from './op-costs.ts';
 import { Wakeup } from './pull-queue.ts';
@@ -40,7 +40,9 @@ export class ExpertRole {
   calls = 0;
   rows = 0;
   batches = 0;
+  /** Dispatches not computed at all, and rows left out of the others, because their requests were cancelled. */
   dropped = 0;
+  droppedRows = 0;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -111,9 +113,20 @@ export class ExpertRole {
   }
 
   private async serve(batch: readonly Waiting[]): Promise<void> {
-    const live = batch.filter((w) => !(w.meta.requests ?? []).every((id) => this.cancelled.has(id)) || (w.meta.requests ?? []).length === 0);
+    // Rows of cancelled requests are not computed: a whole dispatch when all its requests are, else row by row.
+    const prepared = batch.map((w) => {
+      const ids = w.meta.requests ?? [];
+      const whole: IncomingRows = { groups: w.meta.groups, rows: w.rows };
+      if (!ids.some((id) => this.cancelled.has(id))) return { w, rows: whole, kept: undefined };
+      if (ids.every((id) => this.cancelled.has(id))) return undefined;
+      if (!w.meta.runs) return { w, rows: whole, kept: undefined };
+      const { rows, kept } = keepRows(whole, w.meta.runs, this.cancelled);
+      this.droppedRows += w.rowCount - kept.length;
+      return { w, rows, kept };
+    });
+    const live = prepared.filter((p): p is NonNullable<typeof p> => p !== undefined && p.rows.rows.rowCount > 0);
     this.dropped += batch.length - live.length;
-    const sources: IncomingRows[] = live.map((w) => ({ groups: w.meta.groups, rows: w.rows }));
+    const sources: IncomingRows[] = live.map((p) => p.rows);
     const sizes = rowsPerExpert(sources);
     const layer = batch[0].meta.layer;
     let outputs: Tensor[] = [];
@@ -132,8 +145,9 @@ export class ExpertRole {
     const queuedRows = this.queuedRows;
     await Promise.all(
       batch.map((w) => {
-        const i = live.indexOf(w);
-        const out = i >= 0 ? outputs[i] : undefined;
+        const i = live.findIndex((p) => p.w === w);
+        const kept = i >= 0 ? live[i].kept : undefined;
+        const out = i < 0 ? undefined : kept ? restoreRows(outputs[i], kept, w.rowCount) : outputs[i];
         const meta: CombineMeta & { queuedRows: number; dropped?: boolean } = { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows, dropped: i < 0 || undefined };
         return this.reply(w.from, out ? withRows('combine', meta, out, 4 * this.model.config.hiddenSize) : { kind: 'combine', meta });
       }),

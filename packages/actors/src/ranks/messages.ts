@@ -56,6 +56,8 @@ export interface DispatchMeta {
   readonly deadlineMs?: number;
   /** Request ids whose rows are here (asap drops rows of cancelled requests). */
   readonly requests?: readonly number[];
+  /** The request of each row, run-length encoded in row order: [request id, rows][]. */
+  readonly runs?: readonly (readonly [number, number])[];
 }
 
 export interface CombineMeta {
