@@ -204,7 +204,7 @@ class ActorEngine implements Engine {
       const r = meta as ResultMeta;
       const p = this.end(r.id);
       if (!p) return;
-      const logits = tensors?.[0] && tensors[0].size > 0 ? Float32Array.from(tensors[0].toF32()) : undefined;
+      const logits = tensors?.[0] ? Float32Array.from(tensors[0].toF32()) : undefined;
       p.resolve({ id: r.id, firstToken: r.firstToken, logits, ttftMs: this.hostRef.now() - p.sentAt, kv: { rank: r.rank, positions: r.positions } });
     } else if (kind === 'failed') {
       const f = meta as FailedMeta;

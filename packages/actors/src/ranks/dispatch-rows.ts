@@ -111,11 +111,17 @@ export function runExpertBatch(
     if (row !== source.rows.rowCount) throw new Error(`expert batch: source ${s} sent ${source.rows.rowCount} rows for groups totalling ${row}`);
   });
   const batches: number[] = [];
+  // One buffer for every expert's batch (each a row range of it): one allocation per call, not per expert.
+  let rowsIn = 0;
+  for (const s of sources) rowsIn += s.rows.rowCount;
+  const gathered = Tensor.zeros([rowsIn, hidden]);
+  let first = 0;
   for (const expert of [...parts.keys()].sort((a, b) => a - b)) {
     const list = parts.get(expert) as number[];
     let total = 0;
     for (let i = 2; i < list.length; i += 3) total += list[i];
-    const batch = Tensor.zeros([total, hidden]);
+    const batch = gathered.rows(first, first + total);
+    first += total;
     const into = batch.data as Float32Array;
     let at = 0;
     for (let i = 0; i < list.length; i += 3) {

@@ -11,6 +11,12 @@ export interface PopularityOptions {
   readonly seed: number;
 }
 
+/** Whether `expert` is among the `count` experts already chosen from `start` (no view per draw: a hot loop). */
+function chosenBefore(experts: Int32Array, start: number, count: number, expert: number): boolean {
+  for (let i = start; i < start + count; i++) if (experts[i] === expert) return true;
+  return false;
+}
+
 export class ExpertPopularity {
   /** cumulative[layer]: cumulative probability over experts (in expert id order). */
   private readonly cumulative: Float64Array[];
@@ -55,7 +61,7 @@ export class ExpertPopularity {
             else hi = mid;
           }
           e = lo;
-        } while (experts.subarray(t * topK, t * topK + s).includes(e));
+        } while (chosenBefore(experts, t * topK, s, e));
         experts[t * topK + s] = e;
       }
     }
