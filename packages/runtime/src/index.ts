@@ -73,3 +73,9 @@ export { builtModule } from './host/threads/worker-entry.ts';
 export { type SimHost, type SimHostOptions, startSimHost } from './host/sim/host.ts';
 export { DEFAULT_LINK, type LinkProfile } from './host/sim/link.ts';
 export { DEFAULT_DEVICE_COST, type DeviceCost, type RooflineProfile, rooflineCost } from './host/sim/device.ts';
+
+// hardware profiles for the sim host
+export type { DeviceHardware, HardwareProfile, LinkHardware, OpEfficiency } from './host/sim/profiles/hardware-profile.ts';
+export { HardwareProfileError, checkHardwareProfile } from './host/sim/profiles/check-profile.ts';
+export { HARDWARE_PROFILES, hardwareProfile } from './host/sim/profiles/hardware-profiles.ts';
+export { simCosts } from './host/sim/profiles/sim-costs.ts';

@@ -1,0 +1,37 @@
+import type { DeviceOp } from '../../../actor/context.ts';
+import type { DeviceCost } from '../device.ts';
+import type { LinkProfile } from '../link.ts';
+import type { HardwareProfile } from './hardware-profile.ts';
+
+interface OpRates {
+  /** Achieved FLOP per ms and bytes per ms. */
+  readonly flopsPerMs: number;
+  readonly bytesPerMs: number;
+  readonly overheadMs: number;
+}
+
+/**
+ * The sim host's costs for a profile. An op costs its fixed overhead plus the longer of its compute time and
+ * its memory time (a roofline), each at the achievable fraction of the device's peak for that op kind:
+ * `overhead + max(flops / (peak × computeEff), bytes / (bandwidth × memoryEff))`. A message costs the link's
+ * latency plus its bytes at the link's achievable bandwidth.
+ */
+export function simCosts(profile: HardwareProfile): { deviceCost: DeviceCost; link: LinkProfile } {
+  const d = profile.device;
+  const rates = (name: string): OpRates => {
+    const o = d.ops?.[name];
+    return {
+      flopsPerMs: (d.peakFlopsPerS * (o?.compute ?? d.computeEfficiency)) / 1e3,
+      bytesPerMs: (d.memoryBytesPerS * (o?.memory ?? d.memoryEfficiency)) / 1e3,
+      overheadMs: (o?.overheadUs ?? d.overheadUs) / 1e3,
+    };
+  };
+  const byName = new Map<string, OpRates>();
+  const deviceCost: DeviceCost = (op: DeviceOp) => {
+    let r = byName.get(op.name);
+    if (!r) byName.set(op.name, (r = rates(op.name)));
+    return r.overheadMs + Math.max((op.flops ?? 0) / r.flopsPerMs, (op.bytes ?? 0) / r.bytesPerMs);
+  };
+  const link: LinkProfile = { latencyMs: profile.link.latencyUs / 1e3, gbps: (profile.link.bytesPerS * profile.link.efficiency) / 1e9 };
+  return { deviceCost, link };
+}
