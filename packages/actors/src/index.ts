@@ -13,6 +13,7 @@ export {
   type YarnScaling,
 } from './model/config/model-config.ts';
 export { CONFIG_FILE, parseModelConfig, readModelConfig } from './model/config/parse.ts';
+export { checkpointWeightBytes } from './model/config/weight-bytes.ts';
 export { SafetensorsFile } from './model/safetensors/file.ts';
 export { INDEX_FILE, SINGLE_FILE, SafetensorsCheckpoint } from './model/safetensors/checkpoint-files.ts';
 export type { SafetensorsEntry } from './model/safetensors/header.ts';
@@ -84,3 +85,7 @@ export {
 } from './errors.ts';
 export { placeExperts, type ExpertHolders, type PlacementOptions } from './ranks/expert-placement.ts';
 export type { InjectedFault, SpanKind } from './ranks/timeline.ts';
+
+// model shapes (numerics off) and the roofline cost of each rank op
+export { MODEL_SHAPES, modelShapeDir } from './model/shapes/model-shapes.ts';
+export { attentionOp, combineOp, embedOp, expertOp, expertsOp, lmHeadOp } from './ranks/op-costs.ts';
