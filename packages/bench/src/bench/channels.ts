@@ -122,7 +122,7 @@ async function send(sender: ChannelSender, message: ChannelMessage): Promise<voi
   if (!sender.trySend(message)) await sender.send(message);
 }
 
-interface Figures {
+export interface ChannelFigures {
   channelRoundTripUs: number;
   postMessageRoundTripUs: number;
   [key: string]: number;
@@ -138,10 +138,9 @@ function medianMs(bench: Bench, name: string): number {
   return result.latency.p50;
 }
 
-export async function run(args: string[]): Promise<void> {
-  if (helpOrDuplicates(args, USAGE)) return;
-  const options = parse(args);
-  const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(200, options.timeMs), iterations: 10, throws: true });
+/** Every figure of the bench: tinybench medians, `timeMs` per task. */
+export async function measureChannels(timeMs: number): Promise<ChannelFigures> {
+  const bench = new Bench({ time: timeMs, warmupTime: Math.min(200, timeMs), iterations: 10, throws: true });
   const fresh = ringPeer({});
   const arena = ringPeer({ arenaBytes: 3 * 16 * MiB });
   const lease = ringPeer({ lease: true });
@@ -192,7 +191,7 @@ export async function run(args: string[]): Promise<void> {
     }
     await bench.run();
 
-    const figures: Figures = {
+    const figures: ChannelFigures = {
       channelRoundTripUs: medianMs(bench, 'channel round trip') * 1000,
       postMessageRoundTripUs: medianMs(bench, 'postMessage round trip') * 1000,
     };
@@ -206,17 +205,20 @@ export async function run(args: string[]): Promise<void> {
       figures[`postMessageGBps${mib}MiB`] = gbps(`postMessage ${mib} MiB`, count);
       figures[`memcpyGBps${mib}MiB`] = gbps(`memcpy ${mib} MiB`, 1);
     }
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify(figures)}\n`);
-      return;
-    }
-    process.stdout.write(`${report(figures)}\n`);
+    return figures;
   } finally {
     await Promise.all([fresh.close(), arena.close(), lease.close(), port.close()]);
   }
 }
 
-function report(f: Figures): string {
+export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
+  const options = parse(args);
+  const figures = await measureChannels(options.timeMs);
+  process.stdout.write(`${options.json ? JSON.stringify(figures) : report(figures)}\n`);
+}
+
+function report(f: ChannelFigures): string {
   const latency = formatTable(
     ['round trip (small message)', 'median µs', 'vs postMessage'],
     [

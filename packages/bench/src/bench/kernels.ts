@@ -57,7 +57,8 @@ function parse(args: string[]): Options {
   return { json: args.includes('--json'), full: args.includes('--full'), quick: args.includes('--quick') };
 }
 
-function random(shape: number[], seed: number, dtype: 'f32' | 'bf16' = 'f32'): Tensor {
+/** A seeded tensor of values in [-1, 1). */
+export function random(shape: number[], seed: number, dtype: 'f32' | 'bf16' = 'f32'): Tensor {
   let s = seed >>> 0;
   const n = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(n);
@@ -69,7 +70,7 @@ function random(shape: number[], seed: number, dtype: 'f32' | 'bf16' = 'f32'): T
 }
 
 /** Median and fastest latency of `fn` in ms. */
-async function latencyMs(fn: () => void, options: Options, slow: boolean): Promise<{ median: number; best: number }> {
+export async function latencyMs(fn: () => void, options: Pick<Options, 'quick'>, slow: boolean): Promise<{ median: number; best: number }> {
   const bench = slow
     ? new Bench({ time: 0, iterations: options.quick ? 1 : 3, warmup: false })
     : new Bench({ time: options.quick ? 100 : 1000, iterations: options.quick ? 2 : 5, warmupIterations: 2, warmupTime: 0 });

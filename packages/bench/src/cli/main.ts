@@ -16,6 +16,8 @@ const commands: Record<string, Command> = {
   'bench workers': { summary: 'threads host: time to start and stop its workers', load: () => import('../bench/workers.ts') },
   'bench prefill': { summary: 'reference forward prefill tokens/s per backend (128, 512, 2048 tokens)', load: () => import('../bench/prefill.ts') },
   'bench prefill-ops': { summary: 'reference prefill of the default model, time per op', load: () => import('../bench/prefill-ops.ts') },
+  calibrate: { summary: 'this machine as a hardware profile (`local`) for the sim host', load: () => import('./calibrate.ts') },
+  fidelity: { summary: 'sim host (local profile) vs threads host: measured and predicted TTFT side by side', load: () => import('./fidelity.ts') },
   'gen-model': { summary: 'write a deterministic tiny checkpoint', load: () => import('./gen-model.ts') },
   prefill: { summary: 'prefill one prompt and print the first token', load: () => import('./prefill.ts') },
 };

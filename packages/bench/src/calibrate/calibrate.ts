@@ -1,0 +1,84 @@
+// This machine as a hardware profile: peak matmul FLOP/s and copy bandwidth as the reference, each rank op
+// kind's achieved rates and fixed cost fitted from timings of the real ops, the channel's latency and
+// bandwidth as the link.
+import { type BackendName, type HardwareProfile, type OpEfficiency, createBackend } from '@asap/runtime';
+import { latencyMs, random } from '../bench/kernels.ts';
+import { type ChannelFigures, measureChannels } from '../bench/channels.ts';
+import { type OpFit, fitOp } from './fit.ts';
+import { type OpPoint, timeRankOps } from './op-timings.ts';
+
+/** The op names the ranks give their device ops (`expert` is charged as `experts`, one expert per batch). */
+const OPS = ['attention', 'experts', 'combine', 'embed', 'lm-head'] as const;
+/** A large square-ish matmul: the backend's best FLOP/s, the reference the efficiencies are fractions of. */
+const PEAK_SHAPE = { m: 512, k: 1024, n: 2048 };
+
+export interface Calibration {
+  readonly profile: HardwareProfile;
+  readonly points: readonly OpPoint[];
+  readonly fits: readonly OpFit[];
+  readonly channels: ChannelFigures;
+}
+
+async function peakFlopsPerS(backendName: BackendName, quick: boolean): Promise<number> {
+  const backend = await createBackend(backendName);
+  try {
+    const { m, k, n } = PEAK_SHAPE;
+    const x = backend.resident(random([m, k], 1));
+    const w = backend.resident(random([n, k], 2));
+    const { best } = await latencyMs(() => backend.matmul(x, w), { quick }, false);
+    return (2 * m * k * n) / (best / 1e3);
+  } finally {
+    backend.dispose();
+  }
+}
+
+function efficiency(fit: OpFit, peakFlops: number, peakBytes: number): OpEfficiency {
+  return {
+    ...(Number.isFinite(fit.flopsPerS) && { compute: fit.flopsPerS / peakFlops }),
+    ...(Number.isFinite(fit.bytesPerS) && { memory: fit.bytesPerS / peakBytes }),
+    overheadUs: fit.overheadUs,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+export async function calibrate(backendName: BackendName, modelDir: string, quick: boolean): Promise<Calibration> {
+  const peakFlops = await peakFlopsPerS(backendName, quick);
+  const channels = await measureChannels(quick ? 100 : 300);
+  // A copy reads and writes each byte: the memory traffic is twice the bytes copied.
+  const peakBytes = 2 * Math.max(channels.memcpyGBps1MiB, channels.memcpyGBps4MiB, channels.memcpyGBps16MiB) * 1e9;
+  const backend = await createBackend(backendName);
+  let points: OpPoint[];
+  try {
+    points = await timeRankOps(backend, modelDir, quick);
+  } finally {
+    backend.dispose();
+  }
+  const fits = OPS.map((op) => fitOp(op, points));
+  const ops = Object.fromEntries(fits.map((f) => [f.op, efficiency(f, peakFlops, peakBytes)]));
+  const experts = ops.experts;
+  const profile: HardwareProfile = {
+    name: 'local',
+    models: `this machine: one core per rank, the ${backendName} backend, worker threads joined by shared-memory rings`,
+    device: {
+      peakFlopsPerS: peakFlops,
+      memoryBytesPerS: peakBytes,
+      computeEfficiency: experts.compute ?? 1,
+      memoryEfficiency: 1,
+      overheadUs: median(fits.map((f) => f.overheadUs)),
+      ops: { ...ops, expert: experts },
+    },
+    link: {
+      // Half a small message's round trip (send, the receiver's wake-up, its reply).
+      latencyUs: channels.channelRoundTripUs / 2,
+      // 4 MiB messages copied into the receiver's arena, as ranks receive rows.
+      bytesPerS: channels.channelCopyGBps4MiB * 1e9,
+      efficiency: 1,
+    },
+    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points },
+  };
+  return { profile, points, fits, channels };
+}

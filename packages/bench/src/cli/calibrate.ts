@@ -1,0 +1,49 @@
+// asap calibrate: this machine as a hardware profile (`local`), for the sim host to predict the threads host.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { availableBackends, type BackendName, defaultBackend } from '@asap/runtime';
+import { calibrate } from '../calibrate/calibrate.ts';
+import { localProfilePath } from '../calibrate/local-profile.ts';
+import { formatNumber, formatTable } from '../report/table.ts';
+import { helpOrDuplicates } from './args.ts';
+import { defaultModelDir } from './default-model.ts';
+import { oneOf, userPath } from './options.ts';
+
+const USAGE = `usage: asap calibrate [--out FILE] [--backend B] [--quick] [--json]
+  Times the rank ops of the default model on the default backend (or B), a large matmul, a copy and the
+  channels, fits each op kind's roofline and writes the profile as JSON (default ${localProfilePath()},
+  which \`--profile local\` reads). --json prints the profile too.`;
+
+export async function run(args: string[]): Promise<void> {
+  if (helpOrDuplicates(args, USAGE)) return;
+  const { values } = parseArgs({ args, options: { out: { type: 'string' }, backend: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const backend = oneOf<BackendName>('backend', values.backend, availableBackends(), defaultBackend());
+  const out = values.out === undefined ? localProfilePath() : userPath(values.out);
+  const { profile, fits } = await calibrate(backend, await defaultModelDir(), values.quick);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(profile, null, 2)}\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(profile)}\n`);
+    return;
+  }
+  const d = profile.device;
+  const rows = fits.map((f) => [
+    f.op,
+    Number.isFinite(f.flopsPerS) ? formatNumber(f.flopsPerS / 1e9, 1) : '-',
+    Number.isFinite(f.bytesPerS) ? formatNumber(f.bytesPerS / 1e9, 1) : '-',
+    formatNumber(f.overheadUs, 0),
+    `${formatNumber(100 * (Math.exp(f.rmsLogError) - 1), 0)}%`,
+  ]);
+  process.stdout.write(
+    [
+      `${profile.models}`,
+      `peak matmul ${formatNumber(d.peakFlopsPerS / 1e9, 1)} GFLOP/s, copy traffic ${formatNumber(d.memoryBytesPerS / 1e9, 1)} GB/s`,
+      `link: ${formatNumber(profile.link.latencyUs, 1)} µs one way, ${formatNumber(profile.link.bytesPerS / 1e9, 2)} GB/s`,
+      '',
+      formatTable(['op', 'GFLOP/s', 'GB/s', 'overhead µs', 'fit error (rms)'], rows),
+      '',
+      `wrote ${out}`,
+    ].join('\n') + '\n',
+  );
+}

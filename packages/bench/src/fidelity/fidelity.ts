@@ -1,0 +1,73 @@
+// Fidelity of the sim host: the same requests on the threads host (measured, repeated: the machine is shared
+// and noisy) and on the sim host charging a hardware profile (predicted, deterministic), TTFT side by side.
+import { percentile } from '../metrics/percentile.ts';
+import { ASAP, type EngineSetup, SYNC } from '../run/engines.ts';
+import { runEngine } from '../run/run-engine.ts';
+import type { WorkloadRequest } from '../workload/request.ts';
+
+/** A configuration this 2-core machine runs with the threads host. */
+export interface FidelityConfig {
+  readonly name: string;
+  readonly setup: Omit<EngineSetup, 'host' | 'profile'>;
+}
+
+export const FIDELITY_CONFIGS: readonly FidelityConfig[] = [
+  { name: 'sync-2', setup: { engine: 'sync', ranks: 2, knobs: SYNC.defaults } },
+  { name: 'asap-1+1', setup: { engine: 'asap', ranks: 2, knobs: { ...ASAP.defaults, attentionRanks: 1, expertRanks: 1 } } },
+  { name: 'asap-2+2', setup: { engine: 'asap', ranks: 4, knobs: { ...ASAP.defaults, attentionRanks: 2, expertRanks: 2 } } },
+];
+
+export interface TtftFigures {
+  readonly p50: number;
+  readonly p90: number;
+}
+
+export interface FidelityResult {
+  readonly config: string;
+  /** Each threads-host run's figures, in run order. */
+  readonly measuredRuns: readonly TtftFigures[];
+  /** The median over the runs of each figure. */
+  readonly measured: TtftFigures;
+  readonly predicted: TtftFigures;
+  /** predicted / measured − 1. */
+  readonly error: TtftFigures;
+}
+
+function ttft(records: readonly { ttftMs: number }[]): TtftFigures {
+  const values = records.map((r) => r.ttftMs);
+  return { p50: percentile(values, 0.5), p90: percentile(values, 0.9) };
+}
+
+function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
+}
+
+export interface FidelityOptions {
+  readonly model: string;
+  readonly vocabSize: number;
+  readonly seed: number;
+  readonly profile: string;
+  /** Threads-host runs per configuration. */
+  readonly repeats: number;
+  readonly onRun?: (config: string, host: 'threads' | 'sim', figures: TtftFigures) => void;
+}
+
+export async function measureFidelity(config: FidelityConfig, requests: readonly WorkloadRequest[], o: FidelityOptions): Promise<FidelityResult> {
+  const run = async (host: 'threads' | 'sim'): Promise<TtftFigures> => {
+    const setup: EngineSetup = { ...config.setup, host, ...(host === 'sim' && { profile: o.profile }) };
+    const figures = ttft((await runEngine(setup, o.model, requests, { vocabSize: o.vocabSize, seed: o.seed })).records);
+    o.onRun?.(config.name, host, figures);
+    return figures;
+  };
+  const predicted = await run('sim');
+  const measuredRuns: TtftFigures[] = [];
+  for (let i = 0; i < o.repeats; i++) measuredRuns.push(await run('threads'));
+  const measured = { p50: median(measuredRuns.map((r) => r.p50)), p90: median(measuredRuns.map((r) => r.p90)) };
+  return {
+    config: config.name,
+    measuredRuns,
+    measured,
+    predicted,
+    error: { p50: predicted.p50 / measured.p50 - 1, p90: predicted.p90 / measured.p90 - 1 },
+  };
+}
