@@ -1,10 +1,12 @@
 // This machine as a hardware profile: peak matmul FLOP/s and copy bandwidth as the reference, each rank op
 // kind's achieved rates and fixed cost fitted from timings of the real ops, the channel's latency and
 // bandwidth as the link.
+import { readModelConfig } from '@asap/actors';
 import { type BackendName, type HardwareProfile, type OpEfficiency, createBackend } from '@asap/runtime';
 import { latencyMs, random } from '../bench/kernels.ts';
 import { type ChannelFigures, measureChannels } from '../bench/channels.ts';
 import { type OpFit, fitOp } from './fit.ts';
+import { type HostOverhead, fitHostOverhead, withKernelScale, withOverhead } from './host-overhead.ts';
 import { type OpPoint, timeRankOps } from './op-timings.ts';
 
 /** The op names the ranks give their device ops (`expert` is charged as `experts`, one expert per batch). */
@@ -17,6 +19,7 @@ export interface Calibration {
   readonly points: readonly OpPoint[];
   readonly fits: readonly OpFit[];
   readonly channels: ChannelFigures;
+  readonly host: HostOverhead;
 }
 
 async function peakFlopsPerS(backendName: BackendName, quick: boolean): Promise<number> {
@@ -60,7 +63,7 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
   const fits = OPS.map((op) => fitOp(op, points));
   const ops = Object.fromEntries(fits.map((f) => [f.op, efficiency(f, peakFlops, peakBytes)]));
   const experts = ops.experts;
-  const profile: HardwareProfile = {
+  const kernels: HardwareProfile = {
     name: 'local',
     models: `this machine: one core per rank, the ${backendName} backend, worker threads joined by shared-memory rings`,
     device: {
@@ -78,7 +81,13 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
       bytesPerS: channels.channelCopyGBps4MiB * 1e9,
       efficiency: 1,
     },
-    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points },
   };
-  return { profile, points, fits, channels };
+  // The threads host's cost besides kernels, fitted from engine runs, becomes part of each op's fixed cost.
+  const config = await readModelConfig(modelDir);
+  const host = await fitHostOverhead(kernels, modelDir, config.vocabSize, quick);
+  const profile: HardwareProfile = {
+    ...withOverhead(withKernelScale(kernels, host.kernelScale), host.perOpUs),
+    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points, host },
+  };
+  return { profile, points, fits, channels, host };
 }

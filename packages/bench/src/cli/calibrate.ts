@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: 'string' }, backend: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
   const backend = oneOf<BackendName>('backend', values.backend, availableBackends(), defaultBackend());
   const out = values.out === undefined ? localProfilePath() : userPath(values.out);
-  const { profile, fits } = await calibrate(backend, await defaultModelDir(), values.quick);
+  const { profile, fits, host } = await calibrate(backend, await defaultModelDir(), values.quick);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(profile, null, 2)}\n`);
   if (values.json) {
@@ -40,8 +40,9 @@ export async function run(args: string[]): Promise<void> {
       `${profile.models}`,
       `peak matmul ${formatNumber(d.peakFlopsPerS / 1e9, 1)} GFLOP/s, copy traffic ${formatNumber(d.memoryBytesPerS / 1e9, 1)} GB/s`,
       `link: ${formatNumber(profile.link.latencyUs, 1)} µs one way, ${formatNumber(profile.link.bytesPerS / 1e9, 2)} GB/s`,
+      `threads host: kernels ${formatNumber(host.kernelScale, 2)}× their time alone, plus ${formatNumber(host.perOpUs, 0)} µs per device op, fitted end to end (lone-request TTFT, threads → sim: ${host.points.map((p) => `${p.config} ${p.tokens} tokens ${formatNumber(p.measuredMs, 1)} → ${formatNumber(p.fittedMs, 1)} ms`).join('; ')})`,
       '',
-      formatTable(['op', 'GFLOP/s', 'GB/s', 'overhead µs', 'fit error (rms)'], rows),
+      formatTable(['op', 'GFLOP/s', 'GB/s', 'kernel overhead µs', 'fit error (rms)'], rows),
       '',
       `wrote ${out}`,
     ].join('\n') + '\n',

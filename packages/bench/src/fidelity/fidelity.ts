@@ -1,21 +1,10 @@
 // Fidelity of the sim host: the same requests on the threads host (measured, repeated: the machine is shared
 // and noisy) and on the sim host charging a hardware profile (predicted, deterministic), TTFT side by side.
 import { percentile } from '../metrics/percentile.ts';
-import { ASAP, type EngineSetup, SYNC } from '../run/engines.ts';
+import type { EngineSetup } from '../run/engines.ts';
+import { FIDELITY_WARMUP, type FidelityConfig } from './configs.ts';
 import { runEngine } from '../run/run-engine.ts';
 import type { WorkloadRequest } from '../workload/request.ts';
-
-/** A configuration this 2-core machine runs with the threads host. */
-export interface FidelityConfig {
-  readonly name: string;
-  readonly setup: Omit<EngineSetup, 'host' | 'profile'>;
-}
-
-export const FIDELITY_CONFIGS: readonly FidelityConfig[] = [
-  { name: 'sync-2', setup: { engine: 'sync', ranks: 2, knobs: SYNC.defaults } },
-  { name: 'asap-1+1', setup: { engine: 'asap', ranks: 2, knobs: { ...ASAP.defaults, attentionRanks: 1, expertRanks: 1 } } },
-  { name: 'asap-2+2', setup: { engine: 'asap', ranks: 4, knobs: { ...ASAP.defaults, attentionRanks: 2, expertRanks: 2 } } },
-];
 
 export interface TtftFigures {
   readonly p50: number;
@@ -55,7 +44,7 @@ export interface FidelityOptions {
 export async function measureFidelity(config: FidelityConfig, requests: readonly WorkloadRequest[], o: FidelityOptions): Promise<FidelityResult> {
   const run = async (host: 'threads' | 'sim'): Promise<TtftFigures> => {
     const setup: EngineSetup = { ...config.setup, host, ...(host === 'sim' && { profile: o.profile }) };
-    const figures = ttft((await runEngine(setup, o.model, requests, { vocabSize: o.vocabSize, seed: o.seed })).records);
+    const figures = ttft((await runEngine(setup, o.model, requests, { vocabSize: o.vocabSize, seed: o.seed, warmupLengths: FIDELITY_WARMUP })).records);
     o.onRun?.(config.name, host, figures);
     return figures;
   };

@@ -1,7 +1,7 @@
 // The engines a comparison runs, each with the knobs its configuration search may turn. Adding an engine
 // (asap) is one entry in COMPARED; `engineAvailable` reports one that createEngine does not know yet.
 import { EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
-import { type BackendName, defaultBackend, simCosts } from '@asap/runtime';
+import { type BackendName, type HardwareProfile, defaultBackend, simCosts } from '@asap/runtime';
 import { resolveProfile } from '../calibrate/local-profile.ts';
 
 export type ComparedName = 'sync' | 'asap';
@@ -17,8 +17,8 @@ export interface EngineSetup {
   readonly knobs: Knobs;
   /** The compute backend; the fastest available here when absent. */
   readonly backend?: BackendName;
-  /** Sim host: the hardware profile it charges (a built-in, `local`, or a JSON file); absent: the sim's defaults. */
-  readonly profile?: string;
+  /** Sim host: the hardware profile it charges (a built-in, `local`, a JSON file, or one as data); absent: the sim's defaults. */
+  readonly profile?: string | HardwareProfile;
 }
 
 export interface EngineFamily {
@@ -101,7 +101,7 @@ export function family(name: ComparedName): EngineFamily {
 }
 
 export function engineOptions(setup: EngineSetup, model: string, spans: boolean): EngineOptions {
-  const sim = setup.host === 'sim' && setup.profile !== undefined ? { sim: simCosts(resolveProfile(setup.profile)) } : {};
+  const sim = setup.host === 'sim' && setup.profile !== undefined ? { sim: simCosts(typeof setup.profile === 'string' ? resolveProfile(setup.profile) : setup.profile) } : {};
   const base = { model, host: setup.host, backend: setup.backend ?? defaultBackend(), spans, ...sim };
   return setup.engine === 'reference' ? { ...base, engine: 'reference' } : { ...base, ...family(setup.engine).options(setup.ranks, setup.knobs) };
 }
@@ -119,6 +119,6 @@ export async function engineAvailable(name: ComparedName): Promise<boolean> {
 
 export function describeSetup(setup: EngineSetup): string {
   const knobs = Object.entries(setup.knobs).map(([k, v]) => `${k} ${v}`);
-  const profile = setup.host === 'sim' && setup.profile !== undefined ? ` (${setup.profile} profile)` : '';
+  const profile = setup.host === 'sim' && setup.profile !== undefined ? ` (${typeof setup.profile === 'string' ? setup.profile : setup.profile.name} profile)` : '';
   return `${setup.engine} (${setup.ranks} rank${setup.ranks === 1 ? '' : 's'} on ${setup.host}${profile}, ${setup.backend ?? defaultBackend()}${knobs.length ? `; ${knobs.join(', ')}` : ''})`;
 }

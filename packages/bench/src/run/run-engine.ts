@@ -24,6 +24,8 @@ export interface RunEngineOptions {
   readonly traceWindowMs?: number;
   readonly sloMs?: (request: WorkloadRequest) => number | undefined;
   readonly onDone?: (record: RequestRecord) => void;
+  /** Prompt lengths run once each, one at a time, before the figures start (default WARMUP_LENGTHS). */
+  readonly warmupLengths?: readonly number[];
 }
 
 /** Prompts of these lengths run once, one at a time, before the figures start. */
@@ -33,7 +35,7 @@ export async function runEngine(setup: EngineSetup, model: string, requests: rea
   const traceWindowMs = options.traceWindowMs ?? 0;
   const engine = await createEngine(engineOptions(setup, model, traceWindowMs > 0));
   try {
-    for (const n of WARMUP_LENGTHS) await engine.prefill({ tokens: Array.from({ length: n }, (_, i) => i % options.vocabSize) });
+    for (const n of options.warmupLengths ?? WARMUP_LENGTHS) await engine.prefill({ tokens: Array.from({ length: n }, (_, i) => i % options.vocabSize) });
     const spans: RankSpan[] = [];
     let startMs = Number.POSITIVE_INFINITY;
     const subscription = engine.events$.subscribe((span) => {
