@@ -6,7 +6,7 @@ import { type BackendName, type HardwareProfile, type OpEfficiency, createBacken
 import { latencyMs, random } from '../bench/kernels.ts';
 import { type ChannelFigures, measureChannels } from '../bench/channels.ts';
 import { type OpFit, fitOp } from './fit.ts';
-import { type HostOverhead, fitHostOverhead, withKernelScale, withOverhead } from './host-overhead.ts';
+import { type HostOverhead, fitHostOverhead, withKernelScale, withLinkLatency, withOverhead } from './host-overhead.ts';
 import { type OpPoint, timeRankOps } from './op-timings.ts';
 
 /** The op names the ranks give their device ops (`expert` is charged as `experts`, one expert per batch). */
@@ -75,7 +75,7 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
       ops: { ...ops, expert: experts },
     },
     link: {
-      // Half a small message's round trip (send, the receiver's wake-up, its reply).
+      // Half a small message's round trip (send, the receiver's wake-up, its reply); the end-to-end fit below replaces it.
       latencyUs: channels.channelRoundTripUs / 2,
       // 4 MiB messages copied into the receiver's arena, as ranks receive rows.
       bytesPerS: channels.channelCopyGBps4MiB * 1e9,
@@ -86,7 +86,7 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
   const config = await readModelConfig(modelDir);
   const host = await fitHostOverhead(kernels, modelDir, config.vocabSize, quick);
   const profile: HardwareProfile = {
-    ...withOverhead(withKernelScale(kernels, host.kernelScale), host.perOpUs),
+    ...withLinkLatency(withOverhead(withKernelScale(kernels, host.kernelScale), host.perOpUs), host.latencyUs),
     measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points, host },
   };
   return { profile, points, fits, channels, host };

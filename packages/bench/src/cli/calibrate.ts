@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<void> {
       `${profile.models}`,
       `peak matmul ${formatNumber(d.peakFlopsPerS / 1e9, 1)} GFLOP/s, copy traffic ${formatNumber(d.memoryBytesPerS / 1e9, 1)} GB/s`,
       `link: ${formatNumber(profile.link.latencyUs, 1)} µs one way, ${formatNumber(profile.link.bytesPerS / 1e9, 2)} GB/s`,
-      `threads host: kernels ${formatNumber(host.kernelScale, 2)}× their time alone, plus ${formatNumber(host.perOpUs, 0)} µs per device op, fitted end to end (lone-request TTFT, threads → sim: ${host.points.map((p) => `${p.config} ${p.tokens} tokens ${formatNumber(p.measuredMs, 1)} → ${formatNumber(p.fittedMs, 1)} ms`).join('; ')})`,
+      `threads host: kernels ${formatNumber(host.kernelScale, 2)}× their time alone, plus ${formatNumber(host.perOpUs, 0)} µs per device op, messages ${formatNumber(host.latencyUs, 0)} µs one way, fitted end to end (lone-request TTFT, threads → sim: ${host.points.map((p) => `${p.config} ${p.tokens} tokens ${formatNumber(p.measuredMs, 1)} → ${formatNumber(p.fittedMs, 1)} ms`).join('; ')})`,
       '',
       formatTable(['op', 'GFLOP/s', 'GB/s', 'kernel overhead µs', 'fit error (rms)'], rows),
       '',

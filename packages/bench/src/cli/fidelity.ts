@@ -58,19 +58,14 @@ export async function run(args: string[]): Promise<void> {
   const log = (line: string): void => {
     if (!values.json) process.stderr.write(`${line}\n`);
   };
-  const results: FidelityResult[] = [];
-  for (const c of configs) {
-    results.push(
-      await measureFidelity(c, requests, {
-        model,
-        vocabSize: config.vocabSize,
-        seed: spec.seed,
-        profile,
-        repeats,
-        onRun: (name, host, f) => log(`${name} on ${host}: TTFT p50 ${f.p50.toFixed(1)} ms, p90 ${f.p90.toFixed(1)} ms`),
-      }),
-    );
-  }
+  const results = await measureFidelity(configs, requests, {
+    model,
+    vocabSize: config.vocabSize,
+    seed: spec.seed,
+    profile,
+    repeats,
+    onRun: (name, host, f) => log(`${name} on ${host}: TTFT p50 ${f.p50.toFixed(1)} ms, p90 ${f.p90.toFixed(1)} ms`),
+  });
   const workload = describeWorkload(spec);
   if (values.html) await writeFile(userPath(values.html), fidelityHtml({ workload, profile, repeats, results }));
   if (values.json) {

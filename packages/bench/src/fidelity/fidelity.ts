@@ -41,22 +41,27 @@ export interface FidelityOptions {
   readonly onRun?: (config: string, host: 'threads' | 'sim', figures: TtftFigures) => void;
 }
 
-export async function measureFidelity(config: FidelityConfig, requests: readonly WorkloadRequest[], o: FidelityOptions): Promise<FidelityResult> {
-  const run = async (host: 'threads' | 'sim'): Promise<TtftFigures> => {
+/**
+ * Each configuration once on the sim host, then on the threads host `repeats` times, the configurations
+ * taking turns run by run so a busy spell of the (shared) machine hits them alike.
+ */
+export async function measureFidelity(configs: readonly FidelityConfig[], requests: readonly WorkloadRequest[], o: FidelityOptions): Promise<FidelityResult[]> {
+  const run = async (config: FidelityConfig, host: 'threads' | 'sim'): Promise<TtftFigures> => {
     const setup: EngineSetup = { ...config.setup, host, ...(host === 'sim' && { profile: o.profile }) };
     const figures = ttft((await runEngine(setup, o.model, requests, { vocabSize: o.vocabSize, seed: o.seed, warmupLengths: FIDELITY_WARMUP })).records);
     o.onRun?.(config.name, host, figures);
     return figures;
   };
-  const predicted = await run('sim');
-  const measuredRuns: TtftFigures[] = [];
-  for (let i = 0; i < o.repeats; i++) measuredRuns.push(await run('threads'));
-  const measured = { p50: median(measuredRuns.map((r) => r.p50)), p90: median(measuredRuns.map((r) => r.p90)) };
-  return {
-    config: config.name,
-    measuredRuns,
-    measured,
-    predicted,
-    error: { p50: predicted.p50 / measured.p50 - 1, p90: predicted.p90 / measured.p90 - 1 },
-  };
+  const predicted: TtftFigures[] = [];
+  for (const config of configs) predicted.push(await run(config, 'sim'));
+  const measuredRuns: TtftFigures[][] = configs.map(() => []);
+  for (let i = 0; i < o.repeats; i++) {
+    for (const [c, config] of configs.entries()) measuredRuns[c].push(await run(config, 'threads'));
+  }
+  return configs.map((config, c) => {
+    const runs = measuredRuns[c];
+    const measured = { p50: median(runs.map((r) => r.p50)), p90: median(runs.map((r) => r.p90)) };
+    const p = predicted[c];
+    return { config: config.name, measuredRuns: runs, measured, predicted: p, error: { p50: p.p50 / measured.p50 - 1, p90: p.p90 / measured.p90 - 1 } };
+  });
 }
