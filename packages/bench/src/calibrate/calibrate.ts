@@ -7,6 +7,7 @@ import { latencyMs, random } from '../bench/kernels.ts';
 import { type ChannelFigures, measureChannels } from '../bench/channels.ts';
 import { type OpFit, fitOp } from './fit.ts';
 import { type HostOverhead, fitHostOverhead, withKernelScale, withLinkLatency, withOverhead } from './host-overhead.ts';
+import { type LoadedScale, fitLoadedScale } from './loaded-scale.ts';
 import { type OpPoint, timeRankOps } from './op-timings.ts';
 
 /** The op names the ranks give their device ops (`expert` is charged as `experts`, one expert per batch). */
@@ -20,6 +21,7 @@ export interface Calibration {
   readonly fits: readonly OpFit[];
   readonly channels: ChannelFigures;
   readonly host: HostOverhead;
+  readonly loaded: LoadedScale;
 }
 
 async function peakFlopsPerS(backendName: BackendName, quick: boolean): Promise<number> {
@@ -85,9 +87,12 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
   // The threads host's cost besides kernels, fitted from engine runs, becomes part of each op's fixed cost.
   const config = await readModelConfig(modelDir);
   const host = await fitHostOverhead(kernels, modelDir, config.vocabSize, quick);
+  const build = (k: number): HardwareProfile => withLinkLatency(withOverhead(withKernelScale(kernels, k), host.perOpUs), host.latencyUs);
+  // Under load the ranks share the cores: the kernel-time factor is refitted there.
+  const loaded = await fitLoadedScale(build, host.kernelScale / 2, host.kernelScale * 4, modelDir, config.vocabSize, config.maxPositionEmbeddings, quick);
   const profile: HardwareProfile = {
-    ...withLinkLatency(withOverhead(withKernelScale(kernels, host.kernelScale), host.perOpUs), host.latencyUs),
-    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points, host },
+    ...build(loaded.kernelScale),
+    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points, host, loaded },
   };
-  return { profile, points, fits, channels, host };
+  return { profile, points, fits, channels, host, loaded };
 }

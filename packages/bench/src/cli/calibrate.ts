@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: 'string' }, backend: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
   const backend = oneOf<BackendName>('backend', values.backend, availableBackends(), defaultBackend());
   const out = values.out === undefined ? localProfilePath() : userPath(values.out);
-  const { profile, fits, host } = await calibrate(backend, await defaultModelDir(), values.quick);
+  const { profile, fits, host, loaded } = await calibrate(backend, await defaultModelDir(), values.quick);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(profile, null, 2)}\n`);
   if (values.json) {
@@ -41,6 +41,7 @@ export async function run(args: string[]): Promise<void> {
       `peak matmul ${formatNumber(d.peakFlopsPerS / 1e9, 1)} GFLOP/s, copy traffic ${formatNumber(d.memoryBytesPerS / 1e9, 1)} GB/s`,
       `link: ${formatNumber(profile.link.latencyUs, 1)} µs one way, ${formatNumber(profile.link.bytesPerS / 1e9, 2)} GB/s`,
       `threads host: kernels ${formatNumber(host.kernelScale, 2)}× their time alone, plus ${formatNumber(host.perOpUs, 0)} µs per device op, messages ${formatNumber(host.latencyUs, 0)} µs one way, fitted end to end (lone-request TTFT, threads → sim: ${host.points.map((p) => `${p.config} ${p.tokens} tokens ${formatNumber(p.measuredMs, 1)} → ${formatNumber(p.fittedMs, 1)} ms`).join('; ')})`,
+      `under load (Poisson requests, ranks computing at once): kernels ${formatNumber(loaded.kernelScale, 2)}× their time alone, fitted end to end (TTFT p50/p90, threads → sim: ${loaded.runs.map((r) => `${r.config} ${r.measured.map((v) => formatNumber(v, 1)).join('/')} → ${r.fitted.map((v) => formatNumber(v, 1)).join('/')} ms`).join('; ')}); the profile uses this factor`,
       '',
       formatTable(['op', 'GFLOP/s', 'GB/s', 'kernel overhead µs', 'fit error (rms)'], rows),
       '',
