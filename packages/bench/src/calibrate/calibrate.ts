@@ -24,7 +24,7 @@ export interface Calibration {
   readonly loaded: LoadedScale;
 }
 
-async function peakFlopsPerS(backendName: BackendName, quick: boolean): Promise<number> {
+export async function peakFlopsPerS(backendName: BackendName, quick: boolean): Promise<number> {
   const backend = await createBackend(backendName);
   try {
     const { m, k, n } = PEAK_SHAPE;
@@ -92,7 +92,7 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
   const loaded = await fitLoadedScale(build, host.kernelScale / 2, host.kernelScale * 4, modelDir, config.vocabSize, config.maxPositionEmbeddings, quick);
   const profile: HardwareProfile = {
     ...build(loaded.kernelScale),
-    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, channels, fits, points, host, loaded },
+    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, peakFlopsPerS: peakFlops, channels, fits, points, host, loaded },
   };
   return { profile, points, fits, channels, host, loaded };
 }

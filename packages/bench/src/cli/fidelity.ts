@@ -3,7 +3,9 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '@asap/actors';
-import { PROFILE_NAMES } from '../calibrate/local-profile.ts';
+import { defaultBackend } from '@asap/runtime';
+import { peakFlopsPerS } from '../calibrate/calibrate.ts';
+import { PROFILE_NAMES, resolveProfile } from '../calibrate/local-profile.ts';
 import { FIDELITY_CONFIGS } from '../fidelity/configs.ts';
 import { type FidelityResult, measureFidelity } from '../fidelity/fidelity.ts';
 import { fidelityHtml } from '../report/fidelity.ts';
@@ -54,6 +56,10 @@ export async function run(args: string[]): Promise<void> {
   const spec = workloadSpec(values, config.maxPositionEmbeddings, { rate: 2, requests: 24, workload: CONVERSATION_TRACE });
   const requests = await buildWorkload(spec);
   const profile = values.profile ?? 'local';
+  // The machine is shared: how fast a matmul runs now against when the profile was calibrated says whether
+  // the load changed in between (the figures then drift by about that factor).
+  const calibratedFlops = resolveProfile(profile).measured?.peakFlopsPerS;
+  const speedNow = typeof calibratedFlops === 'number' ? (await peakFlopsPerS(defaultBackend(), true)) / calibratedFlops : undefined;
   const repeats = positiveInteger('repeat', values.repeat, 3);
   const log = (line: string): void => {
     if (!values.json) process.stderr.write(`${line}\n`);
@@ -67,10 +73,11 @@ export async function run(args: string[]): Promise<void> {
     onRun: (name, host, f) => log(`${name} on ${host}: TTFT p50 ${f.p50.toFixed(1)} ms, p90 ${f.p90.toFixed(1)} ms`),
   });
   const workload = describeWorkload(spec);
-  if (values.html) await writeFile(userPath(values.html), fidelityHtml({ workload, profile, repeats, results }));
+  const drift = speedNow === undefined ? '' : `matmul speed now ${formatNumber(speedNow, 2)}× that at calibration`;
+  if (values.html) await writeFile(userPath(values.html), fidelityHtml({ workload, profile, repeats, results, drift }));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ workload: { ...spec, description: workload }, profile, repeats, results })}\n`);
+    process.stdout.write(`${JSON.stringify({ workload: { ...spec, description: workload }, profile, repeats, speedNowVsCalibration: speedNow ?? null, results })}\n`);
     return;
   }
-  process.stdout.write(`workload: ${workload}; sim profile: ${profile}; threads runs per configuration: ${repeats}\n\n${fidelityTable(results)}\n`);
+  process.stdout.write(`workload: ${workload}; sim profile: ${profile}${drift && ` (${drift})`}; threads runs per configuration: ${repeats}\n\n${fidelityTable(results)}\n`);
 }

@@ -8,6 +8,8 @@ export interface FidelityReport {
   readonly profile: string;
   readonly repeats: number;
   readonly results: readonly FidelityResult[];
+  /** How the machine's speed moved since calibration, in words (empty when unknown). */
+  readonly drift?: string;
 }
 
 /** One table: a row per configuration and percentile, the error colored where it exceeds 15%. */
@@ -20,7 +22,7 @@ export function fidelitySection(report: FidelityReport): string {
     }),
   );
   return `<h2>Sim fidelity: threads host measured vs sim host predicted (${escape(report.profile)} profile)</h2>
-<p>Workload: ${escape(report.workload)}; ${report.repeats} threads-host runs per configuration (median shown, each run in brackets); target: within 15%.</p>
+<p>Workload: ${escape(report.workload)}; ${report.repeats} threads-host runs per configuration (median shown, each run in brackets); target: within 15%.${report.drift ? ` The machine is shared: ${escape(report.drift)}.` : ''}</p>
 <table border="1" cellpadding="4" cellspacing="0"><tr><th>configuration</th><th>TTFT</th><th>measured ms</th><th>predicted ms</th><th>error</th></tr>
 ${rows.join('\n')}
 </table>`;
