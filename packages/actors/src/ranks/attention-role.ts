@@ -157,7 +157,7 @@ export class AttentionRole {
       }
       if (c.layerKinds[layer] !== 'moe') continue;
       const dispatches = items.map((i) => i.moe as MoeDispatch);
-      for (const d of dispatches) this.routing.count(layer, d.routing.experts);
+      for (const d of dispatches) this.routing.count(d);
       const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, (_expert, holders) => this.replica(holders));
       const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, (chunk) => items[chunk].chunk.request.meta.id, deadlineMs));
       const slots = slotBuffers(dispatches);

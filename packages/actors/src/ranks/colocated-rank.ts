@@ -79,6 +79,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
   const rowBytes = 4 * c.hiddenSize;
   const peers = config.ranks.filter((r) => r !== ctx.id);
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
+  // Each peer's place in the rank list: looked up once, not per message (hundreds of ranks each step).
+  const peerRank = peers.map((p) => config.ranks.indexOf(p));
   const queue = new RequestQueue(c, model, config.kvBudgetBytes);
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const routing = new RoutingCounter(c);
@@ -149,12 +151,12 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         }
         if (c.layerKinds[layer] !== 'moe') continue;
         const dispatches = items.map((i) => i.moe as MoeDispatch);
-        for (const d of dispatches) routing.count(layer, d.routing.experts);
+        for (const d of dispatches) routing.count(d);
         const plan = planDispatch(dispatches, config.holders[layer], config.ranks.length, chooseReplica);
         outgoing.push(plan);
         await Promise.all(
-          peers.map((p) => {
-            const rows = plan[config.ranks.indexOf(p)];
+          peers.map((p, i) => {
+            const rows = plan[peerRank[i]];
             const meta: DispatchMeta = { layer, batch: b, groups: rows.groups };
             return ctx.send(p, withRows('dispatch', meta, rows.rows, rowBytes));
           }),
@@ -184,8 +186,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         expertRowsDone += rowsIn;
         local.push(outputs[me]);
         await Promise.all(
-          peers.map((p) => {
-            const out = outputs[config.ranks.indexOf(p)];
+          peers.map((p, i) => {
+            const out = outputs[peerRank[i]];
             const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
             return ctx.send(p, withRows('combine', meta, out, rowBytes));
           }),

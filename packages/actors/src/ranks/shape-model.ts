@@ -32,7 +32,9 @@ export class ShapeModel implements RankCompute {
 
   attention(layer: number, hidden: Tensor): AttentionHalfResult {
     if (this.config.layerKinds[layer] !== 'moe') return { hidden };
-    return { hidden, moe: { layer, expertInput: hidden, routing: this.popularity.route(layer, hidden.rowCount, this.random) } };
+    const { topK } = this.config;
+    const routing = { topK, experts: new Int32Array(0), weights: new Float32Array(0) };
+    return { hidden, moe: { layer, expertInput: hidden, routing, expertCounts: this.popularity.counts(layer, hidden.rowCount, this.random) } };
   }
 
   expert(_layer: number, _expert: number, rows: Tensor): Tensor {
