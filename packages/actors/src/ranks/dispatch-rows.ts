@@ -118,11 +118,17 @@ function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (read
       groups.push([expert, rows]);
       total += rows;
     }
-    return { groups, rows: Tensor.zeros([total, 0]), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns };
+    return { groups, rows: shapeRows(total), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns };
   });
 }
 
 const NO_ROWS = new Int32Array(0);
+const NO_VALUES = new Float32Array(new SharedArrayBuffer(0));
+
+/** `count` rows of width 0 (numerics off): a shape, with no memory behind it. */
+export function shapeRows(count: number): Tensor {
+  return new Tensor([count, 0], 'f32', NO_VALUES);
+}
 
 /** Rows per expert across every source: the batch each expert will run. */
 export function rowsPerExpert(sources: readonly IncomingRows[]): Map<number, number> {
@@ -189,7 +195,7 @@ function runCountedBatch(sources: readonly IncomingRows[], compute: (expert: num
   const batches: number[] = [];
   for (const expert of [...rows.keys()].sort((a, b) => a - b)) {
     const n = rows.get(expert) as number;
-    compute(expert, Tensor.zeros([n, 0]));
+    compute(expert, shapeRows(n));
     batches.push(n);
   }
   return { outputs: sources.map((s) => s.rows), batches };
@@ -223,7 +229,7 @@ export function withRows(kind: string, meta: unknown, rows: Tensor, rowBytes: nu
 
 /** The `count` rows a message carries, `width` wide: its tensor, or shape-only rows. */
 export function rowsOf(message: ChannelMessage, count: number, width: number): Tensor {
-  const rows = message.tensors?.[0] ?? Tensor.zeros([count, width]);
+  const rows = message.tensors?.[0] ?? (width === 0 ? shapeRows(count) : Tensor.zeros([count, width]));
   if (rows.rowCount !== count) throw new Error(`"${message.kind}" carries ${rows.rowCount} rows, its header says ${count}`);
   return rows;
 }

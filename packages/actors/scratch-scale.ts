@@ -1,0 +1,12 @@
+import { createEngine } from './src/index.ts';
+const ranks = Number(process.argv[2] ?? 64);
+const n = Number(process.argv[3] ?? 64);
+const engineName = (process.argv[4] ?? 'sync') as 'sync' | 'asap';
+const t0 = performance.now();
+const engine = await createEngine({ model: '/tmp/q235', engine: engineName, host: 'sim', numerics: false, spans: false, kvBudgetBytes: 2 ** 40, ranks, ...(engineName === 'asap' ? { asap: { placement: 'colocated' } } : { sync: { tokenBudget: 4096 } }) });
+const t1 = performance.now();
+const lens = Array.from({ length: n }, (_, i) => [1024, 256, 2048, 512][i % 4]);
+const outs = await Promise.all(lens.map((l) => engine.prefill({ tokens: Array.from({ length: l }, (_, i) => i % 1000) })));
+const t2 = performance.now();
+console.log({ ranks, n, engineName, startMs: Math.round(t1 - t0), runMs: Math.round(t2 - t1), virtualMs: engine.now(), tokens: lens.reduce((a, b) => a + b, 0), p50: outs.map(o => o.ttftMs).sort((a,b)=>a-b)[n>>1] });
+await engine.close();
