@@ -44,6 +44,12 @@ const nvcc = ((): string | undefined => {
   return undefined;
 })();
 
+const cxx = process.env.CXX ?? 'c++';
+const hasCxx = ((): boolean => {
+  const r = spawnSync(cxx, ['--version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+})();
+
 test('the CUDA build skips in one line when told (or without nvcc), and the backend then says why', () => {
   const out = mkdtempSync(join(tmpdir(), 'asap-cuda-'));
   try {
@@ -79,6 +85,21 @@ function readFileSyncOr(path: string): string {
     return '(no reason recorded)';
   }
 }
+
+test('the indexing of the tensor-core matmul and flash attention, transcribed to C++, matches plain loops on ragged shapes', { skip: !hasCxx && 'no C++ compiler' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'asap-tiling-'));
+  try {
+    const source = fileURLToPath(new URL('../native-cuda/emulate/tiling.cc', import.meta.url));
+    const binary = join(dir, 'tiling');
+    const built = spawnSync(cxx, ['-O2', '-std=c++17', source, '-o', binary], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const ran = spawnSync(binary, [], { encoding: 'utf8' });
+    assert.equal(ran.status, 0, ran.stdout);
+    assert.match(ran.stdout, /all ok\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('registry: cuda is listed only with a device, else reported with its reason; it is never the default', async () => {
   assert.notEqual(defaultBackend(), 'cuda');
@@ -150,7 +171,7 @@ gpuTest('matmul agrees with js on ragged shapes (f32, bf16 on tensor cores, f16;
   }
 });
 
-gpuTest('matmul rows are bit-identical alone, in a batch of 1000 or at any position (tensor cores and CUDA cores)', ({ js }) => {
+gpuTest('matmul rows are bit-identical alone, in a batch of 1000 or at any position (tensor cores and CUDA cores)', ({ js, cuda, rounded }) => {
   for (const [dtype, k] of [['bf16', 72], ['bf16', 67], ['f32', 67]] as const) {
     const x = randomTensor([1000, k], 1);
     const w = randomTensor([45, k], 2, 1, dtype);

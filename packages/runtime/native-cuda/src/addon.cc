@@ -270,9 +270,19 @@ class Context : public Napi::ObjectWrap<Context> {
     Napi::Env env = info.Env();
     live(env);
     if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "cuda backend: upload takes a typed array");
-    Napi::TypedArray a = info[0].As<Napi::TypedArray>();
-    const size_t bytes = a.ByteLength();
-    const void* host = static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+    // The data pointer from the typed array itself: its buffer may be a SharedArrayBuffer, which
+    // napi_get_arraybuffer_info does not take.
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env, info[0], &type, &length, &data, &buffer, &offset) != napi_ok ||
+        (type != napi_float32_array && type != napi_uint16_array)) {
+      throw Napi::TypeError::New(env, "cuda backend: upload takes a Float32Array or a Uint16Array");
+    }
+    const size_t bytes = length * (type == napi_float32_array ? 4 : 2);
+    const void* host = data;
     void* p = deviceAlloc(env, bytes, "a resident weight");
     const cudaError_t e = cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice);
     if (e != cudaSuccess) {
