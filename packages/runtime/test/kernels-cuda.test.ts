@@ -7,7 +7,9 @@
 // - matmul, f32/f16 weights (CUDA cores, one fused multiply-add per k in order): 2·K·u·Σ|x·w| (+ the bias add).
 // - matmul, bf16 weights, tensor cores, f32 accumulation: activations split hi + lo lose ≤ 2⁻¹⁷·|x|; accumulation
 //   in the MMA unit (its own order and rounding): (2⁻¹⁶ + 4·K·u)·Σ|x·w|. With 'bf16' activations: (2⁻⁸ + 4·K·u)·Σ|x·w|.
-// - attention: online softmax over tiles of 32 keys, expf (≤ 2 ulp): (64 + 8·Tk)·u·max|v|.
+// - attention: online softmax over tiles of 32 keys, expf (≤ 2 ulp): (64 + 8·Tk)·u·max|v|. On tensor cores
+//   (attentionPrecision 'bf16': q, k, v, p rounded to bf16): 2⁻⁵ for these inputs (|q|, |k| ≤ 2, |v| ≤ 1), an
+//   empirical bound: ≤ 4.6e-3 in the CPU transcription of the kernel.
 // - rmsNorm: a tree sum instead of js's ordered one: (2·width + 16)·u·|y|. siluMul (expf): 16·u·|y|.
 // - rope, add, scale, gatherRows, scatterAddRows: the js bits (separately rounded ops in js's order).
 import assert from 'node:assert/strict';
@@ -281,6 +283,39 @@ gpuTest("a query row's attention is bit-identical whatever other rows or later k
   }
   for (const [a, b] of [[3, 10], [61, 131], [190, 200]]) {
     assertBits(cuda.attention(q.rows(a, b), k, v, { ...options, queryOffset: a }), full.rows(a, b), `chunk ${a}..${b}`);
+  }
+});
+
+gpuTest('attention on tensor cores (bf16 inputs) agrees with js within bf16 bounds, and each row is independent of the others', async ({ js }) => {
+  const tc = (await createBackend('cuda', { attentionPrecision: 'bf16' })) as CudaBackend;
+  try {
+    let seed = 250;
+    for (const c of [
+      { heads: 4, kv: 2, dim: 16, tq: 70, tk: 70 },
+      { heads: 2, kv: 2, dim: 64, tq: 13, tk: 150, offset: 137 },
+      { heads: 8, kv: 2, dim: 128, tq: 129, tk: 129 },
+      { heads: 4, kv: 1, dim: 192, vdim: 128, tq: 33, tk: 100, offset: 67 },
+      { heads: 2, kv: 1, dim: 256, tq: 65, tk: 65 },
+      { heads: 2, kv: 1, dim: 20, tq: 9, tk: 9 },  // not a multiple of 16: the f32 kernel
+    ]) {
+      const vdim = c.vdim ?? c.dim;
+      const q = randomTensor([c.tq, c.heads * c.dim], seed++, 2);
+      const k = randomTensor([c.tk, c.kv * c.dim], seed++, 2);
+      const v = randomTensor([c.tk, c.kv * vdim], seed++);
+      const options = { numHeads: c.heads, numKvHeads: c.kv, headDim: c.dim, valueHeadDim: vdim, queryOffset: c.offset };
+      const expected = js.attention(q, k, v, options).toF32();
+      // Rounding q, k, v and p to bf16 (2⁻⁹ each) moves these outputs (|v| ≤ 1) by ≤ 4.6e-3 in the CPU
+      // transcription (native-cuda/emulate); the worst case bound is far looser, so this one is empirical.
+      const bound = 2 ** -5;
+      const full = tc.attention(q, k, v, options);
+      assertWithin(full.toF32(), expected, () => bound, `bf16 attention ${JSON.stringify(c)}`);
+      for (const r of [0, c.tq >> 1, c.tq - 1]) {
+        const offset = (c.offset ?? c.tk - c.tq) + r;
+        assertBits(tc.attention(q.row(r), k, v, { ...options, queryOffset: offset }), full.row(r), `bf16 attention row ${r} alone`);
+      }
+    }
+  } finally {
+    tc.dispose();
   }
 });
 

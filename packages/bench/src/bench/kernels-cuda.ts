@@ -63,16 +63,20 @@ export async function cudaKernels(quick: boolean): Promise<CudaKernelReport | { 
   const { tokens, numHeads, numKvHeads, headDim } = ATTENTION;
   // Causal FLOPs only: q·k and p·v over the keys each row sees (row i sees i + 1).
   const attentionFlops = 4 * numHeads * headDim * ((tokens * (tokens + 1)) / 2);
-  const be = (await createBackend('cuda')) as CudaBackend;
-  try {
-    const ms = be.timeAttentionKernel(tokens, numHeads, numKvHeads, headDim, quick ? 1 : 3);
-    rows.push(row('attention', `causal, f32, ${tokens} tokens, ${numHeads}/${numKvHeads} heads × ${headDim}`, attentionFlops, ms, 'kernel'));
-    const device = be.deviceName;
-    const best = (kernel: CudaKernelRow['kernel']) => Math.max(...rows.filter((r) => r.kernel === kernel && r.scope === 'kernel').map((r) => r.percentOfPeak));
-    return { device, rows, targets: { matmulPercent: best('matmul'), attentionPercent: best('attention') } };
-  } finally {
-    be.dispose();
+  let device = '';
+  for (const precision of ['f32', 'bf16'] as const) {
+    const be = (await createBackend('cuda', { attentionPrecision: precision })) as CudaBackend;
+    try {
+      device = be.deviceName;
+      const ms = be.timeAttentionKernel(tokens, numHeads, numKvHeads, headDim, quick ? 1 : 3);
+      const how = precision === 'f32' ? 'f32, CUDA cores' : 'bf16 q/k/v/p, tensor cores';
+      rows.push(row('attention', `causal, ${how}, ${tokens} tokens, ${numHeads}/${numKvHeads} heads × ${headDim}`, attentionFlops, ms, 'kernel'));
+    } finally {
+      be.dispose();
+    }
   }
+  const best = (kernel: CudaKernelRow['kernel']) => Math.max(...rows.filter((r) => r.kernel === kernel && r.scope === 'kernel').map((r) => r.percentOfPeak));
+  return { device, rows, targets: { matmulPercent: best('matmul'), attentionPercent: best('attention') } };
 }
 
 export function printCudaKernels(report: CudaKernelReport | { readonly unavailable: string }): void {

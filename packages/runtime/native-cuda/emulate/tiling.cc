@@ -1,4 +1,5 @@
-// A CPU transcription of the indexing of two CUDA kernels (kernels.cu: tensorCoreMatmul and flashAttention),
+// A CPU transcription of the indexing of three CUDA kernels (kernels.cu: tensorCoreMatmul, flashAttention and
+// tensorCoreAttention),
 // checked against plain loops on ragged shapes. It runs where there is no GPU and catches tiling, bounds and
 // layout mistakes (tile origins, cp.async chunk mapping, fragment addressing with the padded leading
 // dimension, epilogue bounds, causal tile skipping); it does not model the hardware's MMA rounding.
@@ -223,13 +224,111 @@ void emulateAttention(const std::vector<float>& q, const std::vector<float>& k, 
   }
 }
 
-bool checkAttention(int heads, int kvHeads, int dim, int vdim, int tq, int tk, int offset) {
+constexpr int TA_ROWS = 64, TA_KEYS = 64, TA_WARPS = 4;
+
+/** tensorCoreAttention: shared memory as plain arrays (bf16 values held as rounded floats), wmma as loops. */
+void emulateTensorCoreAttention(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out,
+                                int queries, int keys, int numHeads, int numKvHeads, int headDim, int valueDim, float scale, int queryOffset) {
+  const int ldq = headDim + 8, ldv = valueDim + 8, ldp = TA_KEYS + 8, lds = TA_KEYS + 4, ldo = valueDim + 4;
+  std::vector<float> sQ((size_t)TA_ROWS * ldq), sK((size_t)TA_KEYS * ldq), sV((size_t)TA_KEYS * ldv), sP((size_t)TA_ROWS * ldp);
+  std::vector<float> sS((size_t)TA_ROWS * lds), sO((size_t)TA_ROWS * ldo), sM(TA_ROWS), sL(TA_ROWS), sAlpha(TA_ROWS);
+  const size_t qWidth = (size_t)numHeads * headDim, kWidth = (size_t)numKvHeads * headDim;
+  const size_t vWidth = (size_t)numKvHeads * valueDim, oWidth = (size_t)numHeads * valueDim;
+  for (int bx = 0; bx < (queries + TA_ROWS - 1) / TA_ROWS; bx++) {
+    for (int h = 0; h < numHeads; h++) {
+      const int g = h / (numHeads / numKvHeads), row0 = bx * TA_ROWS;
+      const int lastRow = std::min(queries, row0 + TA_ROWS) - 1;
+      const int lastKey = std::min(keys - 1, queryOffset + lastRow);
+      for (int i = 0; i < TA_ROWS * headDim; i++) {
+        const int r = i / headDim, d = i % headDim, row = row0 + r;
+        sQ[r * ldq + d] = bf16(row < queries ? q[(size_t)row * qWidth + (size_t)h * headDim + d] : 0.0f);
+      }
+      for (int i = 0; i < TA_ROWS * valueDim; i++) sO[(i / valueDim) * ldo + i % valueDim] = 0.0f;
+      for (int i = 0; i < TA_ROWS; i++) sM[i] = -INFINITY, sL[i] = 0.0f;
+      for (int j0 = 0; j0 <= lastKey; j0 += TA_KEYS) {
+        for (int i = 0; i < TA_KEYS * headDim; i++) {
+          const int jj = i / headDim, d = i % headDim, j = j0 + jj;
+          sK[jj * ldq + d] = bf16(j < keys ? k[(size_t)j * kWidth + (size_t)g * headDim + d] : 0.0f);
+        }
+        for (int i = 0; i < TA_KEYS * valueDim; i++) {
+          const int jj = i / valueDim, d = i % valueDim, j = j0 + jj;
+          sV[jj * ldv + d] = bf16(j < keys ? v[(size_t)j * vWidth + (size_t)g * valueDim + d] : 0.0f);
+        }
+        for (int warp = 0; warp < TA_WARPS; warp++) {
+          const int wRow0 = warp * 16;
+          const int warpLastRow = std::min(queries, row0 + wRow0 + 16) - 1;
+          const int warpLastKey = warpLastRow < row0 + wRow0 ? -1 : std::min(keys - 1, queryOffset + warpLastRow);
+          if (j0 > warpLastKey) continue;
+          for (int kf = 0; kf < TA_KEYS / 16; kf++) {
+            float acc[256] = {};
+            for (int ks = 0; ks < headDim / 16; ks++) {
+              const float* a = &sQ[wRow0 * ldq + ks * 16];       // row_major, ldq
+              const float* b = &sK[kf * 16 * ldq + ks * 16];     // col_major, ldq
+              for (int r = 0; r < 16; r++)
+                for (int c = 0; c < 16; c++)
+                  for (int t = 0; t < 16; t++) acc[r * 16 + c] += a[r * ldq + t] * b[c * ldq + t];
+            }
+            for (int e = 0; e < 256; e++) sS[(wRow0 + e / 16) * lds + kf * 16 + e % 16] = acc[e];
+          }
+          for (int r = 0; r < 16; r++) {
+            const int br = wRow0 + r, row = row0 + br, pos = queryOffset + row;
+            float s[32][2], rowMax = -INFINITY;
+            for (int lane = 0; lane < 32; lane++)
+              for (int c = 0; c < 2; c++) {
+                const int jj = lane + 32 * c, j = j0 + jj;
+                s[lane][c] = row < queries && j <= pos && j < keys ? sS[br * lds + jj] * scale : -INFINITY;
+                rowMax = std::fmax(rowMax, s[lane][c]);
+              }
+            const float mOld = sM[br], mNew = std::fmax(mOld, rowMax);
+            const bool none = mNew == -INFINITY;
+            float sum = 0;
+            for (int lane = 0; lane < 32; lane++)
+              for (int c = 0; c < 2; c++) {
+                const float p = bf16(none || s[lane][c] == -INFINITY ? 0.0f : std::exp(s[lane][c] - mNew));
+                sP[br * ldp + lane + 32 * c] = p;
+                sum += p;
+              }
+            const float alpha = none ? 1.0f : std::exp(mOld - mNew);
+            sM[br] = mNew;
+            sL[br] = sL[br] * alpha + sum;
+            sAlpha[br] = alpha;
+          }
+          for (int i = 0; i < 16 * valueDim; i++) {
+            const int br = wRow0 + i / valueDim;
+            sO[br * ldo + i % valueDim] *= sAlpha[br];
+          }
+          for (int f = 0; f < valueDim / 16; f++) {
+            float* o = &sO[wRow0 * ldo + f * 16];  // accumulator, row_major, ldo
+            for (int ks = 0; ks < TA_KEYS / 16; ks++) {
+              const float* a = &sP[wRow0 * ldp + ks * 16];     // row_major, ldp
+              const float* b = &sV[ks * 16 * ldv + f * 16];    // row_major, ldv
+              for (int r = 0; r < 16; r++)
+                for (int c = 0; c < 16; c++)
+                  for (int t = 0; t < 16; t++) o[r * ldo + c] += a[r * ldp + t] * b[t * ldv + c];
+            }
+          }
+        }
+      }
+      for (int warp = 0; warp < TA_WARPS; warp++)
+        for (int i = 0; i < 16 * valueDim; i++) {
+          const int br = warp * 16 + i / valueDim, d = i % valueDim, row = row0 + br;
+          if (row < queries) out[(size_t)row * oWidth + (size_t)h * valueDim + d] = sO[br * ldo + d] / sL[br];
+        }
+    }
+  }
+}
+
+bool checkAttention(int heads, int kvHeads, int dim, int vdim, int tq, int tk, int offset, bool tensorCores = false) {
   std::vector<float> q((size_t)tq * heads * dim), k((size_t)tk * kvHeads * dim), v((size_t)tk * kvHeads * vdim), out((size_t)tq * heads * vdim, NAN);
-  for (auto& x : q) x = rnd();
-  for (auto& x : k) x = rnd();
+  for (auto& x : q) x = 2 * rnd();
+  for (auto& x : k) x = 2 * rnd();
   for (auto& x : v) x = rnd();
   const float scale = 1.0f / std::sqrt((float)dim);
-  emulateAttention(q, k, v, out, tq, tk, heads, kvHeads, dim, vdim, scale, offset);
+  if (tensorCores) emulateTensorCoreAttention(q, k, v, out, tq, tk, heads, kvHeads, dim, vdim, scale, offset);
+  else emulateAttention(q, k, v, out, tq, tk, heads, kvHeads, dim, vdim, scale, offset);
+  // The GPU tests' bound for bf16 inputs (kernels-cuda.test.ts); f32 to within 1e-5.
+  const double bound = tensorCores ? std::ldexp(1.0, -5) : 1e-5;
+  double worst = 0;
   for (int r = 0; r < tq; r++) {
     for (int h = 0; h < heads; h++) {
       const int g = h / (heads / kvHeads), pos = offset + r;
@@ -247,7 +346,8 @@ bool checkAttention(int heads, int kvHeads, int dim, int vdim, int tq, int tk, i
         for (int j = 0; j <= pos; j++) o += p[j] * v[((size_t)j * kvHeads + g) * vdim + d];
         o /= sum;
         const double got = out[((size_t)r * heads + h) * vdim + d];
-        if (!(std::fabs(got - o) <= 1e-5)) {
+        worst = std::fmax(worst, std::fabs(got - o));
+        if (!(std::fabs(got - o) <= bound)) {
           std::printf("attention h%d/%d d%d/%d tq%d tk%d off%d: row %d head %d dim %d = %g, want %g\n", heads, kvHeads, dim, vdim, tq, tk,
                       offset, r, h, d, got, o);
           return false;
@@ -255,7 +355,8 @@ bool checkAttention(int heads, int kvHeads, int dim, int vdim, int tq, int tk, i
       }
     }
   }
-  std::printf("attention %d/%d heads, dims %d/%d, %d queries of %d keys from %d: ok\n", heads, kvHeads, dim, vdim, tq, tk, offset);
+  std::printf("attention%s %d/%d heads, dims %d/%d, %d queries of %d keys from %d: ok (max error %.2e, bound %.2e)\n",
+              tensorCores ? " (tensor cores)" : "", heads, kvHeads, dim, vdim, tq, tk, offset, worst, bound);
   return true;
 }
 
@@ -274,6 +375,11 @@ int main() {
   ok = checkAttention(4, 1, 192, 128, 33, 33, 0) && ok;
   ok = checkAttention(2, 2, 256, 256, 9, 70, 61) && ok;
   ok = checkAttention(2, 1, 64, 64, 300, 300, 0) && ok;
+  ok = checkAttention(4, 2, 16, 16, 70, 70, 0, true) && ok;
+  ok = checkAttention(2, 2, 64, 64, 13, 150, 137, true) && ok;
+  ok = checkAttention(8, 2, 128, 128, 129, 129, 0, true) && ok;
+  ok = checkAttention(4, 1, 192, 128, 33, 100, 67, true) && ok;
+  ok = checkAttention(2, 1, 256, 256, 65, 65, 0, true) && ok;
   std::printf(ok ? "all ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

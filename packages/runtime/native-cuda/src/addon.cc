@@ -327,13 +327,14 @@ class Context : public Napi::ObjectWrap<Context> {
     return env.Undefined();
   }
 
-  /** attention(q, k, v, out, queries, keys, numHeads, numKvHeads, headDim, scale, queryOffset, valueDim) */
+  /** attention(q, k, v, out, queries, keys, numHeads, numKvHeads, headDim, scale, queryOffset, valueDim, tensorCores) */
   Napi::Value Attention(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
     const int queries = integer(info[4]), keys = integer(info[5]), heads = integer(info[6]), kvHeads = integer(info[7]);
     const int headDim = integer(info[8]), queryOffset = integer(info[10]), valueDim = integer(info[11]);
     const float scale = info[9].As<Napi::Number>().FloatValue();
+    const bool tensorCores = info[12].As<Napi::Boolean>().Value();
     if (headDim > asap_cuda::kMaxHeadDim || valueDim > asap_cuda::kMaxHeadDim) {
       throw Napi::RangeError::New(env, "cuda backend: attention takes head widths up to " + std::to_string(asap_cuda::kMaxHeadDim) +
                                            ", got " + std::to_string(headDim) + " (q/k) and " + std::to_string(valueDim) + " (v)");
@@ -347,7 +348,7 @@ class Context : public Napi::ObjectWrap<Context> {
     check(env,
           asap_cuda::attention(static_cast<const float*>(s.dev(q)), static_cast<const float*>(s.dev(k)),
                                static_cast<const float*>(s.dev(v)), static_cast<float*>(s.dev(out)), queries, keys, heads, kvHeads,
-                               headDim, valueDim, scale, queryOffset, stream_),
+                               headDim, valueDim, scale, queryOffset, tensorCores, stream_),
           "attention launch");
     s.finish();
     return env.Undefined();
@@ -569,12 +570,13 @@ class Context : public Napi::ObjectWrap<Context> {
     return Napi::Number::New(env, ms);
   }
 
-  /** timeAttention(tokens, numHeads, numKvHeads, headDim, iterations) → ms per causal prefill over the prompt. */
+  /** timeAttention(tokens, numHeads, numKvHeads, headDim, iterations, tensorCores) → ms per causal prefill over the prompt. */
   Napi::Value TimeAttention(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
     const int tokens = integer(info[0]), heads = integer(info[1]), kvHeads = integer(info[2]), headDim = integer(info[3]);
     const int iterations = integer(info[4]);
+    const bool tensorCores = info[5].As<Napi::Boolean>().Value();
     BenchBuffers b(*this, env);
     float* q = b.take<float>((size_t)tokens * heads * headDim);
     float* k = b.take<float>((size_t)tokens * kvHeads * headDim);
@@ -585,7 +587,7 @@ class Context : public Napi::ObjectWrap<Context> {
     check(env, asap_cuda::fillPattern(v, (size_t)tokens * kvHeads * headDim, 5, stream_), "fill");
     const float scale = 1.0f / std::sqrt((float)headDim);
     const double ms = timeKernel(env, iterations, [&] {
-      return asap_cuda::attention(q, k, v, out, tokens, tokens, heads, kvHeads, headDim, headDim, scale, 0, stream_);
+      return asap_cuda::attention(q, k, v, out, tokens, tokens, heads, kvHeads, headDim, headDim, scale, 0, tensorCores, stream_);
     });
     return Napi::Number::New(env, ms);
   }

@@ -297,6 +297,164 @@ __global__ void __launch_bounds__(AT_THREADS) flashAttention(const float* __rest
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// attention on tensor cores (opt-in: q, k, v and the softmax weights rounded to bf16; f32 accumulation, f32
+// softmax statistics). A block of 4 warps takes 64 query rows of one head (16 rows per warp); key tiles of
+// 64 from key 0 are staged as bf16. Per tile each warp computes its scores S = Q·Kᵀ (wmma), folds them row by
+// row into its online softmax (lanes over keys; max exact, sums by a fixed tree), writes P as bf16, rescales
+// its rows of the f32 output kept in shared memory and adds P·V (wmma, accumulator loaded from and stored to
+// shared memory). A row with no visible key in a tile gets p = 0 and a scale of exactly 1: a no-op, so a row's
+// result does not depend on the other rows of its block. Head widths: multiples of 16, at most 256.
+
+constexpr int TA_ROWS = 64, TA_KEYS = 64, TA_WARPS = 4, TA_THREADS = 32 * TA_WARPS;
+
+struct TaLayout {
+  int ldq, ldv, ldp, lds, ldo;  // leading dimensions (elements) of sQ/sK, sV, sP, sS, sO
+  size_t q, k, v, p, s, o, stats, bytes;  // byte offsets in shared memory, and the total
+};
+
+__host__ __device__ inline TaLayout taLayout(int headDim, int valueDim) {
+  TaLayout t;
+  t.ldq = headDim + 8;  // bf16 rows of 2·(headDim + 8) bytes: 16-row fragment origins stay 32-byte aligned
+  t.ldv = valueDim + 8;
+  t.ldp = TA_KEYS + 8;
+  t.lds = TA_KEYS + 4;
+  t.ldo = valueDim + 4;
+  size_t at = 0;
+  t.q = at, at += sizeof(bf16) * TA_ROWS * t.ldq;
+  t.k = at, at += sizeof(bf16) * TA_KEYS * t.ldq;
+  t.v = at, at += sizeof(bf16) * TA_KEYS * t.ldv;
+  t.p = at, at += sizeof(bf16) * TA_ROWS * t.ldp;
+  t.s = at, at += sizeof(float) * TA_ROWS * t.lds;
+  t.o = at, at += sizeof(float) * TA_ROWS * t.ldo;
+  t.stats = at, at += sizeof(float) * TA_ROWS * 3;  // m, l, alpha per row
+  t.bytes = at;
+  return t;
+}
+
+__global__ void __launch_bounds__(TA_THREADS) tensorCoreAttention(const float* __restrict__ q, const float* __restrict__ k,
+                                                                  const float* __restrict__ v, float* __restrict__ out, int queries,
+                                                                  int keys, int numHeads, int numKvHeads, int headDim, int valueDim,
+                                                                  float scale, int queryOffset) {
+  using namespace nvcuda;
+  extern __shared__ __align__(128) unsigned char shared[];
+  const TaLayout L = taLayout(headDim, valueDim);
+  bf16* sQ = reinterpret_cast<bf16*>(shared + L.q);
+  bf16* sK = reinterpret_cast<bf16*>(shared + L.k);
+  bf16* sV = reinterpret_cast<bf16*>(shared + L.v);
+  bf16* sP = reinterpret_cast<bf16*>(shared + L.p);
+  float* sS = reinterpret_cast<float*>(shared + L.s);
+  float* sO = reinterpret_cast<float*>(shared + L.o);
+  float* sM = reinterpret_cast<float*>(shared + L.stats);
+  float* sL = sM + TA_ROWS;
+  float* sAlpha = sL + TA_ROWS;
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int h = blockIdx.y, g = h / (numHeads / numKvHeads);
+  const int row0 = blockIdx.x * TA_ROWS;
+  const int wRow0 = warp * 16;  // the warp's first row in the block
+  const size_t qWidth = (size_t)numHeads * headDim, kWidth = (size_t)numKvHeads * headDim;
+  const size_t vWidth = (size_t)numKvHeads * valueDim, oWidth = (size_t)numHeads * valueDim;
+  const int lastRow = min(queries, row0 + TA_ROWS) - 1;
+  const int lastKey = min(keys - 1, queryOffset + lastRow);
+  // The last key any of the warp's live rows sees (below 0: the warp has no live row).
+  const int warpLastRow = min(queries, row0 + wRow0 + 16) - 1;
+  const int warpLastKey = warpLastRow < row0 + wRow0 ? -1 : min(keys - 1, queryOffset + warpLastRow);
+
+  for (int i = tid; i < TA_ROWS * headDim; i += TA_THREADS) {
+    const int r = i / headDim, d = i % headDim, row = row0 + r;
+    sQ[r * L.ldq + d] = __float2bfloat16_rn(row < queries ? q[(size_t)row * qWidth + (size_t)h * headDim + d] : 0.0f);
+  }
+  for (int i = tid; i < TA_ROWS * valueDim; i += TA_THREADS) sO[(i / valueDim) * L.ldo + i % valueDim] = 0.0f;
+  for (int i = tid; i < TA_ROWS; i += TA_THREADS) {
+    sM[i] = -INFINITY;
+    sL[i] = 0.0f;
+  }
+
+  for (int j0 = 0; j0 <= lastKey; j0 += TA_KEYS) {
+    __syncthreads();  // the previous tile is no longer read (and, the first time, sQ, sO and the stats are written)
+    for (int i = tid; i < TA_KEYS * headDim; i += TA_THREADS) {
+      const int jj = i / headDim, d = i % headDim, j = j0 + jj;
+      sK[jj * L.ldq + d] = __float2bfloat16_rn(j < keys ? k[(size_t)j * kWidth + (size_t)g * headDim + d] : 0.0f);
+    }
+    for (int i = tid; i < TA_KEYS * valueDim; i += TA_THREADS) {
+      const int jj = i / valueDim, d = i % valueDim, j = j0 + jj;
+      sV[jj * L.ldv + d] = __float2bfloat16_rn(j < keys ? v[(size_t)j * vWidth + (size_t)g * valueDim + d] : 0.0f);
+    }
+    __syncthreads();
+    if (j0 > warpLastKey) continue;  // no live row of this warp sees the tile
+
+    for (int kf = 0; kf < TA_KEYS / 16; kf++) {
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+      wmma::fill_fragment(acc, 0.0f);
+      for (int ks = 0; ks < headDim / 16; ks++) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> b;
+        wmma::load_matrix_sync(a, sQ + wRow0 * L.ldq + ks * 16, L.ldq);
+        wmma::load_matrix_sync(b, sK + kf * 16 * L.ldq + ks * 16, L.ldq);
+        wmma::mma_sync(acc, a, b, acc);
+      }
+      wmma::store_matrix_sync(sS + wRow0 * L.lds + kf * 16, acc, L.lds, wmma::mem_row_major);
+    }
+    __syncwarp();
+
+    for (int r = 0; r < 16; r++) {
+      const int br = wRow0 + r, row = row0 + br, pos = queryOffset + row;
+      float s[2];
+      float rowMax = -INFINITY;
+      for (int c = 0; c < 2; c++) {
+        const int jj = lane + 32 * c, j = j0 + jj;
+        s[c] = row < queries && j <= pos && j < keys ? sS[br * L.lds + jj] * scale : -INFINITY;
+        rowMax = fmaxf(rowMax, s[c]);
+      }
+      rowMax = warpMax(rowMax);
+      const float mOld = sM[br];
+      const float mNew = fmaxf(mOld, rowMax);
+      const bool none = mNew == -INFINITY;  // no key of this row visible yet (or a row past the prompt)
+      float sum = 0.0f;
+      for (int c = 0; c < 2; c++) {
+        const bf16 p = __float2bfloat16_rn(none || s[c] == -INFINITY ? 0.0f : expf(s[c] - mNew));
+        sP[br * L.ldp + lane + 32 * c] = p;
+        sum += __bfloat162float(p);
+      }
+      sum = warpSum(sum);
+      const float alpha = none ? 1.0f : expf(mOld - mNew);
+      __syncwarp();  // every lane has read sM[br] before lane 0 rewrites it
+      if (lane == 0) {
+        sM[br] = mNew;
+        sL[br] = sL[br] * alpha + sum;
+        sAlpha[br] = alpha;
+      }
+    }
+    __syncwarp();
+
+    for (int i = lane; i < 16 * valueDim; i += 32) {
+      const int br = wRow0 + i / valueDim;
+      sO[br * L.ldo + i % valueDim] *= sAlpha[br];
+    }
+    __syncwarp();
+    for (int f = 0; f < valueDim / 16; f++) {
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+      wmma::load_matrix_sync(acc, sO + wRow0 * L.ldo + f * 16, L.ldo, wmma::mem_row_major);
+      for (int ks = 0; ks < TA_KEYS / 16; ks++) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> b;
+        wmma::load_matrix_sync(a, sP + wRow0 * L.ldp + ks * 16, L.ldp);
+        wmma::load_matrix_sync(b, sV + ks * 16 * L.ldv + f * 16, L.ldv);
+        wmma::mma_sync(acc, a, b, acc);
+      }
+      wmma::store_matrix_sync(sO + wRow0 * L.ldo + f * 16, acc, L.ldo, wmma::mem_row_major);
+    }
+    __syncwarp();
+  }
+
+  __syncwarp();
+  for (int i = lane; i < 16 * valueDim; i += 32) {
+    const int br = wRow0 + i / valueDim, d = i % valueDim, row = row0 + br;
+    if (row < queries) out[(size_t)row * oWidth + (size_t)h * valueDim + d] = sO[br * L.ldo + d] / sL[br];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // rmsNorm: a block per slice; the sum of squares by a fixed tree over 256 threads (strided partial sums).
 
 constexpr int NORM_THREADS = 256;
@@ -470,10 +628,23 @@ cudaError_t matmul(const float* x, int m, int k, const void* w, int wType, int n
   return cudaGetLastError();
 }
 
+bool attentionUsesTensorCores(int headDim, int valueDim) {
+  return headDim % 16 == 0 && valueDim % 16 == 0 && headDim > 0 && valueDim > 0 && headDim <= kMaxHeadDim && valueDim <= kMaxHeadDim;
+}
+
 cudaError_t attention(const float* q, const float* k, const float* v, float* out, int queries, int keys, int numHeads,
-                      int numKvHeads, int headDim, int valueDim, float scale, int queryOffset, cudaStream_t stream) {
+                      int numKvHeads, int headDim, int valueDim, float scale, int queryOffset, bool tensorCores, cudaStream_t stream) {
   if (queries == 0 || numHeads == 0 || valueDim == 0) return cudaSuccess;
   if (headDim > kMaxHeadDim || valueDim > kMaxHeadDim) return cudaErrorInvalidValue;
+  if (tensorCores && attentionUsesTensorCores(headDim, valueDim)) {
+    const size_t bytes = taLayout(headDim, valueDim).bytes;
+    const cudaError_t e = cudaFuncSetAttribute(tensorCoreAttention, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    if (e != cudaSuccess) return e;
+    const dim3 grid(ceilDiv(queries, TA_ROWS), numHeads);
+    tensorCoreAttention<<<grid, TA_THREADS, bytes, stream>>>(q, k, v, out, queries, keys, numHeads, numKvHeads, headDim, valueDim, scale,
+                                                             queryOffset);
+    return cudaGetLastError();
+  }
   const size_t bytes = attentionSharedBytes(headDim, valueDim);
   const cudaError_t e = cudaFuncSetAttribute(flashAttention, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
   if (e != cudaSuccess) return e;

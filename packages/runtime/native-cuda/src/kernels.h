@@ -37,9 +37,16 @@ size_t matmulScratchBytes(int m, int k, int wType, int parts);
 cudaError_t matmul(const float* x, int m, int k, const void* w, int wType, int n, const float* bias, float* y, int parts,
                    void* scratch, cudaStream_t stream);
 
-/** Causal GQA (flash-style: key tiles of 32, online softmax, memory linear in the keys). Head dims ≤ 256. */
+/**
+ * Causal GQA (flash-style: online softmax, memory linear in the keys). Head dims ≤ 256. f32 on CUDA cores (key
+ * tiles of 32), or with `tensorCores` where attentionUsesTensorCores: q, k, v and the softmax weights rounded to
+ * bf16, wmma with f32 accumulation (key tiles of 64).
+ */
 cudaError_t attention(const float* q, const float* k, const float* v, float* out, int queries, int keys, int numHeads,
-                      int numKvHeads, int headDim, int valueDim, float scale, int queryOffset, cudaStream_t stream);
+                      int numKvHeads, int headDim, int valueDim, float scale, int queryOffset, bool tensorCores, cudaStream_t stream);
+
+/** Whether attention can take the tensor-core path: both head widths multiples of 16, at most kMaxHeadDim. */
+bool attentionUsesTensorCores(int headDim, int valueDim);
 
 /** The largest head width attention takes (q/k and v alike). */
 constexpr int kMaxHeadDim = 256;

@@ -44,6 +44,12 @@ export interface BackendOptions {
    * (one MMA, twice the speed; relative error up to 2⁻⁹ per product).
    */
   readonly matmulActivations?: 'split' | 'bf16';
+  /**
+   * cuda: attention in 'f32' on CUDA cores (default), or 'bf16' on tensor cores: q, k, v and the softmax
+   * weights rounded to bf16, f32 accumulation and statistics (head widths multiples of 16; others stay f32).
+   * Relative error of the output up to ≈ 2⁻⁸: for speed, not for matching the reference to f32 bounds.
+   */
+  readonly attentionPrecision?: 'f32' | 'bf16';
 }
 
 /**

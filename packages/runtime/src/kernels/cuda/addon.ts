@@ -22,7 +22,7 @@ export interface CudaContext {
   attention(
     q: F32, k: F32, v: F32, out: F32,
     queries: number, keys: number, numHeads: number, numKvHeads: number, headDim: number, scale: number, queryOffset: number,
-    valueDim: number,
+    valueDim: number, tensorCores: boolean,
   ): void;
   rmsNorm(x: F32, w: DeviceOperand, wType: number, y: F32, slices: number, width: number, eps: number): void;
   rope(x: F32, y: F32, cos: F32, sin: F32, rows: number, numHeads: number, headDim: number, half: number): void;
@@ -35,7 +35,7 @@ export interface CudaContext {
   /** Milliseconds per matmul kernel on device-resident operands (no host copies), from CUDA events. */
   timeMatmul(m: number, k: number, n: number, wType: number, parts: number, iterations: number): number;
   /** Milliseconds per causal attention kernel over a `tokens` prompt (head width = value width = headDim). */
-  timeAttention(tokens: number, numHeads: number, numKvHeads: number, headDim: number, iterations: number): number;
+  timeAttention(tokens: number, numHeads: number, numKvHeads: number, headDim: number, iterations: number, tensorCores: boolean): number;
   dispose(): void;
 }
 

@@ -54,7 +54,8 @@ type F32 = Float32Array;
  * CUDA kernels (native-cuda/src) on one GPU, one CUDA stream per backend, so each rank actor (which creates
  * its own backend) owns a stream, its device scratch and its weights' device copies. matmul with bf16 weights
  * runs on tensor cores (f32 accumulation; activations as two bf16 parts unless `matmulActivations: 'bf16'`);
- * f32/f16 weights, attention (flash-style, f32) and the small ops run on CUDA cores. Every op is batch-invariant.
+ * f32/f16 weights, attention (flash-style, f32; on tensor cores in bf16 with `attentionPrecision: 'bf16'`) and
+ * the small ops run on CUDA cores. Every op is batch-invariant.
  *
  * The Backend interface is synchronous and its tensors live in host memory, so every op is one round trip:
  * operands copied through pinned staging to the device (weights made `resident` are uploaded once and not
@@ -70,13 +71,15 @@ export class CudaBackend implements Backend {
   readonly deviceName: string;
   private context: CudaContext | undefined;
   private readonly parts: number;
+  private readonly attentionTensorCores: boolean;
   private readonly copies = new DeviceCopies(() => this.context);
   private readonly slab = new OutputSlab();
   private readonly ropeTables = new RopeTables({ alloc: (floats) => Tensor.zeros([floats]), release: () => {} });
 
-  private constructor(context: CudaContext, parts: number) {
+  private constructor(context: CudaContext, parts: number, attentionTensorCores: boolean) {
     this.context = context;
     this.parts = parts;
+    this.attentionTensorCores = attentionTensorCores;
     this.deviceName = context.deviceName;
   }
 
@@ -95,7 +98,11 @@ export class CudaBackend implements Backend {
     if (!(activations in ACTIVATION_PARTS)) {
       throw new RangeError(`cuda backend: matmulActivations must be 'split' or 'bf16', got ${String(activations)}`);
     }
-    return new CudaBackend(new loaded.addon.Context(device, budget), ACTIVATION_PARTS[activations]);
+    const attention = options.attentionPrecision ?? 'f32';
+    if (attention !== 'f32' && attention !== 'bf16') {
+      throw new RangeError(`cuda backend: attentionPrecision must be 'f32' or 'bf16', got ${String(attention)}`);
+    }
+    return new CudaBackend(new loaded.addon.Context(device, budget), ACTIVATION_PARTS[activations], attention === 'bf16');
   }
 
   /** Device bytes this backend holds now (resident weights + scratch) and may hold. */
@@ -144,7 +151,7 @@ export class CudaBackend implements Backend {
     this.device(() =>
       c.attention(
         q.data as F32, k.data as F32, v.data as F32, y.data as F32,
-        s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.scale, s.queryOffset, s.valueHeadDim,
+        s.queries, s.keys, s.numHeads, s.numKvHeads, s.headDim, s.scale, s.queryOffset, s.valueHeadDim, this.attentionTensorCores,
       ),
     );
     return y;
@@ -213,7 +220,7 @@ export class CudaBackend implements Backend {
   /** Milliseconds per causal attention kernel over a `tokens` prompt, device-resident operands. */
   timeAttentionKernel(tokens: number, numHeads: number, numKvHeads: number, headDim: number, iterations: number): number {
     const c = this.live();
-    return this.device(() => c.timeAttention(tokens, numHeads, numKvHeads, headDim, iterations));
+    return this.device(() => c.timeAttention(tokens, numHeads, numKvHeads, headDim, iterations, this.attentionTensorCores));
   }
 
   /** Frees the device copies, scratch and stream: any later call is an error. */
