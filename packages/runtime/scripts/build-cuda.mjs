@@ -5,7 +5,7 @@
 // Node headers, or node-addon-api) it skips with one line and records why in build/cuda/unavailable.txt.
 // Warnings are errors, so a kernel that drifts is caught on machines with nvcc and no GPU.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,14 @@ function skip(reason) {
 }
 
 mkdirSync(out, { recursive: true });
+// Up to date (the addon newer than every source and this script): nothing to do. The runtime's tests build
+// the package again right after turbo's build; this keeps nvcc to once.
+const inputs = [fileURLToPath(import.meta.url), ...readdirSync(sources).map((f) => join(sources, f))];
+const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+if (process.env.ASAP_CUDA !== '0' && existsSync(addon) && statSync(addon).mtimeMs > newest) {
+  process.stdout.write('build-cuda: build/cuda/asap_cuda.node is up to date\n');
+  process.exit(0);
+}
 rmSync(addon, { force: true });
 rmSync(reasonFile, { force: true });
 
