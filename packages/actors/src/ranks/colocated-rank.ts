@@ -74,9 +74,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     experts: config.holders.map((layer) => layer.flatMap((rs, e) => (rs.includes(me) ? [e] : []))),
   });
   const c = model.config;
-  // Row width on the wire (0 with numerics off) and the bytes a row stands for.
+  // Row width on the wire (0 with numerics off).
   const width = model.numerics ? c.hiddenSize : 0;
-  const rowBytes = 4 * c.hiddenSize;
   const peers = config.ranks.filter((r) => r !== ctx.id);
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
   // Each peer's place in the rank list: looked up once, not per message (hundreds of ranks each step).
@@ -158,7 +157,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
           peers.map((p, i) => {
             const rows = plan[peerRank[i]];
             const meta: DispatchMeta = { layer, batch: b, groups: rows.groups };
-            return ctx.send(p, withRows('dispatch', meta, rows.rows, rowBytes));
+            return ctx.send(p, withRows('dispatch', meta, rows.rows, c.hiddenSize));
           }),
         );
       }
@@ -189,7 +188,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
           peers.map((p, i) => {
             const out = outputs[peerRank[i]];
             const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
-            return ctx.send(p, withRows('combine', meta, out, rowBytes));
+            return ctx.send(p, withRows('combine', meta, out, c.hiddenSize));
           }),
         );
       }

@@ -25,8 +25,8 @@ export interface IncomingRows {
   readonly rows: Tensor;
 }
 
-/** Picks the rank that computes a row of `expert`, among the ranks holding it. */
-export type ReplicaChoice = (expert: number, holders: readonly number[]) => number;
+/** Picks the rank that computes `rows` rows of `expert` (one, or a counted group), among the ranks holding it. */
+export type ReplicaChoice = (expert: number, holders: readonly number[], rows: number) => number;
 
 /** Copies one row of `width` floats; a plain loop (no subarray view per row: this runs for every routed row). */
 function copyRow(dst: Float32Array, dstRow: number, src: Float32Array, srcRow: number, width: number): void {
@@ -55,7 +55,7 @@ export function planDispatch(
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
       for (let i = 0; i < slots.length; i++) {
-        const dest = where.length === 1 ? where[0] : choose(expert, where);
+        const dest = where.length === 1 ? where[0] : choose(expert, where, 1);
         let list = byDest[dest].get(expert);
         if (!list) byDest[dest].set(expert, (list = []));
         list.push(chunk, slots[i], tokens[i]);
@@ -98,7 +98,7 @@ function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (read
       if (n === 0) return;
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
-      const dest = where.length === 1 ? where[0] : choose(expert, where);
+      const dest = where.length === 1 ? where[0] : choose(expert, where, n);
       let list = byDest[dest].get(expert);
       if (!list) byDest[dest].set(expert, (list = []));
       list.push(chunk, n);
@@ -218,12 +218,18 @@ export function landOutputs(sent: OutgoingRows, outputs: Tensor, slotOutputs: re
 }
 
 /**
- * A message carrying `rows`: as a tensor; or, when rows are shapes only (width 0, numerics off), as the
- * bytes they stand for (`rowBytes` each), which the sim host charges to the link.
+ * Bytes per value a shape-only row stands for: bf16, what production MoE all-to-alls carry (numerics on,
+ * rows travel as the f32 tensors they are).
  */
-export function withRows(kind: string, meta: unknown, rows: Tensor, rowBytes: number): ChannelMessage {
+export const SHAPE_BYTES_PER_VALUE = 2;
+
+/**
+ * A message carrying `rows`: as a tensor; or, when rows are shapes only (width 0, numerics off), as the
+ * bytes they stand for (`hiddenSize` bf16 values each), which the sim host charges to the link.
+ */
+export function withRows(kind: string, meta: unknown, rows: Tensor, hiddenSize: number): ChannelMessage {
   if (rows.rowCount === 0) return { kind, meta };
-  if (rows.rowSize === 0) return { kind, meta, virtualBytes: rows.rowCount * rowBytes };
+  if (rows.rowSize === 0) return { kind, meta, virtualBytes: rows.rowCount * hiddenSize * SHAPE_BYTES_PER_VALUE };
   return { kind, meta, tensors: [rows] };
 }
 
