@@ -7,7 +7,8 @@
 //             host's worker entry and the rank modules; scripts/gpu-check.sh puts them there on the device;
 //   node-<version>-linux-<arch>.tar.xz   this Node (stripped) with the N-API headers, for a machine without one;
 //   node_modules/node-addon-api/         its headers, so the device can rebuild the CUDA addon if ours will not load;
-//   manifest.txt                         the commit and the files, printed by gpu-check.sh.
+//   manifest.txt                         the commit and the files, printed by gpu-check.sh;
+//   sources.sha256                       the bundled sources' digests, checked by gpu-check.sh against its tree.
 // Then carry packages/runtime/build (the addons, the wasm and this folder): see gpu-check.sh for the exact call.
 //   node packages/runtime/scripts/bundle-gpu-check.mjs
 //
@@ -16,6 +17,7 @@
 // (tests, bench) as the file itself, so the addons, the wasm, the fixtures and the rank modules are found
 // exactly as the built packages and the tests find them.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
@@ -144,12 +146,18 @@ const addonApiCopy = join(out, 'node_modules', 'node-addon-api');
 rmSync(addonApiCopy, { recursive: true, force: true });
 cpSync(addonApi, addonApiCopy, { recursive: true });
 
+// The sources the bundle was made from, in sha256sum's format: gpu-check.sh checks them against the tree it runs
+// in and says so when the bundle is older than the sources.
+const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('packages/') && !f.includes('node_modules/')).sort();
+const digest = (f) => createHash('sha256').update(readFileSync(join(repo, f))).digest('hex');
+writeFileSync(join(out, 'sources.sha256'), inputs.map((f) => `${digest(f)}  ${f}\n`).join(''));
+
 const git = (args) => spawnSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).stdout?.trim() ?? '';
 const files = Object.keys(result.metafile.outputs).length;
 const sizeOf = (dir) => readdirSync(dir, { recursive: true }).reduce((n, f) => n + (statSync(join(dir, f)).isFile() ? statSync(join(dir, f)).size : 0), 0);
 const manifest = [
   `bundled ${new Date().toISOString()} from commit ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'packages']) ? ' with uncommitted changes in packages/' : ''}`,
-  `bundle: ${files} files, ${(sizeOf(bundleDir) / 2 ** 20).toFixed(1)} MiB; node: ${nodeName}.tar.xz, ${(statSync(nodeArchive).size / 2 ** 20).toFixed(1)} MiB`,
+  `bundle: ${files} files from ${inputs.length} sources, ${(sizeOf(bundleDir) / 2 ** 20).toFixed(1)} MiB; node: ${nodeName}.tar.xz, ${(statSync(nodeArchive).size / 2 ** 20).toFixed(1)} MiB`,
   `entries: ${Object.keys(entries).join(', ')}`,
 ];
 writeFileSync(join(out, 'manifest.txt'), `${manifest.join('\n')}\n`);

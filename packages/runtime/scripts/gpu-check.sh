@@ -25,7 +25,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 out="${OUT:-$root/gpu-check-out}"
 steps="${STEPS:-build tests bench fixtures engines}"
-step_timeout="${STEP_TIMEOUT:-90}"
+step_timeout="${STEP_TIMEOUT:-80}"
 prepared="$root/packages/runtime/build/gpu-check"
 mode="${GPU_CHECK_MODE:-$([ -d "$root/node_modules/tsx" ] && echo source || echo bundle)}"
 mkdir -p "$out"
@@ -49,10 +49,11 @@ step() {  # step NAME COMMAND...: runs it in the checkout (at most $step_timeout
   local tally skipped
   tally="$(grep -E '^# (pass|fail|skipped) ' "$out/$name.log" | tr '\n' ' ')"
   [ -n "$tally" ] && line="$line ($tally)"
-  # Why tests were skipped (the first reason of each kind), and the last word of a step that failed.
-  skipped="$(grep -oE '# SKIP .*' "$out/$name.log" | sort | uniq -c | sort -rn | head -3 | sed -E 's/^ *([0-9]+) # SKIP /\1× /' | tr '\n' ';')"
+  # Why tests were skipped (the three commonest reasons; not the name filter's), and the last line of a step that failed.
+  skipped="$(grep -oE '# SKIP .*' "$out/$name.log" | grep -v '# SKIP test name does not match pattern' | sort | uniq -c | sort -rn | head -3 | sed -E 's/^ *([0-9]+) # SKIP /\1× /' | tr '\n' ';')"
   [ -n "$skipped" ] && line="$line skipped: $skipped"
   [ "$rc" != 0 ] && line="$line last line: $(grep -v '^\s*$' "$out/$name.log" | tail -1)"
+  line="$line$(grep -E '^addon: ' "$out/$name.log" | sed 's/^/ /' | tr '\n' ' ')"
   echo "$line" | tee -a "$summary"
 }
 
@@ -87,7 +88,12 @@ fi
   if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; else echo "nvidia-smi: not found"; fi
   if command -v nvcc >/dev/null; then nvcc --version | tail -1; else echo "nvcc: not found"; fi
   echo "node $(node --version) at $(command -v node)"
-  [ "$mode" = bundle ] && cat "$prepared/manifest.txt"
+  if [ "$mode" = bundle ]; then
+    cat "$prepared/manifest.txt"
+    changed="$(cd "$root" && sha256sum -c "$prepared/sources.sha256" 2>/dev/null | grep -v ': OK$')"
+    if [ -z "$changed" ]; then echo "bundle: made from these sources"
+    else echo "bundle: STALE, made from other sources than these ($(echo "$changed" | wc -l) files differ: $(echo "$changed" | head -3 | tr '\n' ' '))"; fi
+  fi
 } | tee -a "$summary"
 
 if [ "$mode" = source ]; then
@@ -105,13 +111,13 @@ else
   # does not load, into a scratch folder first so that a failed build leaves the carried one in place.
   step build bash -c '
     addon=packages/runtime/build/cuda/asap_cuda.node
-    probe() { node -e "const a = require(process.argv[1]); console.log(\"probe:\", JSON.stringify(a.probe()))" "$PWD/$addon"; }
+    probe() { node -e "const a = require(process.argv[1]); console.log(\"addon: $1, probe:\", JSON.stringify(a.probe()))" "$PWD/$addon"; }
     [ -f "$addon" ] || echo "no carried $addon"
-    [ -f "$addon" ] && probe && exit 0
+    [ -f "$addon" ] && probe carried && exit 0
     command -v nvcc >/dev/null || { echo "the carried addon does not load and there is no nvcc to rebuild it"; exit 1; }
     scratch="$(mktemp -d)"
     ASAP_CUDA_OUT="$scratch" NODE_PATH="'"$prepared"'/node_modules" node packages/runtime/scripts/build-cuda.mjs &&
-      [ -f "$scratch/asap_cuda.node" ] && mkdir -p "$(dirname "$addon")" && cp "$scratch/asap_cuda.node" "$addon" && probe'
+      [ -f "$scratch/asap_cuda.node" ] && mkdir -p "$(dirname "$addon")" && cp "$scratch/asap_cuda.node" "$addon" && probe "rebuilt here"'
   step tests bash -c "cd packages/runtime && node --test --test-reporter=tap '$bundle/kernels-cuda.test.mjs'"
   step bench node "$bundle/asap.mjs" bench kernels --backend cuda --json
   step fixtures bash -c "cd packages/actors && node --test --test-reporter=tap --test-name-pattern=cuda '$bundle/fixtures.test.mjs'"
