@@ -4,10 +4,10 @@
 # (sync, asap) on the cuda backend. Every step's output and a summary go to $OUT (or ./gpu-check-out): 7 files,
 # within what the device tool brings back (8). It never changes the GPU's settings.
 #
-# On the lent H200 (the device tool: no network, no node_modules, no Node in its image, 64 MiB carried):
-#   1. here, in the checkout the device tool sends, after the last change to the sources:
+# On the lent H200 (the device tool: no network, no node_modules, no Node listed in its image, 64 MiB in all):
+#   1. here, in the checkout the device tool sends (the session's own), installed (`pnpm install` builds
+#      build/cuda/asap_cuda.node with nvcc: check that it exists), after the last change to the sources:
 #        node packages/runtime/scripts/bundle-gpu-check.mjs      # build/gpu-check: bundles, Node, ≈ 24 MiB
-#      (after `pnpm install`, whose build makes build/cuda/asap_cuda.node with nvcc: check that it exists)
 #   2. one call of the device tool's `run`:
 #        command:   bash packages/runtime/scripts/gpu-check.sh
 #        carry:     ["packages/runtime/build"]
@@ -16,9 +16,10 @@
 #
 # Two modes, chosen by what the checkout holds (GPU_CHECK_MODE=source|bundle to force one):
 #   source  node_modules present: builds (wasm, CPU addon, CUDA addon, dist/) and runs the TypeScript through tsx.
-#   bundle  no node_modules: runs build/gpu-check/ (scripts/bundle-gpu-check.mjs) with plain `node --test`, its
-#           Node unpacked when the machine has none, the carried build/cuda/asap_cuda.node (rebuilt there with nvcc
-#           only if it fails to load), and shims in packages/*/dist/ for the modules the hosts load by URL.
+#   bundle  no node_modules: runs build/gpu-check/ (scripts/bundle-gpu-check.mjs) with plain `node --test` under
+#           the Node packed with it (the one it was checked with; the machine's only if none was packed), the
+#           carried build/cuda/asap_cuda.node (rebuilt there with nvcc only if it fails to load), and shims in
+#           packages/*/dist/ for the modules the hosts load by URL. It says when the bundle is older than the tree.
 #   packages/runtime/scripts/gpu-check.sh                 # every step
 #   STEPS="build tests bench" STEP_TIMEOUT=60 packages/runtime/scripts/gpu-check.sh
 set -uo pipefail
