@@ -125,5 +125,7 @@ else
   step engines bash -c "cd packages/actors && node --test --test-reporter=tap --test-name-pattern='cuda backend' '$bundle/engines.test.mjs'"
 fi
 
-[ -s "$out/bench.log" ] && grep -E '^\{' "$out/bench.log" >"$out/bench-kernels-cuda.json" && echo "bench json: $out/bench-kernels-cuda.json" | tee -a "$summary"
+if grep -qE '^\{' "$out/bench.log" 2>/dev/null; then
+  grep -E '^\{' "$out/bench.log" >"$out/bench-kernels-cuda.json" && echo "bench json: $out/bench-kernels-cuda.json" | tee -a "$summary"
+fi
 echo "logs: $out" | tee -a "$summary"
