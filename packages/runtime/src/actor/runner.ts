@@ -53,8 +53,14 @@ export interface ActorStats<Custom = unknown> {
 
 type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
 
-/** The runner whose context made a promise, or first saw a rejection reason pass (see `ActorRunner.traced`). */
-const origins = new WeakMap<object, ActorRunner>();
+/** The runner whose context first saw a rejection reason pass (see `ActorRunner.traced`). */
+const reasonOrigins = new WeakMap<object, ActorRunner>();
+/**
+ * The runner whose context made a promise: a property of the promise rather than a WeakMap entry, which
+ * would cost every send and device op a weak-table insert (and the collector an ephemeron).
+ */
+const ORIGIN = Symbol('asap.actorOrigin');
+type TracedPromise<T> = Promise<T> & { [ORIGIN]?: ActorRunner };
 
 /**
  * Which actor an unhandled rejection belongs to, from the rejected promise or its reason: set for promises a
@@ -62,7 +68,7 @@ const origins = new WeakMap<object, ActorRunner>();
  * them (`ctx.send(...).then(...)`) is traced too. Undefined for rejections that never passed through a context.
  */
 export function rejectionOrigin(promise: Promise<unknown>, reason: unknown): ActorRunner | undefined {
-  return origins.get(promise) ?? (typeof reason === 'object' && reason !== null ? origins.get(reason) : undefined);
+  return (promise as TracedPromise<unknown>)[ORIGIN] ?? (typeof reason === 'object' && reason !== null ? reasonOrigins.get(reason) : undefined);
 }
 
 export function payloadBytes(message: ChannelMessage): number {
@@ -79,9 +85,6 @@ export class ActorRunner {
   readonly ctx: ActorContext;
   private state: RunnerState = 'setting-up';
   private behaviour: ActorBehaviour | undefined;
-  private readonly early: Envelope[] = [];
-  /** Arrived while `maxInFlight` handlers were pending: started, in order, as handlers finish. */
-  private readonly backlog: Envelope[] = [];
   private inFlight = 0;
   private readonly all = new Subject<Envelope>();
   private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
@@ -159,24 +162,23 @@ export class ActorRunner {
     if (behaviour.run$) {
       this.runSubscription = behaviour.run$.subscribe({ error: (error: unknown) => this.fail(error) });
     }
-    for (const envelope of this.early.splice(0)) this.deliver(envelope.from, envelope.message);
   }
 
-  /** Whether the actor takes another message now; when this turns true again the runner calls `port.resume`. */
+  /**
+   * Whether the actor takes another message now; when this turns true again the runner calls `port.resume`.
+   * Hosts deliver only while it holds (the rest wait in the ring or link, so the sender waits): the runner
+   * buffers nothing, and its memory does not grow with what peers send.
+   */
   get ready(): boolean {
-    return this.state === 'running' && this.inFlight < this.placement.maxInFlight && this.backlog.length === 0;
+    return this.state === 'running' && this.inFlight < this.placement.maxInFlight;
   }
 
-  /** A message arrived from `from` (a peer or the driver). */
+  /** A message arrived from `from` (a peer or the driver); the host has checked `ready`. */
   deliver(from: ActorId, message: ChannelMessage): void {
-    if (this.state === 'setting-up') {
-      this.early.push({ from, message });
-      return;
-    }
-    if (this.state !== 'running') return;
-    if (this.inFlight >= this.placement.maxInFlight || this.backlog.length > 0) {
-      this.backlog.push({ from, message });
-      return;
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    if (!this.ready) {
+      const why = this.state === 'setting-up' ? 'it is setting up' : `${this.inFlight} handlers are in flight (maxInFlight ${this.placement.maxInFlight})`;
+      throw new Error(`actor "${this.id}": message "${message.kind}" from "${from}" delivered while ${why}: a host delivers only while \`ready\` holds`);
     }
     this.process(from, message);
   }
@@ -240,11 +242,6 @@ export class ActorRunner {
 
   private handlerDone(): void {
     this.inFlight--;
-    if (this.state !== 'running') return;
-    while (this.backlog.length > 0 && this.inFlight < this.placement.maxInFlight && this.state === 'running') {
-      const next = this.backlog.shift() as Envelope;
-      this.process(next.from, next.message);
-    }
     if (this.ready) this.port.resume();
   }
 
@@ -266,13 +263,15 @@ export class ActorRunner {
 
   /** `work`, marked as this actor's: if nobody handles its rejection, the host can tell whose it was. */
   private traced<T>(work: Promise<T>): Promise<T> {
-    const marked = work.catch((error: unknown) => {
-      if (typeof error === 'object' && error !== null && !origins.has(error)) origins.set(error, this);
-      throw error;
-    });
-    origins.set(marked, this);
+    const marked: TracedPromise<T> = work.catch(this.markReason);
+    marked[ORIGIN] = this;
     return marked;
   }
+
+  private readonly markReason = (error: unknown): never => {
+    if (typeof error === 'object' && error !== null && !reasonOrigins.has(error)) reasonOrigins.set(error, this);
+    throw error;
+  };
 
   private fail(error: unknown): void {
     if (this.state === 'failed' || this.state === 'stopped') return;

@@ -43,6 +43,8 @@ export class SimDevice implements Device {
     private readonly clock: VirtualClock,
     private readonly cost: DeviceCost,
     private readonly record: (event: string, detail: unknown) => void,
+    /** Whether the host keeps or shows events now: when not, an op's event is not built. */
+    private readonly logging: () => boolean = () => true,
   ) {}
 
   run<T>(op: DeviceOp, compute: () => T): Promise<T> {
@@ -57,7 +59,7 @@ export class SimDevice implements Device {
     this.freeAt = end;
     this.ops++;
     this.busyMs += ms;
-    this.record('device', { op: op.name, start, end });
+    if (this.logging()) this.record('device', { op: op.name, start, end });
     let outcome: { value: T } | { error: unknown };
     try {
       outcome = { value: compute() };

@@ -15,6 +15,7 @@ import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkR
 import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
 import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
+import { DEFAULT_EVENT_LOG_LIMIT, EventLog } from './event-log.ts';
 import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
 import { DEFAULT_LINK, type LinkProfile, SimLink, checkLinkProfile } from './link.ts';
 
@@ -23,8 +24,13 @@ export interface SimHostOptions extends HostOptions {
   readonly link?: LinkProfile | ((from: ActorId, to: ActorId) => LinkProfile);
   /** What each device op costs. Default DEFAULT_DEVICE_COST (a roofline of one core here). */
   readonly deviceCost?: DeviceCost;
-  /** Keep every event in `host.events` (default true). events$ emits either way. */
+  /** Keep the latest events in `host.events` (default true). events$ emits either way. */
   readonly recordEvents?: boolean;
+  /**
+   * How many of the latest events `host.events` keeps (default DEFAULT_EVENT_LOG_LIMIT, 100,000): the log is
+   * a ring, so a long run's memory stays bounded; `eventsDropped` counts what it let go.
+   */
+  readonly eventLogLimit?: number;
   /**
    * How long (wall clock) every setup may take before start fails (default 60 s). Wall clock, not virtual:
    * a setup may await real I/O (a checkpoint read) that virtual time knows nothing of.
@@ -37,8 +43,10 @@ export interface SimHostOptions extends HostOptions {
 /** The sim host: a Host on virtual time, with its event log. */
 export interface SimHost extends Host {
   readonly kind: 'sim';
-  /** The event log so far: identical for identical runs with one seed. */
+  /** The latest events (at most `eventLogLimit`), oldest first: identical for identical runs with one seed. */
   readonly events: readonly ActorEvent[];
+  /** Events older than those in `events`, let go to keep the log bounded. */
+  readonly eventsDropped: number;
   /** Resolves when nothing is left to happen: no event pending, every continuation run. */
   idle(): Promise<void>;
   /** Events run so far. */
@@ -62,17 +70,19 @@ function plain(detail: unknown): unknown {
 class VirtualHost implements SimHost {
   readonly kind = 'sim';
   readonly actors: readonly ActorId[];
-  readonly events: ActorEvent[] = [];
   failure: ActorCrashedError | undefined;
   private readonly clock: VirtualClock;
   private readonly simActors = new Map<ActorId, SimActor>();
-  private readonly links = new Map<string, SimLink>();
+  /** Each sender's links by destination: looked up by ids, not by a name built per message. */
+  private readonly linksFrom = new Map<ActorId, Map<ActorId, SimLink>>();
   /** Links into each actor, and those holding messages it was not ready for: a resume flushes only these. */
   private readonly linksInto = new Map<ActorId, SimLink[]>();
   private readonly blockedInto = new Map<ActorId, Set<SimLink>>();
   private readonly devices = new Map<ActorId, SimDevice>();
   private readonly driver: DriverInbox;
   private readonly eventLog = new Subject<ActorEvent>();
+  /** Undefined when recordEvents is off. */
+  private readonly kept: EventLog | undefined;
   private readonly capacityBytes: number;
   private closing: Promise<void> | undefined;
   /** Set while actors set up: an actor that crashes meanwhile fails the start. */
@@ -87,6 +97,7 @@ class VirtualHost implements SimHost {
     this.actors = plan.map((p) => p.placement.id);
     this.driver = new DriverInbox(this.actors);
     this.clock = new VirtualClock((error) => this.internalError(error));
+    this.kept = (options.recordEvents ?? true) ? new EventLog(options.eventLogLimit ?? DEFAULT_EVENT_LOG_LIMIT) : undefined;
     this.capacityBytes = roundUp(checkRingBytes(options.ringBytes, 'startSimHost'), RECORD_ALIGN);
     const seed = plan[0].placement.seed;
     const links = SeededRandom.forName(seed, 'sim-links');
@@ -95,7 +106,7 @@ class VirtualHost implements SimHost {
       const id = p.placement.id;
       for (const to of p.placement.destinations) this.addLink(id, to, jitter);
       this.addLink(DRIVER, id, jitter);
-      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail));
+      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging);
       this.devices.set(id, device);
       const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);
@@ -105,6 +116,14 @@ class VirtualHost implements SimHost {
       runner.crash(reason);
       return true;
     });
+  }
+
+  get events(): readonly ActorEvent[] {
+    return this.kept?.events() ?? [];
+  }
+
+  get eventsDropped(): number {
+    return this.kept?.dropped ?? 0;
   }
 
   get eventsRun(): number {
@@ -200,7 +219,10 @@ class VirtualHost implements SimHost {
       }
     }
     // Nothing runs after the clock stops: whatever waits for it (ring space, a device result) fails now.
-    for (const [name, link] of this.links) link.fail(new ActorStoppedError(name.slice(name.indexOf('->') + 2), 'the host shut down'));
+    for (const [to, links] of this.linksInto) {
+      const error = new ActorStoppedError(to, 'the host shut down');
+      for (const link of links) link.fail(error);
+    }
     for (const [id, device] of this.devices) device.fail(new ActorStoppedError(id, 'the host shut down'));
     this.clock.stop();
     this.driver.shutDown();
@@ -213,7 +235,7 @@ class VirtualHost implements SimHost {
   private async transmit(from: ActorId, to: ActorId, message: ChannelMessage): Promise<void> {
     const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
     if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
-    const link = this.links.get(`${from}->${to}`);
+    const link = this.linksFrom.get(from)?.get(to);
     if (!link) throw new Error(`sim host: no link from "${from}" to "${to}"`);
     const encoded = encodeMessage(link.name, message);
     if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
@@ -223,7 +245,7 @@ class VirtualHost implements SimHost {
     if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
     const virtualBytes = message.virtualBytes ?? 0;
     if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
-    this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
+    if (this.logging()) this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
     await link.send(encoded.recordBytes, () => this.arrive(from, to, copy), encoded.recordBytes + virtualBytes);
     if (link.duplicates()) {
       const again = { ...copy, tensors: copy.tensors?.map((t) => t.clone()) };
@@ -233,7 +255,7 @@ class VirtualHost implements SimHost {
 
   private arrive(from: ActorId, to: ActorId, message: ChannelMessage): void {
     if (to === DRIVER) {
-      this.record(DRIVER, 'receive', { from, kind: message.kind });
+      if (this.logging()) this.record(DRIVER, 'receive', { from, kind: message.kind });
       this.driver.deliver(from, message);
       return;
     }
@@ -242,7 +264,7 @@ class VirtualHost implements SimHost {
       this.record(to, 'drop', { from, kind: message.kind });
       return;
     }
-    this.record(to, 'receive', { from, kind: message.kind });
+    if (this.logging()) this.record(to, 'receive', { from, kind: message.kind });
     target.runner.deliver(from, message);
   }
 
@@ -260,7 +282,7 @@ class VirtualHost implements SimHost {
     for (const link of this.linksInto.get(id) ?? []) link.fail(new ActorStoppedError(id, actor.stopReason));
     for (const peer of this.simActors.values()) {
       if (peer === actor) continue;
-      const drainedAt = this.links.get(`${id}->${peer.plan.placement.id}`)?.drainedAt ?? this.clock.time;
+      const drainedAt = this.linksFrom.get(id)?.get(peer.plan.placement.id)?.drainedAt ?? this.clock.time;
       this.clock.at(drainedAt, () => peer.runner.peerDown(id, error));
     }
   }
@@ -276,7 +298,9 @@ class VirtualHost implements SimHost {
       device,
       now: () => this.clock.time,
       send: (to, message) => this.transmit(id, to, message),
-      log: (event, detail) => this.record(id, event, plain(detail)),
+      log: (event, detail) => {
+        if (this.logging()) this.record(id, event, plain(detail));
+      },
       crash: (error) => this.crash(id, error),
       resume: () => this.resume(id),
     };
@@ -290,7 +314,9 @@ class VirtualHost implements SimHost {
     if (!blocked) this.blockedInto.set(to, (blocked = new Set()));
     const waiting = blocked;
     const link: SimLink = new SimLink(name, this.clock, profile, this.capacityBytes, random, () => this.takes(to), () => waiting.add(link));
-    this.links.set(name, link);
+    let out = this.linksFrom.get(from);
+    if (!out) this.linksFrom.set(from, (out = new Map()));
+    out.set(to, link);
     let into = this.linksInto.get(to);
     if (!into) this.linksInto.set(to, (into = []));
     into.push(link);
@@ -317,9 +343,12 @@ class VirtualHost implements SimHost {
     });
   }
 
+  /** Whether an event would be seen (kept or observed): when not, callers skip building its detail. */
+  private readonly logging = (): boolean => this.kept !== undefined || this.eventLog.observed;
+
   private record(actor: ActorId, event: string, detail?: unknown): void {
     const entry: ActorEvent = detail === undefined ? { time: this.clock.time, actor, event } : { time: this.clock.time, actor, event, detail };
-    if (this.options.recordEvents ?? true) this.events.push(entry);
+    this.kept?.push(entry);
     this.eventLog.next(entry);
   }
 
