@@ -17,7 +17,7 @@ import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
 import { DEFAULT_EVENT_LOG_LIMIT, EventLog } from './event-log.ts';
 import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
-import { DEFAULT_LINK, type LinkProfile, SimLink, checkLinkProfile } from './link.ts';
+import { DEFAULT_LINK, type LinkProfile, type LinkReceiver, SimLink, checkLinkProfile } from './link.ts';
 
 export interface SimHostOptions extends HostOptions {
   /** Every link's cost, or a cost per directed pair (the driver's links too). Default DEFAULT_LINK. */
@@ -73,11 +73,20 @@ class VirtualHost implements SimHost {
   failure: ActorCrashedError | undefined;
   private readonly clock: VirtualClock;
   private readonly simActors = new Map<ActorId, SimActor>();
-  /** Each sender's links by destination: looked up by ids, not by a name built per message. */
+  /**
+   * Each sender's links by destination, made on first use: a host has a link per directed pair, most of them
+   * idle at hundreds of actors. Looked up by ids, not by a name built per message.
+   */
   private readonly linksFrom = new Map<ActorId, Map<ActorId, SimLink>>();
   /** Links into each actor, and those holding messages it was not ready for: a resume flushes only these. */
   private readonly linksInto = new Map<ActorId, SimLink[]>();
   private readonly blockedInto = new Map<ActorId, Set<SimLink>>();
+  /** The receiving end every link into an actor shares. */
+  private readonly receivers = new Map<ActorId, LinkReceiver>();
+  /** Every link's jitter and duplicate draws come from this one seeded stream, in send order. */
+  private readonly linkRandom: () => number;
+  /** The checked profile when every link has the same one. */
+  private readonly sharedProfile: LinkProfile | undefined;
   private readonly devices = new Map<ActorId, SimDevice>();
   private readonly driver: DriverInbox;
   private readonly eventLog = new Subject<ActorEvent>();
@@ -101,11 +110,18 @@ class VirtualHost implements SimHost {
     this.capacityBytes = roundUp(checkRingBytes(options.ringBytes, 'startSimHost'), RECORD_ALIGN);
     const seed = plan[0].placement.seed;
     const links = SeededRandom.forName(seed, 'sim-links');
-    const jitter = (): number => links.next();
+    this.linkRandom = (): number => links.next();
+    const link = options.link;
+    this.sharedProfile = typeof link === 'function' ? undefined : checkLinkProfile(link ?? DEFAULT_LINK, 'startSimHost: link');
+    this.addReceiver(DRIVER);
     for (const p of plan) {
       const id = p.placement.id;
-      for (const to of p.placement.destinations) this.addLink(id, to, jitter);
-      this.addLink(DRIVER, id, jitter);
+      this.addReceiver(id);
+      // Checked now, so a bad profile fails the start rather than a send; the link itself is made on first use.
+      if (typeof link === 'function') {
+        for (const to of p.placement.destinations) checkLinkProfile(link(id, to), `startSimHost: link ${id}->${to}`);
+        checkLinkProfile(link(DRIVER, id), `startSimHost: link ${DRIVER}->${id}`);
+      }
       const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging);
       this.devices.set(id, device);
       const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
@@ -235,8 +251,7 @@ class VirtualHost implements SimHost {
   private async transmit(from: ActorId, to: ActorId, message: ChannelMessage): Promise<void> {
     const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
     if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
-    const link = this.linksFrom.get(from)?.get(to);
-    if (!link) throw new Error(`sim host: no link from "${from}" to "${to}"`);
+    const link = this.linkFor(from, to);
     const encoded = encodeMessage(link.name, message);
     if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
     const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
@@ -306,20 +321,24 @@ class VirtualHost implements SimHost {
     };
   }
 
-  private addLink(from: ActorId, to: ActorId, random: () => number): void {
-    const where = `startSimHost: link ${from}->${to}`;
-    const profile = checkLinkProfile(typeof this.options.link === 'function' ? this.options.link(from, to) : (this.options.link ?? DEFAULT_LINK), where);
-    const name = `${from}->${to}`;
-    let blocked = this.blockedInto.get(to);
-    if (!blocked) this.blockedInto.set(to, (blocked = new Set()));
-    const waiting = blocked;
-    const link: SimLink = new SimLink(name, this.clock, profile, this.capacityBytes, random, () => this.takes(to), () => waiting.add(link));
-    let out = this.linksFrom.get(from);
-    if (!out) this.linksFrom.set(from, (out = new Map()));
+  private addReceiver(to: ActorId): void {
+    const blocked = new Set<SimLink>();
+    this.blockedInto.set(to, blocked);
+    this.linksInto.set(to, []);
+    this.linksFrom.set(to, new Map());
+    this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link) });
+  }
+
+  /** The from→to link, made on first use. The runner (or `send`, for the driver) has checked the route. */
+  private linkFor(from: ActorId, to: ActorId): SimLink {
+    const out = this.linksFrom.get(from) as Map<ActorId, SimLink>;
+    let link = out.get(to);
+    if (link) return link;
+    const profile = this.sharedProfile ?? checkLinkProfile((this.options.link as (from: ActorId, to: ActorId) => LinkProfile)(from, to), `sim host: link ${from}->${to}`);
+    link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver);
     out.set(to, link);
-    let into = this.linksInto.get(to);
-    if (!into) this.linksInto.set(to, (into = []));
-    into.push(link);
+    (this.linksInto.get(to) as SimLink[]).push(link);
+    return link;
   }
 
   /** Whether `to` takes a message now: an actor at its in-flight limit (or setting up) leaves it in the link. */
