@@ -72,8 +72,10 @@ export function rejectionOrigin(promise: Promise<unknown>, reason: unknown): Act
 }
 
 export function payloadBytes(message: ChannelMessage): number {
+  const tensors = message.tensors;
+  if (!tensors) return 0;
   let n = 0;
-  for (const t of message.tensors ?? []) n += t.byteLength;
+  for (let i = 0; i < tensors.length; i++) n += tensors[i].byteLength;
   return n;
 }
 
@@ -196,15 +198,16 @@ export class ActorRunner {
       return;
     }
     if (onMessage) {
-      const pending = this.guard(() => onMessage.call(this.behaviour, from, message));
+      const pending = this.handle(onMessage, from, message);
       if (this.state !== 'running') return;
       if (pending) {
         this.inFlight++;
-        void pending.then(() => this.handlerDone());
+        void pending.then(this.handlerDone);
       }
     }
     sender?.next(message);
-    this.all.next({ from, message });
+    // No envelope for an inbox nobody reads: the common case for actors that only use onMessage.
+    if (this.all.observed) this.all.next({ from, message });
   }
 
   /** A peer crashed or stopped: whoever waits on its messages gets `error`, and sends to it fail. */
@@ -240,21 +243,36 @@ export class ActorRunner {
     };
   }
 
-  private handlerDone(): void {
+  private readonly handlerDone = (): void => {
     this.inFlight--;
     if (this.ready) this.port.resume();
-  }
+  };
 
   /** Turns a throw or a rejection from actor code into a crash; returns a promise that settles with async work. */
   private guard(work: () => void | Promise<void>): Promise<void> | undefined {
     try {
-      const result = work();
-      if (result && typeof result.then === 'function') return result.then(undefined, (error: unknown) => this.fail(error));
+      return this.watch(work());
     } catch (error) {
       this.fail(error);
+      return undefined;
     }
-    return undefined;
   }
+
+  /** `guard` for a message handler, without a closure per message. */
+  private handle(onMessage: NonNullable<ActorBehaviour['onMessage']>, from: ActorId, message: ChannelMessage): Promise<void> | undefined {
+    try {
+      return this.watch(onMessage.call(this.behaviour, from, message));
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+  }
+
+  private watch(result: void | Promise<void>): Promise<void> | undefined {
+    return result && typeof result.then === 'function' ? result.then(undefined, this.failed) : undefined;
+  }
+
+  private readonly failed = (error: unknown): void => this.fail(error);
 
   /** Actor code failed where the runner could not see it (e.g. an unhandled rejection the host traced to it). */
   crash(error: unknown): void {

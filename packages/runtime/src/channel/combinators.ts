@@ -1,33 +1,7 @@
 // The two ways an engine consumes its peers' streams. The synchronous baseline waits for one message from
 // every rank before it proceeds (a barrier); ASAP handles each message as it lands (no barrier).
 import { EMPTY, Observable, Subscription, merge } from 'rxjs';
-
-/** A first-in first-out buffer whose take is O(1) (an array's shift may copy what is left). */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  put(item: T): void {
-    this.items.push(item);
-  }
-
-  take(): T {
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined as T;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 64 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-}
+import { Fifo } from '../collections/fifo.ts';
 
 /**
  * A barrier across ranks: emits [one from rank 0, one from rank 1, …] once every rank has sent its next

@@ -40,8 +40,6 @@ export interface EncodedMessage {
   readonly metaNumber: number;
   readonly metaJson: string;
   readonly metaBytes: number;
-  /** The meta as JSON text, as a receiver reads it (undefined: no meta); for hosts that deliver without a ring. */
-  readonly meta: string | undefined;
   readonly tensors: readonly Tensor[];
   readonly dataStart: number;
   readonly recordBytes: number;
@@ -86,9 +84,6 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
     metaNumber,
     metaJson,
     metaBytes,
-    get meta() {
-      return metaTag === META_NONE ? undefined : metaTag === META_NUMBER ? JSON.stringify(metaNumber) : metaJson;
-    },
     tensors,
     dataStart,
     recordBytes: dataStart + dataBytes,
