@@ -19,6 +19,8 @@ class SimEvent implements ScheduledEvent {
   }
 }
 
+const RESOLVED = Promise.resolve();
+
 /** Events run between two macrotask turns of the pump (see `VirtualClock.step`). */
 const YIELD_EVERY = 1024;
 
@@ -110,7 +112,8 @@ export class VirtualClock {
         this.sinceTurn = 0;
         setImmediate(this.step);
       } else {
-        queueMicrotask(this.afterContinuations);
+        // A plain promise reaction: Node's queueMicrotask wraps each callback in an async resource.
+        void RESOLVED.then(this.afterContinuations);
       }
       return;
     }
