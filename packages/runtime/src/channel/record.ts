@@ -11,6 +11,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import type { ChannelMessage } from './message.ts';
 import { roundUp } from '../memory/align.ts';
 import { RECORD_ALIGN } from './ring.ts';
+import { NOT_PLAIN, copyPlainData } from './plain-data.ts';
 
 export const WRAP = -1;
 
@@ -90,10 +91,15 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
   };
 }
 
-/** The meta a ring receiver would get for `m` (a number exactly, NaN and −0 included), for hosts without a ring. */
-export function receivedMeta(m: EncodedMessage): unknown {
+/**
+ * The meta a ring receiver would get for `m` (a number exactly, NaN and −0 included), for hosts without a
+ * ring; `meta` is the value `m` was encoded from: plain data is copied without parsing its JSON back.
+ */
+export function receivedMeta(m: EncodedMessage, meta: unknown): unknown {
   if (m.metaTag === META_NONE) return undefined;
-  return m.metaTag === META_NUMBER ? m.metaNumber : JSON.parse(m.metaJson);
+  if (m.metaTag === META_NUMBER) return m.metaNumber;
+  const copy = copyPlainData(meta);
+  return copy === NOT_PLAIN ? JSON.parse(m.metaJson) : copy;
 }
 
 /** The sender's half of kind interning: ids in the order kinds were first written to the ring. */

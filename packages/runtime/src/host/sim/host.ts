@@ -255,7 +255,7 @@ class VirtualHost implements SimHost {
     const encoded = encodeMessage(link.name, message);
     if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
     const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
-    const meta = receivedMeta(encoded);
+    const meta = receivedMeta(encoded, message.meta);
     if (meta !== undefined) copy.meta = meta;
     if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
     const virtualBytes = message.virtualBytes ?? 0;
