@@ -79,6 +79,53 @@ export function payloadBytes(message: ChannelMessage): number {
   return n;
 }
 
+// An actor's context and device are class instances with their getters on the prototype: getters in an
+// object literal are made per object, which gives every actor's context its own hidden class, and code that
+// hundreds of actors share (their onMessage) would then reach their contexts through megamorphic lookups.
+
+class ContextDevice implements Device {
+  constructor(
+    private readonly device: Device,
+    readonly run: Device['run'],
+  ) {}
+
+  get ops(): number {
+    return this.device.ops;
+  }
+
+  get busyMs(): number {
+    return this.device.busyMs;
+  }
+}
+
+class RunnerContext implements ActorContext {
+  declare readonly id: ActorId;
+  declare readonly host: HostKind;
+  declare readonly peers: readonly ActorId[];
+  declare readonly destinations: readonly ActorId[];
+  declare readonly scheduler: SchedulerLike;
+  declare readonly device: Device;
+  declare readonly inbox$: Observable<Envelope>;
+  declare readonly inboxFrom: ActorContext['inboxFrom'];
+  declare readonly send: ActorContext['send'];
+  declare readonly now: ActorContext['now'];
+  declare readonly random: ActorContext['random'];
+  declare readonly setTimer: ActorContext['setTimer'];
+  declare readonly after: ActorContext['after'];
+  declare readonly log: ActorContext['log'];
+
+  constructor(
+    private readonly arenaOf: () => Arena,
+    parts: Omit<ActorContext, 'arena'>,
+  ) {
+    Object.assign(this, parts);
+  }
+
+  get arena(): Arena {
+    return this.arenaOf();
+  }
+}
+
 /**
  * Runs one actor instance under any host: builds its context, calls its setup, delivers messages to its
  * handler and inbox streams, and turns every throw in its code into one crash report to the host.
@@ -110,38 +157,29 @@ export class ActorRunner {
     this.peerSet = new Set(placement.peers);
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
-    const runner = this;
     const device = port.device;
     // Only the sim host needs to know whose a stray rejection is: under threads it crashes its own worker.
     const traced = port.host === 'sim' ? <T>(work: Promise<T>): Promise<T> => this.traced(work) : <T>(work: Promise<T>): Promise<T> => work;
-    this.ctx = {
+    this.ctx = new RunnerContext(
       // Made on first use: a sim host with hundreds of actors should not reserve memory for idle ones.
-      get arena(): Arena {
-        return (runner.arenaIfMade ??= new Arena({ name: placement.id, bytes: placement.arenaBytes }));
+      () => (this.arenaIfMade ??= new Arena({ name: placement.id, bytes: placement.arenaBytes })),
+      {
+        id: placement.id,
+        host: port.host,
+        peers: placement.peers,
+        destinations: placement.destinations,
+        scheduler: port.scheduler,
+        device: new ContextDevice(device, (op, compute) => traced(device.run(op, compute))),
+        inbox$: this.all.asObservable(),
+        inboxFrom: (sender) => this.inboxFrom(sender),
+        send: (to, message) => traced(this.send(to, message)),
+        now: () => port.now(),
+        random,
+        setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),
+        after: (delayMs) => new Promise<void>((resolve) => this.setTimer(delayMs, resolve)),
+        log: (event, detail) => port.log(event, detail),
       },
-      id: placement.id,
-      host: port.host,
-      peers: placement.peers,
-      destinations: placement.destinations,
-      scheduler: port.scheduler,
-      device: {
-        run: (op, compute) => traced(device.run(op, compute)),
-        get ops() {
-          return device.ops;
-        },
-        get busyMs() {
-          return device.busyMs;
-        },
-      },
-      inbox$: this.all.asObservable(),
-      inboxFrom: (sender) => this.inboxFrom(sender),
-      send: (to, message) => traced(this.send(to, message)),
-      now: () => port.now(),
-      random,
-      setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),
-      after: (delayMs) => new Promise<void>((resolve) => this.setTimer(delayMs, resolve)),
-      log: (event, detail) => port.log(event, detail),
-    };
+    );
   }
 
   get id(): ActorId {

@@ -74,7 +74,6 @@ export class SimLink {
   /** Arrived, but the receiver was not ready: still in the ring. */
   private landed: Landed[] | undefined;
   private failure: Error | undefined;
-  private nameIfMade: string | undefined;
 
   constructor(
     readonly from: string,
@@ -86,9 +85,9 @@ export class SimLink {
     private readonly receiver: LinkReceiver = ALWAYS_READY,
   ) {}
 
+  /** Built on each use, not kept: a host with hundreds of actors has a link per pair. */
   get name(): string {
-    this.nameIfMade ??= `${this.from}->${this.to}`;
-    return this.nameIfMade;
+    return `${this.from}->${this.to}`;
   }
 
   /** Whether the next message is also delivered a second time (fault injection, seeded). */
@@ -144,10 +143,20 @@ export class SimLink {
     const arrival = Math.max(this.lastArrival, this.wireFreeAt + this.profile.latencyMs + jitter);
     this.lastArrival = arrival;
     this.inFlightBytes += bytes;
-    this.clock.at(arrival, () => {
+    this.clock.at(arrival, () => this.land(bytes, arrive));
+  }
+
+  /** A message arrives: the receiver takes it now if nothing landed before it waits and it is ready, else it waits in the ring. */
+  private land(bytes: number, arrive: () => void): void {
+    if (this.landed?.length || !this.receiver.ready()) {
+      // Only links into a receiver that was once not ready hold a queue: most of a large host's links never do.
       (this.landed ??= []).push({ bytes, arrive });
       this.flush();
-    });
+      return;
+    }
+    this.inFlightBytes -= bytes;
+    arrive();
+    this.admitWaiting();
   }
 
   private admitWaiting(): void {
