@@ -10,6 +10,7 @@ import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
 import { encodeMessage, receivedMeta } from '../../channel/record.ts';
+import { NOT_PLAIN, copyPlainData } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
@@ -62,9 +63,14 @@ interface SimActor {
   stopReason: string;
 }
 
-/** Detail values go through JSON, as they would crossing threads: the log holds plain data only. */
+/**
+ * Detail values go through JSON, as they would crossing threads: the log holds plain data only. Plain data
+ * is copied without the text (what the JSON round trip would give); anything else takes the round trip.
+ */
 function plain(detail: unknown): unknown {
-  return detail === undefined ? undefined : JSON.parse(JSON.stringify(detail));
+  if (detail === undefined) return undefined;
+  const copy = copyPlainData(detail);
+  return copy === NOT_PLAIN ? JSON.parse(JSON.stringify(detail)) : copy;
 }
 
 class VirtualHost implements SimHost {
