@@ -210,7 +210,7 @@ class VirtualHost implements SimHost {
 
   async send(to: ActorId, message: ChannelMessage): Promise<void> {
     this.simActor(to, 'send');
-    return this.transmit(DRIVER, to, message);
+    return this.transmit(DRIVER, to, message, this.linksFrom.get(DRIVER) as Map<ActorId, SimLink>);
   }
 
   async stats(actor: ActorId): Promise<ActorStats> {
@@ -254,10 +254,10 @@ class VirtualHost implements SimHost {
   }
 
   /** Puts a message on the from→to link: measured and copied now, delivered at its arrival time. */
-  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage): Promise<void> {
+  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage, out: Map<ActorId, SimLink>): Promise<void> {
     const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
     if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
-    const link = this.linkFor(from, to);
+    const link = out.get(to) ?? this.addLink(from, to, out);
     const encoded = encodeMessage(link.name, message);
     if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
     const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
@@ -313,12 +313,13 @@ class VirtualHost implements SimHost {
   }
 
   private portFor(id: ActorId, device: SimDevice): ActorPort {
+    const out = this.linksFrom.get(id) as Map<ActorId, SimLink>;
     return {
       host: 'sim',
       scheduler: this.clock.scheduler,
       device,
       now: () => this.clock.time,
-      send: (to, message) => this.transmit(id, to, message),
+      send: (to, message) => this.transmit(id, to, message, out),
       log: (event, detail) => {
         if (this.logging()) this.record(id, event, plain(detail));
       },
@@ -335,13 +336,10 @@ class VirtualHost implements SimHost {
     this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link) });
   }
 
-  /** The from→to link, made on first use. The runner (or `send`, for the driver) has checked the route. */
-  private linkFor(from: ActorId, to: ActorId): SimLink {
-    const out = this.linksFrom.get(from) as Map<ActorId, SimLink>;
-    let link = out.get(to);
-    if (link) return link;
+  /** Makes the from→to link (`out`: from's links), on first use. The runner (or `send`, for the driver) has checked the route. */
+  private addLink(from: ActorId, to: ActorId, out: Map<ActorId, SimLink>): SimLink {
     const profile = this.sharedProfile ?? checkLinkProfile((this.options.link as (from: ActorId, to: ActorId) => LinkProfile)(from, to), `sim host: link ${from}->${to}`);
-    link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver);
+    const link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver);
     out.set(to, link);
     (this.linksInto.get(to) as SimLink[]).push(link);
     return link;
