@@ -55,12 +55,16 @@ class ActorEngine implements Engine {
     const { common } = plan;
     this.admission = new Admission(common.maxQueuedTokens, common.maxWaiting);
     this.events$ = this.spans.asObservable();
-    hostRef.events$
-      .pipe(
-        filter((e) => e.event === 'span'),
-        map((e) => ({ rank: e.actor, ...(e.detail as SpanDetail) })),
-      )
-      .subscribe(this.spans);
+    // Only when ranks log spans: a subscriber makes the sim host build an event object for every send,
+    // arrival and device op, a cost a long simulation without spans should not pay.
+    if (common.spans) {
+      hostRef.events$
+        .pipe(
+          filter((e) => e.event === 'span'),
+          map((e) => ({ rank: e.actor, ...(e.detail as SpanDetail) })),
+        )
+        .subscribe(this.spans);
+    }
   }
 
   /**
