@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { EngineOptions } from '@asap/actors';
-import { availableBackends } from '@asap/runtime';
+import { availableBackends, cudaUnavailableReason } from '@asap/runtime';
 import { FIXTURE_NAMES, FIXTURES_DIR } from './support/checkpoints.ts';
 import { assertMatchesReference, mixedPrompts, withEngine } from './support/engines.ts';
 
@@ -52,6 +52,20 @@ describe('engines on the native backend equal its reference bit for bit', { skip
       test(`${fixture}: ${name}, sim host`, () => withEngine({ model, host: 'sim', backend: 'native', ...options }, (e) => assertMatchesReference(e, model, prompts)));
     }
     test(`${fixture}: sync, threads host`, () => withEngine({ model, host: 'threads', backend: 'native', ...ENGINES[0][1] }, (e) => assertMatchesReference(e, model, prompts)));
+  }
+});
+
+// Each rank's worker makes its own cuda backend: its own stream, device scratch and weights' device copies.
+const cudaMissing = cudaUnavailableReason();
+describe('engines on the cuda backend equal its reference bit for bit', { skip: cudaMissing !== undefined && `no CUDA device: ${cudaMissing}` }, () => {
+  for (const fixture of ['qwen3_moe-BF16', 'mixtral-F32']) {
+    const model = join(FIXTURES_DIR, fixture);
+    for (const [name, options] of ENGINES) {
+      test(`${fixture}: ${name}, sim host`, () => withEngine({ model, host: 'sim', backend: 'cuda', ...options }, (e) => assertMatchesReference(e, model, prompts)));
+    }
+    for (const [name, options] of ENGINES.slice(0, 2)) {
+      test(`${fixture}: ${name}, threads host`, () => withEngine({ model, host: 'threads', backend: 'cuda', ...options }, (e) => assertMatchesReference(e, model, prompts)));
+    }
   }
 });
 

@@ -1,14 +1,19 @@
-// The reference forward against PyTorch/transformers logits for every golden fixture, on every CPU backend
-// this machine has (js, wasm, and native where it was built).
+// The reference forward against PyTorch/transformers logits for every golden fixture, on every backend this
+// machine has (js, wasm, native where it was built, cuda where a GPU is present; elsewhere cuda is SKIPPED).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadModel, referencePrefill, residentModel } from '@asap/actors';
-import { availableBackends, type Backend, createBackend } from '@asap/runtime';
+import { availableBackends, type Backend, createBackend, cudaUnavailableReason } from '@asap/runtime';
 import { FIXTURE_NAMES, FIXTURES_DIR, fixtureCases } from './support/checkpoints.ts';
 
 const TOLERANCE = 1e-4;
 const backendNames = availableBackends();
+const cudaMissing = cudaUnavailableReason();
+
+if (cudaMissing !== undefined) {
+  test('golden fixtures on the cuda backend', { skip: `no CUDA device: ${cudaMissing}` }, () => {});
+}
 
 for (const backendName of backendNames) {
   describe(`golden fixtures on the ${backendName} backend`, () => {

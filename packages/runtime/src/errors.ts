@@ -35,6 +35,23 @@ export class KernelUnsupportedError extends Error {
   }
 }
 
+/** A device allocation past the budget a backend was given (cuda: `deviceMemoryBytes`). */
+export class DeviceMemoryExceededError extends Error {
+  constructor(
+    readonly backend: BackendName,
+    readonly requestedBytes: number,
+    readonly usedBytes: number,
+    readonly budgetBytes: number,
+    detail: string,
+  ) {
+    super(
+      `${backend} backend: device memory budget exceeded: ${detail}; raise deviceMemoryBytes, ` +
+        `hold fewer weights per rank or run shorter chunks`,
+    );
+    this.name = 'DeviceMemoryExceededError';
+  }
+}
+
 // channels
 /** A message that can never fit the channel's ring, however long the sender waits. */
 export class MessageTooLargeError extends Error {

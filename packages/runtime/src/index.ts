@@ -7,6 +7,7 @@ export {
   ActorStoppedError,
   ArenaExhaustedError,
   ChannelClosedError,
+  DeviceMemoryExceededError,
   KernelUnsupportedError,
   MessageTooLargeError,
 } from './errors.ts';
@@ -47,6 +48,8 @@ export { backendTensor, releaseBackendTensor } from './kernels/common/memory.ts'
 export { WasmBackend } from './kernels/wasm/backend.ts';
 export { NativeBackend, type NativeBackendOptions } from './kernels/native/backend.ts';
 export type { NativeIsa } from './kernels/native/addon.ts';
+export { CudaBackend } from './kernels/cuda/backend.ts';
+export { cudaUnavailableReason } from './kernels/cuda/addon.ts';
 
 // channels
 export type { ChannelMessage, ChannelReceiver, ChannelSender } from './channel/message.ts';

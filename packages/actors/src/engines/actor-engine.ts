@@ -1,7 +1,7 @@
 // The driver side of every engine that runs on ranks: it starts the host, admits and checks requests, sends
 // them to the gateway, and settles each caller's promise from what comes back — a result, a failure, a
 // cancellation, or a rank's crash.
-import { type ActorSpec, type BackendName, type Host, type Tensor, startSimHost, startThreadsHost } from '@asap/runtime';
+import { type ActorSpec, type BackendName, type Host, type SimHost, type Tensor, startSimHost, startThreadsHost } from '@asap/runtime';
 import { type Observable, type SchedulerLike, Subject, type Subscription, filter, map } from 'rxjs';
 import { kvBytesPerToken } from '../model/forward/kv-cache.ts';
 import { checkPrompt } from '../model/forward/prompt.ts';
@@ -55,12 +55,16 @@ class ActorEngine implements Engine {
     const { common } = plan;
     this.admission = new Admission(common.maxQueuedTokens, common.maxWaiting);
     this.events$ = this.spans.asObservable();
-    hostRef.events$
-      .pipe(
-        filter((e) => e.event === 'span'),
-        map((e) => ({ rank: e.actor, ...(e.detail as SpanDetail) })),
-      )
-      .subscribe(this.spans);
+    // Only when ranks log spans: a subscriber makes the sim host build an event object for every send,
+    // arrival and device op, a cost a long simulation without spans should not pay.
+    if (common.spans) {
+      hostRef.events$
+        .pipe(
+          filter((e) => e.event === 'span'),
+          map((e) => ({ rank: e.actor, ...(e.detail as SpanDetail) })),
+        )
+        .subscribe(this.spans);
+    }
   }
 
   /**
@@ -168,7 +172,8 @@ class ActorEngine implements Engine {
         queuedTokens: custom.queuedTokens,
       };
     });
-    return { engine: this.name, ranks, routingCounts };
+    const host = this.hostRef;
+    return { engine: this.name, ranks, routingCounts, ...(host.kind === 'sim' && { simEvents: (host as SimHost).eventsRun }) };
   }
 
   close(): Promise<void> {

@@ -162,6 +162,8 @@ export interface EngineStats {
   readonly ranks: readonly RankReport[];
   /** Rows routed per layer and expert, summed over ranks: feed back as `experts.routingCounts`. */
   readonly routingCounts: number[][];
+  /** sim host: virtual-time events run so far (message arrivals, device op ends, timers), for its speed. */
+  readonly simEvents?: number;
 }
 
 export interface Engine {

@@ -46,6 +46,8 @@ export class AttentionRole {
   private readonly awaiting = new Map<string, { resolve: (m: ChannelMessage) => void; reject: (e: unknown) => void }>();
   /** Rows queued at each expert rank: its last report plus what was sent since. */
   private readonly expertLoad: number[];
+  /** Each expert rank's index, looked up per reply: a map, not a scan of hundreds of ranks. */
+  private readonly expertIndex: ReadonlyMap<ActorId, number>;
   private readonly active = new Set<Promise<void>>();
   private nextBatch = 0;
   private stopped = false;
@@ -65,6 +67,7 @@ export class AttentionRole {
     this.queue = new RequestQueue(model.config, model, options.kvBudgetBytes, 'deadline');
     this.routing = new RoutingCounter(model.config);
     this.expertLoad = options.expertRanks.map(() => 0);
+    this.expertIndex = new Map(options.expertRanks.map((r, i) => [r, i]));
   }
 
   async onGateway(message: ChannelMessage): Promise<void> {
@@ -86,7 +89,7 @@ export class AttentionRole {
   /** A combine reply from an expert rank (any rank, any order: each resolves its own micro-batch's wait). */
   onCombine(from: ActorId, message: ChannelMessage): void {
     const meta = message.meta as CombineMeta & { queuedRows: number };
-    const x = this.options.expertRanks.indexOf(from);
+    const x = this.expertIndex.get(from) ?? -1;
     this.expertLoad[x] = meta.queuedRows;
     const key = `${meta.batch}:${meta.layer}:${x}`;
     const waiter = this.awaiting.get(key);
@@ -157,8 +160,8 @@ export class AttentionRole {
       }
       if (c.layerKinds[layer] !== 'moe') continue;
       const dispatches = items.map((i) => i.moe as MoeDispatch);
-      for (const d of dispatches) this.routing.count(layer, d.routing.experts);
-      const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, (_expert, holders) => this.replica(holders));
+      for (const d of dispatches) this.routing.count(d);
+      const plan = planDispatch(dispatches, this.options.holders[layer], this.options.expertRanks.length, (_expert, holders, rows) => this.replica(holders, rows));
       const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, (chunk) => items[chunk].chunk.request.meta.id, deadlineMs));
       const slots = slotBuffers(dispatches);
       const width = this.model.numerics ? c.hiddenSize : 0;
@@ -214,16 +217,16 @@ export class AttentionRole {
         runs: requests.length > 1 ? requestRuns(rows, requestOfChunk) : undefined,
         deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
       };
-      sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, 4 * this.model.config.hiddenSize)));
+      sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, this.model.config.hiddenSize)));
     });
     return Promise.all(sends).then(() => Promise.all(replies));
   }
 
-  private replica(holders: readonly number[]): number {
+  private replica(holders: readonly number[], rows: number): number {
     if (!this.options.leastLoadedReplica) return holders[0];
     let best = holders[0];
     for (const h of holders) if (this.expertLoad[h] < this.expertLoad[best]) best = h;
-    this.expertLoad[best]++;
+    this.expertLoad[best] += rows;
     return best;
   }
 

@@ -74,11 +74,12 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     experts: config.holders.map((layer) => layer.flatMap((rs, e) => (rs.includes(me) ? [e] : []))),
   });
   const c = model.config;
-  // Row width on the wire (0 with numerics off) and the bytes a row stands for.
+  // Row width on the wire (0 with numerics off).
   const width = model.numerics ? c.hiddenSize : 0;
-  const rowBytes = 4 * c.hiddenSize;
   const peers = config.ranks.filter((r) => r !== ctx.id);
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
+  // Each peer's place in the rank list: looked up once, not per message (hundreds of ranks each step).
+  const peerRank = peers.map((p) => config.ranks.indexOf(p));
   const queue = new RequestQueue(c, model, config.kvBudgetBytes);
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const routing = new RoutingCounter(c);
@@ -149,14 +150,14 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         }
         if (c.layerKinds[layer] !== 'moe') continue;
         const dispatches = items.map((i) => i.moe as MoeDispatch);
-        for (const d of dispatches) routing.count(layer, d.routing.experts);
+        for (const d of dispatches) routing.count(d);
         const plan = planDispatch(dispatches, config.holders[layer], config.ranks.length, chooseReplica);
         outgoing.push(plan);
         await Promise.all(
-          peers.map((p) => {
-            const rows = plan[config.ranks.indexOf(p)];
+          peers.map((p, i) => {
+            const rows = plan[peerRank[i]];
             const meta: DispatchMeta = { layer, batch: b, groups: rows.groups };
-            return ctx.send(p, withRows('dispatch', meta, rows.rows, rowBytes));
+            return ctx.send(p, withRows('dispatch', meta, rows.rows, c.hiddenSize));
           }),
         );
       }
@@ -184,10 +185,10 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         expertRowsDone += rowsIn;
         local.push(outputs[me]);
         await Promise.all(
-          peers.map((p) => {
-            const out = outputs[config.ranks.indexOf(p)];
+          peers.map((p, i) => {
+            const out = outputs[peerRank[i]];
             const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
-            return ctx.send(p, withRows('combine', meta, out, rowBytes));
+            return ctx.send(p, withRows('combine', meta, out, c.hiddenSize));
           }),
         );
       }

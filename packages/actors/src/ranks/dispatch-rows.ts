@@ -15,6 +15,8 @@ export interface OutgoingRows {
   /** Per row: the chunk (index into the source's list) and the slot (t * topK + s) it answers. */
   readonly chunkOf: Int32Array;
   readonly slotOf: Int32Array;
+  /** Rows counted, not routed (numerics off): each run of rows' chunk in row order, [chunk, rows][], and no chunkOf/slotOf. */
+  readonly countedRuns?: readonly (readonly [number, number])[];
 }
 
 /** Rows an expert rank received from one source: what the combine reply answers, in the same order. */
@@ -23,8 +25,8 @@ export interface IncomingRows {
   readonly rows: Tensor;
 }
 
-/** Picks the rank that computes a row of `expert`, among the ranks holding it. */
-export type ReplicaChoice = (expert: number, holders: readonly number[]) => number;
+/** Picks the rank that computes `rows` rows of `expert` (one, or a counted group), among the ranks holding it. */
+export type ReplicaChoice = (expert: number, holders: readonly number[], rows: number) => number;
 
 /** Copies one row of `width` floats; a plain loop (no subarray view per row: this runs for every routed row). */
 function copyRow(dst: Float32Array, dstRow: number, src: Float32Array, srcRow: number, width: number): void {
@@ -43,6 +45,7 @@ export function planDispatch(
   ranks: number,
   choose: ReplicaChoice,
 ): OutgoingRows[] {
+  if (dispatches.some((d) => d.expertCounts)) return planCounted(dispatches, holders, ranks, choose);
   // The rows' width: the hidden size, or 0 when rows are shapes only.
   const hidden = dispatches[0]?.expertInput.rowSize ?? 0;
   // per destination: expert → [chunk, slot, token] triples
@@ -52,7 +55,7 @@ export function planDispatch(
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
       for (let i = 0; i < slots.length; i++) {
-        const dest = where.length === 1 ? where[0] : choose(expert, where);
+        const dest = where.length === 1 ? where[0] : choose(expert, where, 1);
         let list = byDest[dest].get(expert);
         if (!list) byDest[dest].set(expert, (list = []));
         list.push(chunk, slots[i], tokens[i]);
@@ -81,6 +84,52 @@ export function planDispatch(
   });
 }
 
+/**
+ * planDispatch for rows counted per expert (numerics off): work per chunk and destination grows with the
+ * experts, not the tokens. A (chunk, expert) group goes whole to one holder.
+ */
+function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (readonly number[])[], ranks: number, choose: ReplicaChoice): OutgoingRows[] {
+  // per destination: expert → [chunk, rows] pairs, chunks ascending
+  const byDest = Array.from({ length: ranks }, () => new Map<number, number[]>());
+  dispatches.forEach((dispatch, chunk) => {
+    const counts = dispatch.expertCounts;
+    if (!counts) throw new Error(`dispatch: layer ${dispatch.layer} mixes counted and routed rows`);
+    counts.forEach((n, expert) => {
+      if (n === 0) return;
+      const where = holders[expert];
+      if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
+      const dest = where.length === 1 ? where[0] : choose(expert, where, n);
+      let list = byDest[dest].get(expert);
+      if (!list) byDest[dest].set(expert, (list = []));
+      list.push(chunk, n);
+    });
+  });
+  return byDest.map((experts) => {
+    const groups: ExpertGroup[] = [];
+    const countedRuns: [number, number][] = [];
+    let total = 0;
+    for (const expert of [...experts.keys()].sort((a, b) => a - b)) {
+      const list = experts.get(expert) as number[];
+      let rows = 0;
+      for (let i = 0; i < list.length; i += 2) {
+        countedRuns.push([list[i], list[i + 1]]);
+        rows += list[i + 1];
+      }
+      groups.push([expert, rows]);
+      total += rows;
+    }
+    return { groups, rows: shapeRows(total), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns };
+  });
+}
+
+const NO_ROWS = new Int32Array(0);
+const NO_VALUES = new Float32Array(new SharedArrayBuffer(0));
+
+/** `count` rows of width 0 (numerics off): a shape, with no memory behind it. */
+export function shapeRows(count: number): Tensor {
+  return new Tensor([count, 0], 'f32', NO_VALUES);
+}
+
 /** Rows per expert across every source: the batch each expert will run. */
 export function rowsPerExpert(sources: readonly IncomingRows[]): Map<number, number> {
   const rows = new Map<number, number>();
@@ -97,6 +146,7 @@ export function runExpertBatch(
   compute: (expert: number, rows: Tensor) => Tensor,
 ): { outputs: Tensor[]; batches: number[] } {
   const hidden = sources.find((s) => s.rows.rowCount > 0)?.rows.rowSize ?? 0;
+  if (hidden === 0) return runCountedBatch(sources, compute);
   const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, hidden]));
   // expert → [source, first row in source, count]
   const parts = new Map<number, number[]>();
@@ -139,6 +189,18 @@ export function runExpertBatch(
   return { outputs, batches };
 }
 
+/** runExpertBatch for shape-only rows: each expert once over its rows' count, nothing copied. */
+function runCountedBatch(sources: readonly IncomingRows[], compute: (expert: number, rows: Tensor) => Tensor): { outputs: Tensor[]; batches: number[] } {
+  const rows = rowsPerExpert(sources);
+  const batches: number[] = [];
+  for (const expert of [...rows.keys()].sort((a, b) => a - b)) {
+    const n = rows.get(expert) as number;
+    compute(expert, shapeRows(n));
+    batches.push(n);
+  }
+  return { outputs: sources.map((s) => s.rows), batches };
+}
+
 /** Slot-output buffers for a list of chunk dispatches, to fill as combine replies land. */
 export function slotBuffers(dispatches: readonly MoeDispatch[]): Tensor[] {
   return dispatches.map((d) => slotOutputsFor(d));
@@ -156,18 +218,24 @@ export function landOutputs(sent: OutgoingRows, outputs: Tensor, slotOutputs: re
 }
 
 /**
- * A message carrying `rows`: as a tensor; or, when rows are shapes only (width 0, numerics off), as the
- * bytes they stand for (`rowBytes` each), which the sim host charges to the link.
+ * Bytes per value a shape-only row stands for: bf16, what production MoE all-to-alls carry (numerics on,
+ * rows travel as the f32 tensors they are).
  */
-export function withRows(kind: string, meta: unknown, rows: Tensor, rowBytes: number): ChannelMessage {
+export const SHAPE_BYTES_PER_VALUE = 2;
+
+/**
+ * A message carrying `rows`: as a tensor; or, when rows are shapes only (width 0, numerics off), as the
+ * bytes they stand for (`hiddenSize` bf16 values each), which the sim host charges to the link.
+ */
+export function withRows(kind: string, meta: unknown, rows: Tensor, hiddenSize: number): ChannelMessage {
   if (rows.rowCount === 0) return { kind, meta };
-  if (rows.rowSize === 0) return { kind, meta, virtualBytes: rows.rowCount * rowBytes };
+  if (rows.rowSize === 0) return { kind, meta, virtualBytes: rows.rowCount * hiddenSize * SHAPE_BYTES_PER_VALUE };
   return { kind, meta, tensors: [rows] };
 }
 
 /** The `count` rows a message carries, `width` wide: its tensor, or shape-only rows. */
 export function rowsOf(message: ChannelMessage, count: number, width: number): Tensor {
-  const rows = message.tensors?.[0] ?? Tensor.zeros([count, width]);
+  const rows = message.tensors?.[0] ?? (width === 0 ? shapeRows(count) : Tensor.zeros([count, width]));
   if (rows.rowCount !== count) throw new Error(`"${message.kind}" carries ${rows.rowCount} rows, its header says ${count}`);
   return rows;
 }
@@ -184,12 +252,14 @@ export type RequestRuns = readonly (readonly [number, number])[];
 
 export function requestRuns(sent: OutgoingRows, requestOfChunk: (chunk: number) => number): [number, number][] {
   const runs: [number, number][] = [];
-  for (const chunk of sent.chunkOf) {
+  const add = (chunk: number, rows: number): void => {
     const id = requestOfChunk(chunk);
     const last = runs[runs.length - 1];
-    if (last && last[0] === id) last[1]++;
-    else runs.push([id, 1]);
-  }
+    if (last && last[0] === id) last[1] += rows;
+    else runs.push([id, rows]);
+  };
+  if (sent.countedRuns) for (const [chunk, rows] of sent.countedRuns) add(chunk, rows);
+  else for (const chunk of sent.chunkOf) add(chunk, 1);
   return runs;
 }
 

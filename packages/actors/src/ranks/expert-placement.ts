@@ -22,27 +22,31 @@ function layerLoads(config: ModelConfig, layer: number, counts: PlacementOptions
   return measured.map((n) => n + 1);
 }
 
-/** Places every routed expert of every MoE layer on `ranks` ranks. */
+/**
+ * Places every routed expert of every MoE layer on `ranks` ranks. The hottest `replicas` experts get a
+ * second copy; with more ranks than experts, the hottest get extra copies until every rank holds one (as
+ * redundant experts do in production EP), each copy taking an equal share of its expert's load.
+ */
 export function placeExperts(config: ModelConfig, ranks: number, options: PlacementOptions = {}): ExpertHolders {
   const replicas = options.replicas ?? 0;
+  const n = config.numExperts;
   if (!Number.isInteger(ranks) || ranks < 1) throw new RangeError(`expert placement: needs at least one expert rank, got ${ranks}`);
-  if (ranks > config.numExperts) {
-    throw new RangeError(`expert placement: ${ranks} expert ranks but the model has only ${config.numExperts} experts to share`);
-  }
-  if (!Number.isInteger(replicas) || replicas < 0 || replicas > config.numExperts) {
-    throw new RangeError(`expert placement: replicas must be an integer in 0..${config.numExperts}, got ${replicas}`);
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > n) {
+    throw new RangeError(`expert placement: replicas must be an integer in 0..${n}, got ${replicas}`);
   }
   return config.layerKinds.map((kind, layer) => {
     if (kind !== 'moe') return [];
     const loads = layerLoads(config, layer, options.counts);
     const order = loads.map((load, expert) => ({ load, expert })).sort((a, b) => b.load - a.load || a.expert - b.expert);
-    const copies = ranks > 1 ? Math.min(replicas, config.numExperts) : 0;
-    const items = order.flatMap(({ load, expert }, i) =>
-      i < copies ? [{ load: load / 2, expert }, { load: load / 2, expert }] : [{ load, expert }],
-    );
+    // Copies per expert (hottest first): one each, a second for the `replicas` hottest, then round after
+    // round of one more for the hottest until there is a copy for every rank; never two on one rank.
+    const copies = new Array<number>(n).fill(1);
+    if (ranks > 1) for (let i = 0; i < replicas; i++) copies[i]++;
+    for (let total = n + (ranks > 1 ? replicas : 0), i = 0; total < ranks; total++, i = (i + 1) % n) copies[i]++;
+    const items = order.flatMap(({ load, expert }, i) => Array.from({ length: Math.min(copies[i], ranks) }, () => ({ load: load / Math.min(copies[i], ranks), expert })));
     items.sort((a, b) => b.load - a.load || a.expert - b.expert);
     const rankLoad = new Array<number>(ranks).fill(0);
-    const held: number[][] = Array.from({ length: config.numExperts }, () => []);
+    const held: number[][] = Array.from({ length: n }, () => []);
     for (const { load, expert } of items) {
       let best = -1;
       for (let r = 0; r < ranks; r++) {

@@ -33,7 +33,9 @@ interface Waiting {
 export type CombineSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
 
 export class ExpertRole {
-  private readonly waiting: Waiting[] = [];
+  private waiting: Waiting[] = [];
+  /** Rows in `waiting`, kept as it changes (read per reply: no sum over the queue each time). */
+  private waitingRows = 0;
   private readonly wake = new Wakeup();
   private readonly cancelled = new Set<number>();
   private stopped = false;
@@ -53,7 +55,7 @@ export class ExpertRole {
   ) {}
 
   get queuedRows(): number {
-    return this.waiting.reduce((n, w) => n + w.rowCount, 0);
+    return this.waitingRows;
   }
 
   /** A dispatch arrived (from a peer's channel or this actor's own attention side). */
@@ -61,6 +63,7 @@ export class ExpertRole {
     const meta = message.meta as DispatchMeta;
     const rows = rowsOf(message, groupRows(meta.groups), this.model.numerics ? this.model.config.hiddenSize : 0);
     this.waiting.push({ from, meta, rows, arrivedMs: this.ctx.now(), rowCount: rows.rowCount });
+    this.waitingRows += rows.rowCount;
     this.wake.notify();
   }
 
@@ -97,7 +100,11 @@ export class ExpertRole {
   }
 
   private takeBatch(): Waiting[] {
-    if (!this.options.continuousBatching) return [this.waiting.shift() as Waiting];
+    if (!this.options.continuousBatching) {
+      const next = this.waiting.shift() as Waiting;
+      this.waitingRows -= next.rowCount;
+      return [next];
+    }
     // Earliest deadline first (no deadline: by arrival); the batch is that layer's rows, in that order.
     const order = [...this.waiting].sort((a, b) => (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs);
     const layer = order[0].meta.layer;
@@ -108,7 +115,9 @@ export class ExpertRole {
       batch.push(w);
       rows += w.rowCount;
     }
-    for (const w of batch) this.waiting.splice(this.waiting.indexOf(w), 1);
+    const taken = new Set(batch);
+    this.waiting = this.waiting.filter((w) => !taken.has(w));
+    this.waitingRows -= rows;
     return batch;
   }
 
@@ -143,13 +152,14 @@ export class ExpertRole {
       this.batches++;
     }
     const queuedRows = this.queuedRows;
+    const liveIndex = new Map(live.map((p, i) => [p.w, i]));
     await Promise.all(
       batch.map((w) => {
-        const i = live.findIndex((p) => p.w === w);
+        const i = liveIndex.get(w) ?? -1;
         const kept = i >= 0 ? live[i].kept : undefined;
         const out = i < 0 ? undefined : kept ? restoreRows(outputs[i], kept, w.rowCount) : outputs[i];
         const meta: CombineMeta & { queuedRows: number; dropped?: boolean } = { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows, dropped: i < 0 || undefined };
-        return this.reply(w.from, out ? withRows('combine', meta, out, 4 * this.model.config.hiddenSize) : { kind: 'combine', meta });
+        return this.reply(w.from, out ? withRows('combine', meta, out, this.model.config.hiddenSize) : { kind: 'combine', meta });
       }),
     );
   }

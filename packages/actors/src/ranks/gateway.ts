@@ -31,6 +31,8 @@ export interface GatewayStats {
 }
 
 export default defineActor<GatewayConfig, GatewayStats>((ctx, config) => {
+  // Each rank's index, looked up per report and result: a map, not a scan of hundreds of ranks.
+  const rankIndex = new Map(config.ranks.map((r, i) => [r, i]));
   const loads: RankLoad[] = config.ranks.map(() => ({ reported: { received: 0, queuedTokens: 0, queuedAttentionWork: 0 }, unreported: [], placed: 0 }));
   const holder = new Map<number, number>();
   let turn = 0;
@@ -79,7 +81,7 @@ export default defineActor<GatewayConfig, GatewayStats>((ctx, config) => {
         } else throw new Error(`gateway: unexpected "${message.kind}" from the driver`);
         return;
       }
-      const r = config.ranks.indexOf(from);
+      const r = rankIndex.get(from) ?? -1;
       if (r < 0) throw new Error(`gateway: unexpected "${message.kind}" from "${from}"`);
       if (message.kind === 'load') {
         const meta = message.meta as LoadMeta;

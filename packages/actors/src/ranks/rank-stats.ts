@@ -2,6 +2,7 @@
 // that expert placement can be planned from.
 import type { ActorContext } from '@asap/runtime';
 import type { ModelConfig } from '../model/config/model-config.ts';
+import type { MoeDispatch } from '../model/forward/attention-half.ts';
 import type { RequestQueue } from './request-queue.ts';
 import type { Timeline, TimelineTotals } from './timeline.ts';
 
@@ -28,9 +29,11 @@ export class RoutingCounter {
     this.counts = config.layerKinds.map((k) => (k === 'moe' ? new Array<number>(config.numExperts).fill(0) : []));
   }
 
-  count(layer: number, experts: Int32Array): void {
-    const row = this.counts[layer];
-    for (const e of experts) row[e]++;
+  /** Counts a chunk's routed rows: per row from its routing, or its rows per expert when numerics are off. */
+  count(dispatch: MoeDispatch): void {
+    const row = this.counts[dispatch.layer];
+    if (dispatch.expertCounts) dispatch.expertCounts.forEach((n, e) => (row[e] += n));
+    else for (const e of dispatch.routing.experts) row[e]++;
   }
 }
 

@@ -1,7 +1,8 @@
 // Numerics off: a rank that carries shapes instead of values. Rows are [rows, 0] tensors, routing comes
 // from the popularity model, and every op still reports its FLOPs and bytes, so the sim host charges the
 // same time it would for real weights. No checkpoint weights are read: config.json is enough.
-import { Tensor } from '@asap/runtime';
+import type { Tensor } from '@asap/runtime';
+import { shapeRows } from './dispatch-rows.ts';
 import type { ModelConfig } from '../model/config/model-config.ts';
 import type { AttentionHalfResult, MoeDispatch } from '../model/forward/attention-half.ts';
 import { ExpertPopularity, type PopularityOptions } from './expert-popularity.ts';
@@ -27,12 +28,14 @@ export class ShapeModel implements RankCompute {
   releaseKv(): void {}
 
   embed(tokens: Int32Array): Tensor {
-    return Tensor.zeros([tokens.length, 0]);
+    return shapeRows(tokens.length);
   }
 
   attention(layer: number, hidden: Tensor): AttentionHalfResult {
     if (this.config.layerKinds[layer] !== 'moe') return { hidden };
-    return { hidden, moe: { layer, expertInput: hidden, routing: this.popularity.route(layer, hidden.rowCount, this.random) } };
+    const { topK } = this.config;
+    const routing = { topK, experts: new Int32Array(0), weights: new Float32Array(0) };
+    return { hidden, moe: { layer, expertInput: hidden, routing, expertCounts: this.popularity.counts(layer, hidden.rowCount, this.random) } };
   }
 
   expert(_layer: number, _expert: number, rows: Tensor): Tensor {

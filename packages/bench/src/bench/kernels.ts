@@ -5,6 +5,7 @@ import { Bench } from 'tinybench';
 import { formatNumber, formatTable } from '../report/table.ts';
 import { type MatmulShape, openBlasMatmul } from './openblas.ts';
 import { helpOrDuplicates } from '../cli/args.ts';
+import { cudaKernels, printCudaKernels } from './kernels-cuda.ts';
 
 const MATMUL_SHAPES: readonly MatmulShape[] = [
   // One routed expert of the default model at 512 tokens (≈ 64 rows each): gate/up, then down.
@@ -45,16 +46,26 @@ interface Options {
   json: boolean;
   full: boolean;
   quick: boolean;
+  /** 'cuda': the GPU kernels only (an error where there is no GPU); all the CPU backends (and cuda where present) when absent. */
+  backend?: 'cuda';
 }
 
-const USAGE = 'usage: asap bench kernels [--json] [--full (js attention at 4096 tokens)] [--quick]';
+const USAGE = 'usage: asap bench kernels [--json] [--full (js attention at 4096 tokens)] [--quick] [--backend cuda]';
 
 function parse(args: string[]): Options {
   const known = new Set(['--json', '--full', '--quick']);
-  for (const a of args) {
-    if (!known.has(a)) throw new Error(`bench kernels: unknown option ${a}\n${USAGE}`);
+  let backend: 'cuda' | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--backend') {
+      if (args[i + 1] !== 'cuda') throw new Error(`bench kernels: --backend takes cuda (the CPU backends run without it), got ${args[i + 1] ?? 'nothing'}\n${USAGE}`);
+      backend = 'cuda';
+      i++;
+    } else if (!known.has(a)) {
+      throw new Error(`bench kernels: unknown option ${a}\n${USAGE}`);
+    }
   }
-  return { json: args.includes('--json'), full: args.includes('--full'), quick: args.includes('--quick') };
+  return { json: args.includes('--json'), full: args.includes('--full'), quick: args.includes('--quick'), backend };
 }
 
 /** A seeded tensor of values in [-1, 1). */
@@ -220,8 +231,19 @@ function printTables(matmul: MatmulRow[], attention: AttentionRow[]): void {
 export async function run(args: string[]): Promise<void> {
   if (helpOrDuplicates(args, USAGE)) return;
   const options = parse(args);
+  if (options.backend === 'cuda') {
+    const cuda = await cudaKernels(options.quick);
+    if ('unavailable' in cuda) throw new Error(`bench kernels: cuda backend unavailable: ${cuda.unavailable}`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ cuda })}\n`);
+    else printCudaKernels(cuda);
+    return;
+  }
   const matmul = await matmulRows(options);
   const attention = await attentionRows(options);
-  if (options.json) process.stdout.write(`${JSON.stringify({ matmul, attention })}\n`);
-  else printTables(matmul, attention);
+  const cuda = await cudaKernels(options.quick);
+  if (options.json) process.stdout.write(`${JSON.stringify({ matmul, attention, cuda })}\n`);
+  else {
+    printTables(matmul, attention);
+    printCudaKernels(cuda);
+  }
 }

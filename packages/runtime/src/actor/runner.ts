@@ -53,8 +53,14 @@ export interface ActorStats<Custom = unknown> {
 
 type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
 
-/** The runner whose context made a promise, or first saw a rejection reason pass (see `ActorRunner.traced`). */
-const origins = new WeakMap<object, ActorRunner>();
+/** The runner whose context first saw a rejection reason pass (see `ActorRunner.traced`). */
+const reasonOrigins = new WeakMap<object, ActorRunner>();
+/**
+ * The runner whose context made a promise: a property of the promise rather than a WeakMap entry, which
+ * would cost every send and device op a weak-table insert (and the collector an ephemeron).
+ */
+const ORIGIN = Symbol('asap.actorOrigin');
+type TracedPromise<T> = Promise<T> & { [ORIGIN]?: ActorRunner };
 
 /**
  * Which actor an unhandled rejection belongs to, from the rejected promise or its reason: set for promises a
@@ -62,13 +68,62 @@ const origins = new WeakMap<object, ActorRunner>();
  * them (`ctx.send(...).then(...)`) is traced too. Undefined for rejections that never passed through a context.
  */
 export function rejectionOrigin(promise: Promise<unknown>, reason: unknown): ActorRunner | undefined {
-  return origins.get(promise) ?? (typeof reason === 'object' && reason !== null ? origins.get(reason) : undefined);
+  return (promise as TracedPromise<unknown>)[ORIGIN] ?? (typeof reason === 'object' && reason !== null ? reasonOrigins.get(reason) : undefined);
 }
 
 export function payloadBytes(message: ChannelMessage): number {
+  const tensors = message.tensors;
+  if (!tensors) return 0;
   let n = 0;
-  for (const t of message.tensors ?? []) n += t.byteLength;
+  for (let i = 0; i < tensors.length; i++) n += tensors[i].byteLength;
   return n;
+}
+
+// An actor's context and device are class instances with their getters on the prototype: getters in an
+// object literal are made per object, which gives every actor's context its own hidden class, and code that
+// hundreds of actors share (their onMessage) would then reach their contexts through megamorphic lookups.
+
+class ContextDevice implements Device {
+  constructor(
+    private readonly device: Device,
+    readonly run: Device['run'],
+  ) {}
+
+  get ops(): number {
+    return this.device.ops;
+  }
+
+  get busyMs(): number {
+    return this.device.busyMs;
+  }
+}
+
+class RunnerContext implements ActorContext {
+  declare readonly id: ActorId;
+  declare readonly host: HostKind;
+  declare readonly peers: readonly ActorId[];
+  declare readonly destinations: readonly ActorId[];
+  declare readonly scheduler: SchedulerLike;
+  declare readonly device: Device;
+  declare readonly inbox$: Observable<Envelope>;
+  declare readonly inboxFrom: ActorContext['inboxFrom'];
+  declare readonly send: ActorContext['send'];
+  declare readonly now: ActorContext['now'];
+  declare readonly random: ActorContext['random'];
+  declare readonly setTimer: ActorContext['setTimer'];
+  declare readonly after: ActorContext['after'];
+  declare readonly log: ActorContext['log'];
+
+  constructor(
+    private readonly arenaOf: () => Arena,
+    parts: Omit<ActorContext, 'arena'>,
+  ) {
+    Object.assign(this, parts);
+  }
+
+  get arena(): Arena {
+    return this.arenaOf();
+  }
 }
 
 /**
@@ -79,9 +134,6 @@ export class ActorRunner {
   readonly ctx: ActorContext;
   private state: RunnerState = 'setting-up';
   private behaviour: ActorBehaviour | undefined;
-  private readonly early: Envelope[] = [];
-  /** Arrived while `maxInFlight` handlers were pending: started, in order, as handlers finish. */
-  private readonly backlog: Envelope[] = [];
   private inFlight = 0;
   private readonly all = new Subject<Envelope>();
   private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
@@ -105,38 +157,29 @@ export class ActorRunner {
     this.peerSet = new Set(placement.peers);
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
-    const runner = this;
     const device = port.device;
     // Only the sim host needs to know whose a stray rejection is: under threads it crashes its own worker.
     const traced = port.host === 'sim' ? <T>(work: Promise<T>): Promise<T> => this.traced(work) : <T>(work: Promise<T>): Promise<T> => work;
-    this.ctx = {
+    this.ctx = new RunnerContext(
       // Made on first use: a sim host with hundreds of actors should not reserve memory for idle ones.
-      get arena(): Arena {
-        return (runner.arenaIfMade ??= new Arena({ name: placement.id, bytes: placement.arenaBytes }));
+      () => (this.arenaIfMade ??= new Arena({ name: placement.id, bytes: placement.arenaBytes })),
+      {
+        id: placement.id,
+        host: port.host,
+        peers: placement.peers,
+        destinations: placement.destinations,
+        scheduler: port.scheduler,
+        device: new ContextDevice(device, (op, compute) => traced(device.run(op, compute))),
+        inbox$: this.all.asObservable(),
+        inboxFrom: (sender) => this.inboxFrom(sender),
+        send: (to, message) => traced(this.send(to, message)),
+        now: () => port.now(),
+        random,
+        setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),
+        after: (delayMs) => new Promise<void>((resolve) => this.setTimer(delayMs, resolve)),
+        log: (event, detail) => port.log(event, detail),
       },
-      id: placement.id,
-      host: port.host,
-      peers: placement.peers,
-      destinations: placement.destinations,
-      scheduler: port.scheduler,
-      device: {
-        run: (op, compute) => traced(device.run(op, compute)),
-        get ops() {
-          return device.ops;
-        },
-        get busyMs() {
-          return device.busyMs;
-        },
-      },
-      inbox$: this.all.asObservable(),
-      inboxFrom: (sender) => this.inboxFrom(sender),
-      send: (to, message) => traced(this.send(to, message)),
-      now: () => port.now(),
-      random,
-      setTimer: (delayMs, callback) => this.setTimer(delayMs, callback),
-      after: (delayMs) => new Promise<void>((resolve) => this.setTimer(delayMs, resolve)),
-      log: (event, detail) => port.log(event, detail),
-    };
+    );
   }
 
   get id(): ActorId {
@@ -159,24 +202,23 @@ export class ActorRunner {
     if (behaviour.run$) {
       this.runSubscription = behaviour.run$.subscribe({ error: (error: unknown) => this.fail(error) });
     }
-    for (const envelope of this.early.splice(0)) this.deliver(envelope.from, envelope.message);
   }
 
-  /** Whether the actor takes another message now; when this turns true again the runner calls `port.resume`. */
+  /**
+   * Whether the actor takes another message now; when this turns true again the runner calls `port.resume`.
+   * Hosts deliver only while it holds (the rest wait in the ring or link, so the sender waits): the runner
+   * buffers nothing, and its memory does not grow with what peers send.
+   */
   get ready(): boolean {
-    return this.state === 'running' && this.inFlight < this.placement.maxInFlight && this.backlog.length === 0;
+    return this.state === 'running' && this.inFlight < this.placement.maxInFlight;
   }
 
-  /** A message arrived from `from` (a peer or the driver). */
+  /** A message arrived from `from` (a peer or the driver); the host has checked `ready`. */
   deliver(from: ActorId, message: ChannelMessage): void {
-    if (this.state === 'setting-up') {
-      this.early.push({ from, message });
-      return;
-    }
-    if (this.state !== 'running') return;
-    if (this.inFlight >= this.placement.maxInFlight || this.backlog.length > 0) {
-      this.backlog.push({ from, message });
-      return;
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    if (!this.ready) {
+      const why = this.state === 'setting-up' ? 'it is setting up' : `${this.inFlight} handlers are in flight (maxInFlight ${this.placement.maxInFlight})`;
+      throw new Error(`actor "${this.id}": message "${message.kind}" from "${from}" delivered while ${why}: a host delivers only while \`ready\` holds`);
     }
     this.process(from, message);
   }
@@ -194,15 +236,16 @@ export class ActorRunner {
       return;
     }
     if (onMessage) {
-      const pending = this.guard(() => onMessage.call(this.behaviour, from, message));
+      const pending = this.handle(onMessage, from, message);
       if (this.state !== 'running') return;
       if (pending) {
         this.inFlight++;
-        void pending.then(() => this.handlerDone());
+        void pending.then(this.handlerDone);
       }
     }
     sender?.next(message);
-    this.all.next({ from, message });
+    // No envelope for an inbox nobody reads: the common case for actors that only use onMessage.
+    if (this.all.observed) this.all.next({ from, message });
   }
 
   /** A peer crashed or stopped: whoever waits on its messages gets `error`, and sends to it fail. */
@@ -238,26 +281,36 @@ export class ActorRunner {
     };
   }
 
-  private handlerDone(): void {
+  private readonly handlerDone = (): void => {
     this.inFlight--;
-    if (this.state !== 'running') return;
-    while (this.backlog.length > 0 && this.inFlight < this.placement.maxInFlight && this.state === 'running') {
-      const next = this.backlog.shift() as Envelope;
-      this.process(next.from, next.message);
-    }
     if (this.ready) this.port.resume();
-  }
+  };
 
   /** Turns a throw or a rejection from actor code into a crash; returns a promise that settles with async work. */
   private guard(work: () => void | Promise<void>): Promise<void> | undefined {
     try {
-      const result = work();
-      if (result && typeof result.then === 'function') return result.then(undefined, (error: unknown) => this.fail(error));
+      return this.watch(work());
     } catch (error) {
       this.fail(error);
+      return undefined;
     }
-    return undefined;
   }
+
+  /** `guard` for a message handler, without a closure per message. */
+  private handle(onMessage: NonNullable<ActorBehaviour['onMessage']>, from: ActorId, message: ChannelMessage): Promise<void> | undefined {
+    try {
+      return this.watch(onMessage.call(this.behaviour, from, message));
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+  }
+
+  private watch(result: void | Promise<void>): Promise<void> | undefined {
+    return result && typeof result.then === 'function' ? result.then(undefined, this.failed) : undefined;
+  }
+
+  private readonly failed = (error: unknown): void => this.fail(error);
 
   /** Actor code failed where the runner could not see it (e.g. an unhandled rejection the host traced to it). */
   crash(error: unknown): void {
@@ -266,13 +319,15 @@ export class ActorRunner {
 
   /** `work`, marked as this actor's: if nobody handles its rejection, the host can tell whose it was. */
   private traced<T>(work: Promise<T>): Promise<T> {
-    const marked = work.catch((error: unknown) => {
-      if (typeof error === 'object' && error !== null && !origins.has(error)) origins.set(error, this);
-      throw error;
-    });
-    origins.set(marked, this);
+    const marked: TracedPromise<T> = work.catch(this.markReason);
+    marked[ORIGIN] = this;
     return marked;
   }
+
+  private readonly markReason = (error: unknown): never => {
+    if (typeof error === 'object' && error !== null && !reasonOrigins.has(error)) reasonOrigins.set(error, this);
+    throw error;
+  };
 
   private fail(error: unknown): void {
     if (this.state === 'failed' || this.state === 'stopped') return;

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import type { ChannelMessage } from './message.ts';
 import { roundUp } from '../memory/align.ts';
 import { RECORD_ALIGN } from './ring.ts';
+import { NOT_PLAIN, copyPlainData } from './plain-data.ts';
 
 export const WRAP = -1;
 
@@ -40,8 +41,6 @@ export interface EncodedMessage {
   readonly metaNumber: number;
   readonly metaJson: string;
   readonly metaBytes: number;
-  /** The meta as JSON text, as a receiver reads it (undefined: no meta); for hosts that deliver without a ring. */
-  readonly meta: string | undefined;
   readonly tensors: readonly Tensor[];
   readonly dataStart: number;
   readonly recordBytes: number;
@@ -86,19 +85,21 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
     metaNumber,
     metaJson,
     metaBytes,
-    get meta() {
-      return metaTag === META_NONE ? undefined : metaTag === META_NUMBER ? JSON.stringify(metaNumber) : metaJson;
-    },
     tensors,
     dataStart,
     recordBytes: dataStart + dataBytes,
   };
 }
 
-/** The meta a ring receiver would get for `m` (a number exactly, NaN and −0 included), for hosts without a ring. */
-export function receivedMeta(m: EncodedMessage): unknown {
+/**
+ * The meta a ring receiver would get for `m` (a number exactly, NaN and −0 included), for hosts without a
+ * ring; `meta` is the value `m` was encoded from: plain data is copied without parsing its JSON back.
+ */
+export function receivedMeta(m: EncodedMessage, meta: unknown): unknown {
   if (m.metaTag === META_NONE) return undefined;
-  return m.metaTag === META_NUMBER ? m.metaNumber : JSON.parse(m.metaJson);
+  if (m.metaTag === META_NUMBER) return m.metaNumber;
+  const copy = copyPlainData(meta);
+  return copy === NOT_PLAIN ? JSON.parse(m.metaJson) : copy;
 }
 
 /** The sender's half of kind interning: ids in the order kinds were first written to the ring. */

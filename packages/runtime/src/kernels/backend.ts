@@ -2,7 +2,7 @@ import type { Arena } from '../tensor/arena.ts';
 import type { DType } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
-export type BackendName = 'js' | 'wasm' | 'native';
+export type BackendName = 'js' | 'wasm' | 'native' | 'cuda';
 
 /** Every op a backend may offer. A backend lists the ones it has, with the weight/input dtypes it accepts. */
 export type OpName =
@@ -31,6 +31,25 @@ export interface BackendOptions {
    * depend on it); 1 when absent.
    */
   readonly threads?: number;
+  /** cuda: the GPU to run on; 0 when absent. */
+  readonly device?: number;
+  /**
+   * cuda: device bytes this backend may hold (resident weights + scratch), counted by the backend itself;
+   * exceeding it is a DeviceMemoryExceededError. 90% of the device memory free at creation when absent.
+   */
+  readonly deviceMemoryBytes?: number;
+  /**
+   * cuda: how the tensor-core matmul (bf16 weights) reads the f32 activations: 'split' (default) as two bf16
+   * parts, hi + lo (two MMAs per step, ≈ 16 significant bits: near-f32 results); 'bf16' rounded to one bf16
+   * (one MMA, twice the speed; relative error up to 2⁻⁹ per product).
+   */
+  readonly matmulActivations?: 'split' | 'bf16';
+  /**
+   * cuda: attention in 'f32' on CUDA cores (default), or 'bf16' on tensor cores: q, k, v and the softmax
+   * weights rounded to bf16, f32 accumulation and statistics (head widths multiples of 16; others stay f32).
+   * Relative error of the output up to ≈ 2⁻⁸: for speed, not for matching the reference to f32 bounds.
+   */
+  readonly attentionPrecision?: 'f32' | 'bf16';
 }
 
 /**

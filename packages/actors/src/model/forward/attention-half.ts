@@ -25,6 +25,11 @@ export interface MoeDispatch {
   readonly expertInput: Tensor;
   /** Top-k experts and gate weights per row, in slot order. */
   readonly routing: RouterChoice;
+  /**
+   * Numerics off: rows per expert, drawn in place of per-row routing (then `routing` holds no rows), so
+   * the work per chunk does not grow with its tokens.
+   */
+  readonly expertCounts?: Int32Array;
   readonly shared?: SharedExpertOutput;
 }
 

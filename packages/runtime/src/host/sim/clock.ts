@@ -1,16 +1,28 @@
 import { type SchedulerAction, type SchedulerLike, Subscription } from 'rxjs';
-import { yieldTurn } from '../../memory/yield-turn.ts';
-
-interface SimEvent {
-  readonly time: number;
-  readonly seq: number;
-  readonly run: () => void;
-  cancelled: boolean;
-}
 
 export interface ScheduledEvent {
   cancel(): void;
 }
+
+/** One pending event; it is its own cancel handle (no closure per event). */
+class SimEvent implements ScheduledEvent {
+  cancelled = false;
+
+  constructor(
+    readonly time: number,
+    readonly seq: number,
+    readonly run: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+const RESOLVED = Promise.resolve();
+
+/** Events run between two macrotask turns of the pump (see `VirtualClock.step`). */
+const YIELD_EVERY = 1024;
 
 function before(a: SimEvent, b: SimEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
@@ -18,7 +30,7 @@ function before(a: SimEvent, b: SimEvent): boolean {
 
 /**
  * Virtual time for one thread of actors. Events run in (time, insertion) order; before each event every
- * promise continuation the previous one started has run (one macrotask turn), so async actor code sees
+ * promise continuation the previous one started has run (see `step`), so async actor code sees
  * the same order on every run. Nothing here reads the wall clock.
  */
 export class VirtualClock {
@@ -27,6 +39,7 @@ export class VirtualClock {
   private readonly heap: SimEvent[] = [];
   private seq = 0;
   private pumping = false;
+  private sinceTurn = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   eventsRun = 0;
@@ -42,11 +55,11 @@ export class VirtualClock {
   /** Runs `run` at virtual time `time` (never earlier than now). */
   at(time: number, run: () => void): ScheduledEvent {
     if (Number.isNaN(time)) throw new RangeError('sim clock: event time is NaN');
-    const event: SimEvent = { time: Math.max(time, this.time), seq: this.seq++, run, cancelled: false };
-    if (this.stopped) return { cancel: () => {} };
+    const event = new SimEvent(Math.max(time, this.time), this.seq++, run);
+    if (this.stopped) return event;
     this.push(event);
     this.kick();
-    return { cancel: () => (event.cancelled = true) };
+    return event;
   }
 
   after(delayMs: number, run: () => void): ScheduledEvent {
@@ -71,15 +84,22 @@ export class VirtualClock {
   private kick(): void {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
-    void this.pump();
+    setImmediate(this.step);
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Runs the next event, then comes back once every promise continuation it started has run: a
+   * `process.nextTick` queued from a microtask runs only after the microtask queue has drained, and costs a
+   * fraction of a macrotask turn. Every YIELD_EVERY events the pump takes a real macrotask turn instead, so
+   * timers, I/O and Node's unhandled-rejection check still run during a long simulation (at points fixed by
+   * the event count, so runs stay identical).
+   */
+  private readonly step = (): void => {
     for (;;) {
-      await yieldTurn();
-      if (this.stopped) break;
+      if (this.stopped) return this.finish();
       const event = this.pop();
-      if (!event) break;
+      if (!event) return this.finish();
+      // A cancelled event has no effect: nothing to wait for.
       if (event.cancelled) continue;
       this.time = event.time;
       this.eventsRun++;
@@ -88,7 +108,22 @@ export class VirtualClock {
       } catch (error) {
         this.onError(error);
       }
+      if (++this.sinceTurn >= YIELD_EVERY) {
+        this.sinceTurn = 0;
+        setImmediate(this.step);
+      } else {
+        // A plain promise reaction: Node's queueMicrotask wraps each callback in an async resource.
+        void RESOLVED.then(this.afterContinuations);
+      }
+      return;
     }
+  };
+
+  private readonly afterContinuations = (): void => {
+    process.nextTick(this.step);
+  };
+
+  private finish(): void {
     this.pumping = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }

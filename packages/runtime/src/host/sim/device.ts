@@ -1,6 +1,7 @@
 import type { Device, DeviceOp } from '../../actor/context.ts';
 import type { ActorId } from '../../actor/ids.ts';
 import type { VirtualClock } from './clock.ts';
+import { Fifo } from '../../collections/fifo.ts';
 
 /** How long an op takes on an actor's device, ms of virtual time. */
 export type DeviceCost = (op: DeviceOp, actor: ActorId) => number;
@@ -34,8 +35,8 @@ export class SimDevice implements Device {
   ops = 0;
   busyMs = 0;
   private freeAt = 0;
-  /** Rejects each op not yet ended, for `fail`. */
-  private readonly pending = new Set<(error: Error) => void>();
+  /** Rejects each op not yet ended, for `fail`; ops end in the order they were submitted (one at a time). */
+  private readonly pending = new Fifo<(error: Error) => void>();
   private failure: Error | undefined;
 
   constructor(
@@ -43,6 +44,8 @@ export class SimDevice implements Device {
     private readonly clock: VirtualClock,
     private readonly cost: DeviceCost,
     private readonly record: (event: string, detail: unknown) => void,
+    /** Whether the host keeps or shows events now: when not, an op's event is not built. */
+    private readonly logging: () => boolean = () => true,
   ) {}
 
   run<T>(op: DeviceOp, compute: () => T): Promise<T> {
@@ -57,7 +60,7 @@ export class SimDevice implements Device {
     this.freeAt = end;
     this.ops++;
     this.busyMs += ms;
-    this.record('device', { op: op.name, start, end });
+    if (this.logging()) this.record('device', { op: op.name, start, end });
     let outcome: { value: T } | { error: unknown };
     try {
       outcome = { value: compute() };
@@ -65,9 +68,10 @@ export class SimDevice implements Device {
       outcome = { error };
     }
     return new Promise<T>((resolve, reject) => {
-      this.pending.add(reject);
+      this.pending.put(reject);
       this.clock.at(end, () => {
-        this.pending.delete(reject);
+        // Empty only if `fail` rejected this op already (its settling below is then a no-op).
+        if (this.pending.size > 0) this.pending.take();
         if ('value' in outcome) resolve(outcome.value);
         else reject(outcome.error);
       });
@@ -77,7 +81,6 @@ export class SimDevice implements Device {
   /** The host stops: ops not yet ended, and later ones, reject with `error` (their end never comes). */
   fail(error: Error): void {
     this.failure ??= error;
-    for (const reject of this.pending) reject(error);
-    this.pending.clear();
+    while (this.pending.size > 0) this.pending.take()(error);
   }
 }

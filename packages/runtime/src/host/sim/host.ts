@@ -10,21 +10,28 @@ import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
 import { encodeMessage, receivedMeta } from '../../channel/record.ts';
+import { NOT_PLAIN, copyPlainData } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
 import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
+import { DEFAULT_EVENT_LOG_LIMIT, EventLog } from './event-log.ts';
 import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
-import { DEFAULT_LINK, type LinkProfile, SimLink, checkLinkProfile } from './link.ts';
+import { DEFAULT_LINK, type LinkProfile, type LinkReceiver, SimLink, checkLinkProfile } from './link.ts';
 
 export interface SimHostOptions extends HostOptions {
   /** Every link's cost, or a cost per directed pair (the driver's links too). Default DEFAULT_LINK. */
   readonly link?: LinkProfile | ((from: ActorId, to: ActorId) => LinkProfile);
   /** What each device op costs. Default DEFAULT_DEVICE_COST (a roofline of one core here). */
   readonly deviceCost?: DeviceCost;
-  /** Keep every event in `host.events` (default true). events$ emits either way. */
+  /** Keep the latest events in `host.events` (default true). events$ emits either way. */
   readonly recordEvents?: boolean;
+  /**
+   * How many of the latest events `host.events` keeps (default DEFAULT_EVENT_LOG_LIMIT, 100,000): the log is
+   * a ring, so a long run's memory stays bounded; `eventsDropped` counts what it let go.
+   */
+  readonly eventLogLimit?: number;
   /**
    * How long (wall clock) every setup may take before start fails (default 60 s). Wall clock, not virtual:
    * a setup may await real I/O (a checkpoint read) that virtual time knows nothing of.
@@ -37,8 +44,10 @@ export interface SimHostOptions extends HostOptions {
 /** The sim host: a Host on virtual time, with its event log. */
 export interface SimHost extends Host {
   readonly kind: 'sim';
-  /** The event log so far: identical for identical runs with one seed. */
+  /** The latest events (at most `eventLogLimit`), oldest first: identical for identical runs with one seed. */
   readonly events: readonly ActorEvent[];
+  /** Events older than those in `events`, let go to keep the log bounded. */
+  readonly eventsDropped: number;
   /** Resolves when nothing is left to happen: no event pending, every continuation run. */
   idle(): Promise<void>;
   /** Events run so far. */
@@ -54,25 +63,41 @@ interface SimActor {
   stopReason: string;
 }
 
-/** Detail values go through JSON, as they would crossing threads: the log holds plain data only. */
+/**
+ * Detail values go through JSON, as they would crossing threads: the log holds plain data only. Plain data
+ * is copied without the text (what the JSON round trip would give); anything else takes the round trip.
+ */
 function plain(detail: unknown): unknown {
-  return detail === undefined ? undefined : JSON.parse(JSON.stringify(detail));
+  if (detail === undefined) return undefined;
+  const copy = copyPlainData(detail);
+  return copy === NOT_PLAIN ? JSON.parse(JSON.stringify(detail)) : copy;
 }
 
 class VirtualHost implements SimHost {
   readonly kind = 'sim';
   readonly actors: readonly ActorId[];
-  readonly events: ActorEvent[] = [];
   failure: ActorCrashedError | undefined;
   private readonly clock: VirtualClock;
   private readonly simActors = new Map<ActorId, SimActor>();
-  private readonly links = new Map<string, SimLink>();
+  /**
+   * Each sender's links by destination, made on first use: a host has a link per directed pair, most of them
+   * idle at hundreds of actors. Looked up by ids, not by a name built per message.
+   */
+  private readonly linksFrom = new Map<ActorId, Map<ActorId, SimLink>>();
   /** Links into each actor, and those holding messages it was not ready for: a resume flushes only these. */
   private readonly linksInto = new Map<ActorId, SimLink[]>();
   private readonly blockedInto = new Map<ActorId, Set<SimLink>>();
+  /** The receiving end every link into an actor shares. */
+  private readonly receivers = new Map<ActorId, LinkReceiver>();
+  /** Every link's jitter and duplicate draws come from this one seeded stream, in send order. */
+  private readonly linkRandom: () => number;
+  /** The checked profile when every link has the same one. */
+  private readonly sharedProfile: LinkProfile | undefined;
   private readonly devices = new Map<ActorId, SimDevice>();
   private readonly driver: DriverInbox;
   private readonly eventLog = new Subject<ActorEvent>();
+  /** Undefined when recordEvents is off. */
+  private readonly kept: EventLog | undefined;
   private readonly capacityBytes: number;
   private closing: Promise<void> | undefined;
   /** Set while actors set up: an actor that crashes meanwhile fails the start. */
@@ -87,15 +112,23 @@ class VirtualHost implements SimHost {
     this.actors = plan.map((p) => p.placement.id);
     this.driver = new DriverInbox(this.actors);
     this.clock = new VirtualClock((error) => this.internalError(error));
+    this.kept = (options.recordEvents ?? true) ? new EventLog(options.eventLogLimit ?? DEFAULT_EVENT_LOG_LIMIT) : undefined;
     this.capacityBytes = roundUp(checkRingBytes(options.ringBytes, 'startSimHost'), RECORD_ALIGN);
     const seed = plan[0].placement.seed;
     const links = SeededRandom.forName(seed, 'sim-links');
-    const jitter = (): number => links.next();
+    this.linkRandom = (): number => links.next();
+    const link = options.link;
+    this.sharedProfile = typeof link === 'function' ? undefined : checkLinkProfile(link ?? DEFAULT_LINK, 'startSimHost: link');
+    this.addReceiver(DRIVER);
     for (const p of plan) {
       const id = p.placement.id;
-      for (const to of p.placement.destinations) this.addLink(id, to, jitter);
-      this.addLink(DRIVER, id, jitter);
-      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail));
+      this.addReceiver(id);
+      // Checked now, so a bad profile fails the start rather than a send; the link itself is made on first use.
+      if (typeof link === 'function') {
+        for (const to of p.placement.destinations) checkLinkProfile(link(id, to), `startSimHost: link ${id}->${to}`);
+        checkLinkProfile(link(DRIVER, id), `startSimHost: link ${DRIVER}->${id}`);
+      }
+      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging);
       this.devices.set(id, device);
       const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);
@@ -105,6 +138,14 @@ class VirtualHost implements SimHost {
       runner.crash(reason);
       return true;
     });
+  }
+
+  get events(): readonly ActorEvent[] {
+    return this.kept?.events() ?? [];
+  }
+
+  get eventsDropped(): number {
+    return this.kept?.dropped ?? 0;
   }
 
   get eventsRun(): number {
@@ -169,7 +210,7 @@ class VirtualHost implements SimHost {
 
   async send(to: ActorId, message: ChannelMessage): Promise<void> {
     this.simActor(to, 'send');
-    return this.transmit(DRIVER, to, message);
+    return this.transmit(DRIVER, to, message, this.linksFrom.get(DRIVER) as Map<ActorId, SimLink>);
   }
 
   async stats(actor: ActorId): Promise<ActorStats> {
@@ -200,7 +241,10 @@ class VirtualHost implements SimHost {
       }
     }
     // Nothing runs after the clock stops: whatever waits for it (ring space, a device result) fails now.
-    for (const [name, link] of this.links) link.fail(new ActorStoppedError(name.slice(name.indexOf('->') + 2), 'the host shut down'));
+    for (const [to, links] of this.linksInto) {
+      const error = new ActorStoppedError(to, 'the host shut down');
+      for (const link of links) link.fail(error);
+    }
     for (const [id, device] of this.devices) device.fail(new ActorStoppedError(id, 'the host shut down'));
     this.clock.stop();
     this.driver.shutDown();
@@ -210,20 +254,19 @@ class VirtualHost implements SimHost {
   }
 
   /** Puts a message on the from→to link: measured and copied now, delivered at its arrival time. */
-  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage): Promise<void> {
+  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage, out: Map<ActorId, SimLink>): Promise<void> {
     const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
     if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
-    const link = this.links.get(`${from}->${to}`);
-    if (!link) throw new Error(`sim host: no link from "${from}" to "${to}"`);
+    const link = out.get(to) ?? this.addLink(from, to, out);
     const encoded = encodeMessage(link.name, message);
     if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
     const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
-    const meta = receivedMeta(encoded);
+    const meta = receivedMeta(encoded, message.meta);
     if (meta !== undefined) copy.meta = meta;
     if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
     const virtualBytes = message.virtualBytes ?? 0;
     if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
-    this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
+    if (this.logging()) this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
     await link.send(encoded.recordBytes, () => this.arrive(from, to, copy), encoded.recordBytes + virtualBytes);
     if (link.duplicates()) {
       const again = { ...copy, tensors: copy.tensors?.map((t) => t.clone()) };
@@ -233,7 +276,7 @@ class VirtualHost implements SimHost {
 
   private arrive(from: ActorId, to: ActorId, message: ChannelMessage): void {
     if (to === DRIVER) {
-      this.record(DRIVER, 'receive', { from, kind: message.kind });
+      if (this.logging()) this.record(DRIVER, 'receive', { from, kind: message.kind });
       this.driver.deliver(from, message);
       return;
     }
@@ -242,7 +285,7 @@ class VirtualHost implements SimHost {
       this.record(to, 'drop', { from, kind: message.kind });
       return;
     }
-    this.record(to, 'receive', { from, kind: message.kind });
+    if (this.logging()) this.record(to, 'receive', { from, kind: message.kind });
     target.runner.deliver(from, message);
   }
 
@@ -260,7 +303,7 @@ class VirtualHost implements SimHost {
     for (const link of this.linksInto.get(id) ?? []) link.fail(new ActorStoppedError(id, actor.stopReason));
     for (const peer of this.simActors.values()) {
       if (peer === actor) continue;
-      const drainedAt = this.links.get(`${id}->${peer.plan.placement.id}`)?.drainedAt ?? this.clock.time;
+      const drainedAt = this.linksFrom.get(id)?.get(peer.plan.placement.id)?.drainedAt ?? this.clock.time;
       this.clock.at(drainedAt, () => peer.runner.peerDown(id, error));
     }
   }
@@ -270,30 +313,36 @@ class VirtualHost implements SimHost {
   }
 
   private portFor(id: ActorId, device: SimDevice): ActorPort {
+    const out = this.linksFrom.get(id) as Map<ActorId, SimLink>;
     return {
       host: 'sim',
       scheduler: this.clock.scheduler,
       device,
       now: () => this.clock.time,
-      send: (to, message) => this.transmit(id, to, message),
-      log: (event, detail) => this.record(id, event, plain(detail)),
+      send: (to, message) => this.transmit(id, to, message, out),
+      log: (event, detail) => {
+        if (this.logging()) this.record(id, event, plain(detail));
+      },
       crash: (error) => this.crash(id, error),
       resume: () => this.resume(id),
     };
   }
 
-  private addLink(from: ActorId, to: ActorId, random: () => number): void {
-    const where = `startSimHost: link ${from}->${to}`;
-    const profile = checkLinkProfile(typeof this.options.link === 'function' ? this.options.link(from, to) : (this.options.link ?? DEFAULT_LINK), where);
-    const name = `${from}->${to}`;
-    let blocked = this.blockedInto.get(to);
-    if (!blocked) this.blockedInto.set(to, (blocked = new Set()));
-    const waiting = blocked;
-    const link: SimLink = new SimLink(name, this.clock, profile, this.capacityBytes, random, () => this.takes(to), () => waiting.add(link));
-    this.links.set(name, link);
-    let into = this.linksInto.get(to);
-    if (!into) this.linksInto.set(to, (into = []));
-    into.push(link);
+  private addReceiver(to: ActorId): void {
+    const blocked = new Set<SimLink>();
+    this.blockedInto.set(to, blocked);
+    this.linksInto.set(to, []);
+    this.linksFrom.set(to, new Map());
+    this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link) });
+  }
+
+  /** Makes the from→to link (`out`: from's links), on first use. The runner (or `send`, for the driver) has checked the route. */
+  private addLink(from: ActorId, to: ActorId, out: Map<ActorId, SimLink>): SimLink {
+    const profile = this.sharedProfile ?? checkLinkProfile((this.options.link as (from: ActorId, to: ActorId) => LinkProfile)(from, to), `sim host: link ${from}->${to}`);
+    const link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver);
+    out.set(to, link);
+    (this.linksInto.get(to) as SimLink[]).push(link);
+    return link;
   }
 
   /** Whether `to` takes a message now: an actor at its in-flight limit (or setting up) leaves it in the link. */
@@ -317,9 +366,12 @@ class VirtualHost implements SimHost {
     });
   }
 
+  /** Whether an event would be seen (kept or observed): when not, callers skip building its detail. */
+  private readonly logging = (): boolean => this.kept !== undefined || this.eventLog.observed;
+
   private record(actor: ActorId, event: string, detail?: unknown): void {
     const entry: ActorEvent = detail === undefined ? { time: this.clock.time, actor, event } : { time: this.clock.time, actor, event, detail };
-    if (this.options.recordEvents ?? true) this.events.push(entry);
+    this.kept?.push(entry);
     this.eventLog.next(entry);
   }
 

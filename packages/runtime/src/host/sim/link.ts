@@ -37,6 +37,14 @@ export function checkLinkProfile(profile: LinkProfile, where: string): LinkProfi
   return { latencyMs, gbps, jitterMs, duplicateProbability };
 }
 
+/** The receiving end of every link into one actor: whether it takes a message now, and who to flush on resume. */
+export interface LinkReceiver {
+  /** Whether the receiver takes a message now (else it stays in the ring: landed). */
+  ready(): boolean;
+  /** `link` holds messages the receiver was not ready for: its resume must flush it. */
+  blocked(link: SimLink): void;
+}
+
 interface Waiting {
   readonly bytes: number;
   readonly wireBytes: number;
@@ -61,21 +69,26 @@ export class SimLink {
   private wireFreeAt = 0;
   private lastArrival = 0;
   private inFlightBytes = 0;
-  private readonly waiting: Waiting[] = [];
+  // Made when first needed: a host with hundreds of actors has a link per pair, most of them idle.
+  private waiting: Waiting[] | undefined;
   /** Arrived, but the receiver was not ready: still in the ring. */
-  private readonly landed: Landed[] = [];
+  private landed: Landed[] | undefined;
   private failure: Error | undefined;
 
   constructor(
-    readonly name: string,
+    readonly from: string,
+    readonly to: string,
     private readonly clock: VirtualClock,
     private readonly profile: LinkProfile,
     readonly capacityBytes: number,
     private readonly random: () => number,
-    private readonly ready: () => boolean = () => true,
-    /** Called when messages stay landed because the receiver is not ready: its resume must flush this link. */
-    private readonly blocked: () => void = () => {},
+    private readonly receiver: LinkReceiver = ALWAYS_READY,
   ) {}
+
+  /** Built on each use, not kept: a host with hundreds of actors has a link per pair. */
+  get name(): string {
+    return `${this.from}->${this.to}`;
+  }
 
   /** Whether the next message is also delivered a second time (fault injection, seeded). */
   duplicates(): boolean {
@@ -90,14 +103,16 @@ export class SimLink {
 
   /** The receiver may be ready again: hands it what landed while it was not, in order. */
   flush(): void {
+    const landed = this.landed;
+    if (!landed) return;
     let freed = false;
-    while (this.landed.length > 0 && this.ready()) {
-      const next = this.landed.shift() as Landed;
+    while (landed.length > 0 && this.receiver.ready()) {
+      const next = landed.shift() as Landed;
       this.inFlightBytes -= next.bytes;
       freed = true;
       next.arrive();
     }
-    if (this.landed.length > 0) this.blocked();
+    if (landed.length > 0) this.receiver.blocked(this);
     if (freed) this.admitWaiting();
   }
 
@@ -107,17 +122,18 @@ export class SimLink {
    */
   send(bytes: number, arrive: () => void, wireBytes = bytes): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.waiting.length === 0 && this.inFlightBytes + bytes <= this.capacityBytes) {
+    if (!this.waiting?.length && this.inFlightBytes + bytes <= this.capacityBytes) {
       this.transmit(bytes, wireBytes, arrive);
       return Promise.resolve();
     }
-    return new Promise<void>((admitted, rejected) => this.waiting.push({ bytes, wireBytes, arrive, admitted, rejected }));
+    const waiting = (this.waiting ??= []);
+    return new Promise<void>((admitted, rejected) => waiting.push({ bytes, wireBytes, arrive, admitted, rejected }));
   }
 
   /** The receiver is gone (or the host stops): senders waiting for ring space, and later ones, get `error`. */
   fail(error: Error): void {
     this.failure ??= error;
-    for (const w of this.waiting.splice(0)) w.rejected(error);
+    for (const w of this.waiting?.splice(0) ?? []) w.rejected(error);
   }
 
   private transmit(bytes: number, wireBytes: number, arrive: () => void): void {
@@ -127,17 +143,31 @@ export class SimLink {
     const arrival = Math.max(this.lastArrival, this.wireFreeAt + this.profile.latencyMs + jitter);
     this.lastArrival = arrival;
     this.inFlightBytes += bytes;
-    this.clock.at(arrival, () => {
-      this.landed.push({ bytes, arrive });
+    this.clock.at(arrival, () => this.land(bytes, arrive));
+  }
+
+  /** A message arrives: the receiver takes it now if nothing landed before it waits and it is ready, else it waits in the ring. */
+  private land(bytes: number, arrive: () => void): void {
+    if (this.landed?.length || !this.receiver.ready()) {
+      // Only links into a receiver that was once not ready hold a queue: most of a large host's links never do.
+      (this.landed ??= []).push({ bytes, arrive });
       this.flush();
-    });
+      return;
+    }
+    this.inFlightBytes -= bytes;
+    arrive();
+    this.admitWaiting();
   }
 
   private admitWaiting(): void {
-    while (this.waiting.length > 0 && this.inFlightBytes + this.waiting[0].bytes <= this.capacityBytes) {
-      const next = this.waiting.shift() as Waiting;
+    const waiting = this.waiting;
+    if (!waiting) return;
+    while (waiting.length > 0 && this.inFlightBytes + waiting[0].bytes <= this.capacityBytes) {
+      const next = waiting.shift() as Waiting;
       this.transmit(next.bytes, next.wireBytes, next.arrive);
       next.admitted();
     }
   }
 }
+
+const ALWAYS_READY: LinkReceiver = { ready: () => true, blocked: () => {} };

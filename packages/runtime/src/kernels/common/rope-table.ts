@@ -89,3 +89,16 @@ export class RopeTables {
     this.memory.release(table.sin);
   }
 }
+
+/** Each row's cos and sin [rows, half], gathered from `table` by position (for kernels that take them per row). */
+export function rowAngles(table: RopeTable, positions: Int32Array, rows: number): { cos: Float32Array; sin: Float32Array } {
+  const { half } = table;
+  const cos = new Float32Array(rows * half);
+  const sin = new Float32Array(rows * half);
+  for (let r = 0; r < rows; r++) {
+    const p = positions[r] * half;
+    cos.set((table.cos.data as Float32Array).subarray(p, p + half), r * half);
+    sin.set((table.sin.data as Float32Array).subarray(p, p + half), r * half);
+  }
+  return { cos, sin };
+}

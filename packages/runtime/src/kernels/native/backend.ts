@@ -23,7 +23,7 @@ import {
   requireSameShape,
 } from '../common/checks.ts';
 import { KernelUnsupportedError } from '../../errors.ts';
-import { RopeTables } from '../common/rope-table.ts';
+import { RopeTables, rowAngles } from '../common/rope-table.ts';
 import { checkRouter } from '../common/router.ts';
 import { checkGatherRows, checkScatterAddRows } from '../common/rows.ts';
 import { type NativeContext, type NativeIsa, nativeAddon } from './addon.ts';
@@ -115,15 +115,8 @@ export class NativeBackend implements Backend {
     const y = this.output('rope', x.shape, out);
     // The kernel takes cos/sin per row: gathered from the backend's table, which is built once.
     const table = this.ropeTables.table(options, rotaryDim, maxPosition);
-    const { half } = table;
-    const cos = new Float32Array(rows * half);
-    const sin = new Float32Array(rows * half);
-    for (let r = 0; r < rows; r++) {
-      const p = options.positions[r] * half;
-      cos.set((table.cos.data as F32).subarray(p, p + half), r * half);
-      sin.set((table.sin.data as F32).subarray(p, p + half), r * half);
-    }
-    k.rope(x.data as F32, y.data as F32, cos, sin, rows, options.numHeads, options.headDim, half);
+    const { cos, sin } = rowAngles(table, options.positions, rows);
+    k.rope(x.data as F32, y.data as F32, cos, sin, rows, options.numHeads, options.headDim, table.half);
     return y;
   }
 
