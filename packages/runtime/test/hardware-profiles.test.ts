@@ -41,8 +41,8 @@ test('profiles: the built-ins carry the published figures', () => {
 
 test('profiles: a typical cm384 dispatch message lands near xDeepServe\'s 172 µs', () => {
   const { link } = simCosts(hardwareProfile('cm384'));
-  // One attention rank's 256-token micro-batch, 8 routed rows a token, to one of 192 expert ranks, f32 rows.
-  const bytes = ((256 * 8) / 192) * 7168 * 4;
+  // One attention rank's 256-token micro-batch, 8 routed rows a token, to one of 192 expert ranks, bf16 rows.
+  const bytes = ((256 * 8) / 192) * 7168 * 2;
   const us = (link.latencyMs + bytes / (link.gbps * 1e6)) * 1e3;
   assert.ok(Math.abs(us - 172) / 172 < 0.05, `${us.toFixed(1)} µs`);
 });

@@ -35,8 +35,9 @@ export const CM384: HardwareProfile = {
     efficiency: 0.8,
     // xDeepServe: attention→expert dispatch ≈ 172 µs and expert→attention combine ≈ 193 µs at full scale.
     // A typical dispatch message of the sim (one attention rank's 256-token micro-batch, 8 routed rows per
-    // token, to one of 192 expert ranks: 10.7 rows × 7,168 × 4 bytes = 306 KB) spends 1 µs on the wire at
-    // 0.8 × 392 GB/s, so a 171 µs latency puts it at 172 µs (combine replies then land ≈ 11% early).
+    // token, to one of 192 expert ranks: 10.7 rows × 7,168 bf16 values = 153 KB, as shape-only rows are
+    // charged) spends 0.5 µs on the wire at 0.8 × 392 GB/s, so a 171 µs latency puts it at 171.5 µs (combine
+    // replies then land ≈ 11% early against xDeepServe's 193 µs).
     latencyUs: 171,
   },
 };
