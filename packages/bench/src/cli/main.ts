@@ -10,6 +10,7 @@ const commands: Record<string, Command> = {
   'bench channels': { summary: 'channel latency and bandwidth vs postMessage', load: () => import('../bench/channels.ts') },
   run: { summary: 'one engine over one workload: TTFT, SLO attainment, throughput', load: () => import('./run.ts') },
   sweep: { summary: 'goodput search of every engine, each at its best configuration', load: () => import('./sweep.ts') },
+  sim: { summary: 'a modelled cluster (cm384/h200 profile, DeepSeek-V3 shapes) on the sim host: one run, or --sweep', load: () => import('./sim.ts') },
   'bench engines': { summary: 'throughput and short-request TTFT: reference vs sync vs asap', load: () => import('../bench/engines.ts') },
   'bench kernels': { summary: 'matmul and attention throughput per backend', load: () => import('../bench/kernels.ts') },
   'bench sim': { summary: 'sim host speed as the actor count grows (4 to 384 actors)', load: () => import('../bench/sim-host.ts') },

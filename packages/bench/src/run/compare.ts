@@ -7,6 +7,7 @@ import { type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
 import type { AblationBar } from '../report/charts.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
+import type { SimSettings } from './cluster.ts';
 import type { EngineFamily, EngineSetup, Knobs, SearchLevel } from './engines.ts';
 import type { PointResult, PointTask } from './point.ts';
 import type { PointRunner } from './point-runner.ts';
@@ -32,6 +33,8 @@ export interface CompareOptions {
   readonly vocabSize: number;
   readonly host: EngineSetup['host'];
   readonly ranks: number;
+  /** sim host: the hardware profile (and numerics off) every point runs with. */
+  readonly sim?: SimSettings;
   readonly workload: WorkloadSpec;
   readonly curve: UnloadedTtft;
   readonly level: SearchLevel;
@@ -46,12 +49,18 @@ export interface CompareOptions {
 /** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
 const DEADLINE_SCALE = 5;
 
-export const defaultScore = (s: RunSummary): number => s.attainment['5'] * 1e6 - s.ttftMs.p90;
+/** Attainment at `scale` first, then the lower p90 TTFT. */
+export const sloScore =
+  (scale: number) =>
+  (s: RunSummary): number =>
+    s.attainment[String(scale) as keyof RunSummary['attainment']] * 1e6 - s.ttftMs.p90;
+
+export const defaultScore = sloScore(DEADLINE_SCALE);
 
 async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareOptions): Promise<EngineComparison> {
   const progress = o.progress ?? SILENT;
   const task = (knobs: Knobs, workload: WorkloadSpec, traceWindowMs?: number): PointTask => ({
-    setup: { engine: family.name, host: o.host, ranks: o.ranks, knobs },
+    setup: { engine: family.name, host: o.host, ranks: o.ranks, knobs, ...o.sim },
     model: o.model,
     vocabSize: o.vocabSize,
     workload,

@@ -2,10 +2,11 @@
 // available engine, check first tokens against the reference, and assemble the report document.
 import { readModelConfig } from '@asap/actors';
 import type { AblationBar } from '../report/charts.ts';
+import type { SimSettings } from './cluster.ts';
 import { type ComparisonReport, comparisonReport } from '../report/comparison.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import { type WorkloadSpec, buildWorkload } from '../workload/spec.ts';
-import { type CompareOptions, type EngineComparison, ablate, compareEngines, searchPoints } from './compare.ts';
+import { type CompareOptions, type EngineComparison, ablate, compareEngines, searchPoints, sloScore } from './compare.ts';
 import { COMPARED, type EngineFamily, type SearchLevel, engineAvailable } from './engines.ts';
 import { pointRunner } from './point-runner.ts';
 import { checkAgainstReference, referenceFirstTokens } from './reference-check.ts';
@@ -24,6 +25,10 @@ export interface JobOptions {
   /** Run every request through the reference forward and compare first tokens. */
   readonly checkReference: boolean;
   readonly progress?: Progress;
+  /** sim host: a hardware profile (and numerics off) instead of the default one-core cost model. */
+  readonly sim?: SimSettings;
+  /** The engines and their searches (default: every available engine, with its own search). */
+  readonly families?: readonly EngineFamily[];
 }
 
 export interface JobResult {
@@ -39,14 +44,28 @@ export async function availableFamilies(): Promise<{ available: EngineFamily[]; 
 export async function runComparisonJob(o: JobOptions): Promise<JobResult> {
   const progress = o.progress ?? SILENT;
   const config = await readModelConfig(o.model);
-  const { available, unavailable } = await availableFamilies();
+  const { available, unavailable } = o.families ? { available: [...o.families], unavailable: [] } : await availableFamilies();
   const requests = await buildWorkload(o.workload);
   const maxLength = Math.max(...requests.map((r) => r.promptTokens));
   const lengths = unloadedLengths(maxLength);
   progress.stage('unloaded TTFT (sync)', 1);
-  const curve = await measureUnloaded(o.model, o.host, o.ranks, lengths, config.vocabSize);
+  const curve = await measureUnloaded(o.model, o.host, o.ranks, lengths, config.vocabSize, o.sim);
   progress.tick();
-  const options: CompareOptions = { model: o.model, vocabSize: config.vocabSize, host: o.host, ranks: o.ranks, workload: o.workload, curve, level: o.level, goodput: o.goodput, traceWindowMs: o.traceWindowMs, progress };
+  const options: CompareOptions = {
+    model: o.model,
+    vocabSize: config.vocabSize,
+    host: o.host,
+    ranks: o.ranks,
+    sim: o.sim,
+    workload: o.workload,
+    curve,
+    level: o.level,
+    goodput: o.goodput,
+    // With a goodput search, configurations are ranked by attainment at its SLO scale, not the default 5.
+    score: o.goodput ? sloScore(o.goodput.sloScale) : undefined,
+    traceWindowMs: o.traceWindowMs,
+    progress,
+  };
   progress.stage('engines (configuration search)', searchPoints(available, options) + (o.goodput ? available.length * (o.goodput.steps + 3) : 0));
   const runner = pointRunner(o.host);
   let engines: EngineComparison[];

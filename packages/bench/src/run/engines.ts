@@ -3,6 +3,7 @@
 import { EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
 import { type BackendName, type HardwareProfile, defaultBackend, simCosts } from '@asap/runtime';
 import { resolveProfile } from '../calibrate/local-profile.ts';
+import { type ShapesOnly, shapesOnlyOptions } from './cluster.ts';
 
 export type ComparedName = 'sync' | 'asap';
 /** How wide a configuration search is: `none` runs each engine at its defaults. */
@@ -19,6 +20,8 @@ export interface EngineSetup {
   readonly backend?: BackendName;
   /** Sim host: the hardware profile it charges (a built-in, `local`, a JSON file, or one as data); absent: the sim's defaults. */
   readonly profile?: string | HardwareProfile;
+  /** Sim host, numerics off: ranks carry a large model's shapes (its config.json alone) instead of values. */
+  readonly shapesOnly?: ShapesOnly;
 }
 
 export interface EngineFamily {
@@ -33,7 +36,7 @@ export interface EngineFamily {
 }
 
 /** Every combination of the given values. */
-function grid(axes: Record<string, ReadonlyArray<number | boolean | string>>): Knobs[] {
+export function grid(axes: Record<string, ReadonlyArray<number | boolean | string>>): Knobs[] {
   return Object.entries(axes).reduce<Knobs[]>((acc, [key, values]) => acc.flatMap((k) => values.map((v) => ({ ...k, [key]: v }))), [{}]);
 }
 
@@ -100,9 +103,11 @@ export function family(name: ComparedName): EngineFamily {
   return f;
 }
 
-export function engineOptions(setup: EngineSetup, model: string, spans: boolean): EngineOptions {
-  const sim = setup.host === 'sim' && setup.profile !== undefined ? { sim: simCosts(typeof setup.profile === 'string' ? resolveProfile(setup.profile) : setup.profile) } : {};
-  const base = { model, host: setup.host, backend: setup.backend ?? defaultBackend(), spans, ...sim };
+export function engineOptions(setup: EngineSetup, model: string, spans: boolean, seed = 1): EngineOptions {
+  const sim =
+    setup.host === 'sim' && setup.profile !== undefined ? { sim: { ...simCosts(typeof setup.profile === 'string' ? resolveProfile(setup.profile) : setup.profile), seed } } : {};
+  const shapes = setup.host === 'sim' && setup.shapesOnly ? shapesOnlyOptions(setup.shapesOnly, seed) : {};
+  const base = { model, host: setup.host, backend: setup.backend ?? defaultBackend(), spans, ...sim, ...shapes };
   return setup.engine === 'reference' ? { ...base, engine: 'reference' } : { ...base, ...family(setup.engine).options(setup.ranks, setup.knobs) };
 }
 
@@ -120,5 +125,6 @@ export async function engineAvailable(name: ComparedName): Promise<boolean> {
 export function describeSetup(setup: EngineSetup): string {
   const knobs = Object.entries(setup.knobs).map(([k, v]) => `${k} ${v}`);
   const profile = setup.host === 'sim' && setup.profile !== undefined ? ` (${typeof setup.profile === 'string' ? setup.profile : setup.profile.name} profile)` : '';
-  return `${setup.engine} (${setup.ranks} rank${setup.ranks === 1 ? '' : 's'} on ${setup.host}${profile}, ${setup.backend ?? defaultBackend()}${knobs.length ? `; ${knobs.join(', ')}` : ''})`;
+  const compute = setup.shapesOnly ? 'numerics off' : (setup.backend ?? defaultBackend());
+  return `${setup.engine} (${setup.ranks} rank${setup.ranks === 1 ? '' : 's'} on ${setup.host}${profile}, ${compute}${knobs.length ? `; ${knobs.join(', ')}` : ''})`;
 }

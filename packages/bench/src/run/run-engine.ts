@@ -15,6 +15,8 @@ export interface EngineRun {
   readonly usage: RankUsage[];
   /** Spans with start in [0, traceWindowMs) of the run, times relative to the run's start. */
   readonly spans: RankSpan[];
+  /** sim host: virtual-time events the run took (its simulation speed is this over wall time). */
+  readonly simEvents?: number;
 }
 
 export interface RunEngineOptions {
@@ -33,7 +35,7 @@ const WARMUP_LENGTHS = [8, 64];
 
 export async function runEngine(setup: EngineSetup, model: string, requests: readonly WorkloadRequest[], options: RunEngineOptions): Promise<EngineRun> {
   const traceWindowMs = options.traceWindowMs ?? 0;
-  const engine = await createEngine(engineOptions(setup, model, traceWindowMs > 0));
+  const engine = await createEngine(engineOptions(setup, model, traceWindowMs > 0, options.seed));
   try {
     for (const n of options.warmupLengths ?? WARMUP_LENGTHS) await engine.prefill({ tokens: Array.from({ length: n }, (_, i) => i % options.vocabSize) });
     const spans: RankSpan[] = [];
@@ -41,12 +43,13 @@ export async function runEngine(setup: EngineSetup, model: string, requests: rea
     const subscription = engine.events$.subscribe((span) => {
       if (span.start >= startMs && span.start < startMs + traceWindowMs) spans.push({ ...span, start: span.start - startMs, end: span.end - startMs });
     });
-    const before = (await engine.stats()).ranks;
+    const { ranks: before, simEvents: eventsBefore } = await engine.stats();
     startMs = engine.now();
     const result = await drive(engine, requests, { vocabSize: options.vocabSize, seed: options.seed, sloMs: options.sloMs, onDone: options.onDone });
-    const after = (await engine.stats()).ranks;
+    const { ranks: after, simEvents: eventsAfter } = await engine.stats();
     subscription.unsubscribe();
-    return { setup, records: result.records, elapsedMs: result.elapsedMs, usage: rankUsage(before, after, engine.now() - startMs), spans };
+    const simEvents = eventsBefore === undefined || eventsAfter === undefined ? undefined : eventsAfter - eventsBefore;
+    return { setup, records: result.records, elapsedMs: result.elapsedMs, usage: rankUsage(before, after, engine.now() - startMs), spans, simEvents };
   } finally {
     await engine.close();
   }

@@ -2,6 +2,7 @@
 import { createEngine } from '@asap/actors';
 import type { UnloadedTtft } from '../metrics/slo.ts';
 import { promptIds } from '../workload/request.ts';
+import type { SimSettings } from './cluster.ts';
 import { type EngineSetup, SYNC, engineOptions } from './engines.ts';
 
 /** Lengths to measure for a workload whose longest prompt is `maxLength`: a few points up to it. */
@@ -14,8 +15,15 @@ export function unloadedLengths(maxLength: number): number[] {
 const SAMPLES = 2;
 
 /** The sync engine at its default configuration, `ranks` ranks on `host`: each length alone, after a warm-up. */
-export async function measureUnloaded(model: string, host: EngineSetup['host'], ranks: number, lengths: readonly number[], vocabSize: number): Promise<UnloadedTtft> {
-  const setup: EngineSetup = { engine: 'sync', host, ranks, knobs: SYNC.defaults };
+export async function measureUnloaded(
+  model: string,
+  host: EngineSetup['host'],
+  ranks: number,
+  lengths: readonly number[],
+  vocabSize: number,
+  sim?: SimSettings,
+): Promise<UnloadedTtft> {
+  const setup: EngineSetup = { engine: 'sync', host, ranks, knobs: SYNC.defaults, ...sim };
   const engine = await createEngine(engineOptions(setup, model, false));
   try {
     await engine.prefill({ tokens: promptIds({ id: -2, arrivalMs: 0, promptTokens: 64 }, vocabSize, 0) });

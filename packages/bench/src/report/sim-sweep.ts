@@ -1,0 +1,63 @@
+// The cluster sweep's result as the one JSON object `asap sim --sweep --json` prints: each engine's goodput
+// at its best configuration, their ratio, the ideal bound, what each chose, and every attainment measured.
+import type { RunSummary } from '../metrics/summary.ts';
+import type { EngineComparison } from '../run/compare.ts';
+import type { Knobs } from '../run/engines.ts';
+import type { ComparisonReport } from './comparison.ts';
+
+export interface SimSweepResult {
+  readonly sloScale: number;
+  readonly profile: string;
+  readonly model: string;
+  readonly ranks: number;
+  readonly workload: string;
+  readonly requests: number;
+  /** Requests/s at >= 90% attainment, each engine at its best configuration. */
+  readonly goodput: { readonly sync: number; readonly asap: number };
+  /** asap* / sync* (Infinity when sync* is 0 and asap* is not). */
+  readonly ratio: number;
+  /** Requests/s with perfect balance and free communication: the higher of the two engines' bounds. */
+  readonly idealBound: number;
+  readonly ideal: { readonly sync: number; readonly asap: number };
+  readonly best: { readonly sync: Knobs; readonly asap: Knobs };
+  /** Every point of the goodput searches. */
+  readonly attainment: ReadonlyArray<{ readonly engine: string; readonly rate: number; readonly attainment: number }>;
+  /** The configuration search at the starting rate: attainment at sloScale and p90 TTFT of each candidate. */
+  readonly searched: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs; readonly attainment: number; readonly ttftP90Ms: number }>;
+  readonly ablation: ComparisonReport['ablation'];
+}
+
+const at = (s: RunSummary, scale: number): number => s.attainment[String(scale) as keyof RunSummary['attainment']];
+
+export function simSweepResult(
+  sloScale: number,
+  report: ComparisonReport,
+  engines: readonly EngineComparison[],
+  meta: { readonly profile: string; readonly model: string; readonly ranks: number },
+): SimSweepResult {
+  const of = (name: 'sync' | 'asap'): EngineComparison => {
+    const e = engines.find((x) => x.name === name);
+    if (!e) throw new Error(`sim sweep: no ${name} result`);
+    return e;
+  };
+  const sync = of('sync');
+  const asap = of('asap');
+  const goodput = { sync: sync.goodput?.rate ?? 0, asap: asap.goodput?.rate ?? 0 };
+  const ideal = { sync: sync.result.summary.ideal.requestsPerS, asap: asap.result.summary.ideal.requestsPerS };
+  return {
+    sloScale,
+    profile: meta.profile,
+    model: meta.model,
+    ranks: meta.ranks,
+    workload: report.workload.description,
+    requests: report.workload.requests,
+    goodput,
+    ratio: goodput.sync > 0 ? goodput.asap / goodput.sync : goodput.asap > 0 ? Number.POSITIVE_INFINITY : 0,
+    idealBound: Math.max(ideal.sync, ideal.asap),
+    ideal,
+    best: { sync: sync.best.knobs, asap: asap.best.knobs },
+    attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, rate: p.rate, attainment: p.attainment }))),
+    searched: engines.flatMap((e) => e.candidates.map((c) => ({ engine: e.name, knobs: c.knobs, attainment: at(c.summary, sloScale), ttftP90Ms: c.summary.ttftMs.p90 }))),
+    ablation: report.ablation,
+  };
+}

@@ -1,0 +1,26 @@
+// The configuration searches at cluster scale (hundreds of ranks): the knobs production tunes, at sizes
+// that matter there, rather than every split a two-core machine can try.
+import { type EngineFamily, type Knobs, grid } from './engines.ts';
+
+/**
+ * The searches at cluster scale: `sync` over token budgets 256 to 16K with and without two-batch overlap
+ * (production's knobs); `asap` colocated, or split with a quarter, half or three quarters of the ranks on
+ * attention, at two micro-batch sizes. Every optimization on; the ablation switches them off.
+ */
+export function clusterFamily(family: EngineFamily): EngineFamily {
+  if (family.name === 'sync') {
+    return { ...family, candidates: () => grid({ tokenBudget: [256, 1024, 4096, 16384], twoBatchOverlap: [true, false], loadAwarePlacement: [true] }) };
+  }
+  return {
+    ...family,
+    candidates: (ranks) => {
+      const on = { loadAwarePlacement: true, microBatchPipelining: true, expertBatching: true, expertLoadBalancing: true };
+      const splits = [...new Set([0.25, 0.5, 0.75].map((share) => Math.min(ranks - 1, Math.max(1, Math.round(ranks * share)))))];
+      const layouts: Knobs[] = [
+        { placement: 'colocated', attentionRanks: ranks, expertRanks: ranks },
+        ...(ranks > 1 ? splits.map((a) => ({ placement: 'disaggregated', attentionRanks: a, expertRanks: ranks - a })) : []),
+      ];
+      return layouts.flatMap((layout) => grid({ microBatchTokens: [1024, 4096], microBatches: [2] }).map((b) => ({ ...layout, ...b, ...on })));
+    },
+  };
+}
