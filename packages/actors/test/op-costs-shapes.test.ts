@@ -52,9 +52,11 @@ test('op costs on DeepSeek-V3 (MLA, shared expert, 3 dense layers; fp8: 1 byte a
   // rope key 64), kv_b_proj (latent → 128 heads × (128 nope key + 128 value)), o_proj.
   const mla = h * 1536 + 1536 * (128 * 192) + h * (512 + 64) + 512 * (128 * (128 + 128)) + 128 * 128 * h;
   assert.equal(mla, 187_105_280);
-  // Attention scores and values per key: op-costs charges QKᵀ and PV both at the 192-wide head (2 FLOPs a
-  // multiply-add each); real MLA's PV is 128 wide, so this overstates that term by 768 / 640 = 1.2×.
-  const attend = 4 * 128 * 192 * KEYS_SEEN;
+  // kv_b (512 → 128 × 256) expands every held position's latent, cached ones too; the rest run per new token.
+  const kvB = 512 * (128 * (128 + 128));
+  const projections = 2 * T * (mla - kvB) + 2 * (S + T) * kvB;
+  // Attention per key: QKᵀ at the 192-wide head, PV at the 128-wide value (2 FLOPs a multiply-add each).
+  const attend = 2 * 128 * (192 + 128) * KEYS_SEEN;
   // The MLA cache holds the latent and the rope key, f32: (512 + 64) × 4 bytes per position; the hidden rows
   // are read and written 4 × per token.
   const activations = F32 * ((S + T) * (512 + 64) + 4 * T * h);
@@ -62,12 +64,12 @@ test('op costs on DeepSeek-V3 (MLA, shared expert, 3 dense layers; fp8: 1 byte a
   const router = h * 256;
   const shared = 3 * h * 2048;
   const moe = attentionOp(c, 3, T, S, 1);
-  assert.equal(moe.flops, 2 * T * (mla + router + shared) + attend);
+  assert.equal(moe.flops, projections + 2 * T * (router + shared) + attend);
   assert.equal(moe.bytes, mla + router + shared + activations);
 
   const denseFfn = 3 * h * 18432;
   const dense = attentionOp(c, 0, T, S, 1);
-  assert.equal(dense.flops, 2 * T * (mla + denseFfn) + attend);
+  assert.equal(dense.flops, projections + 2 * T * denseFfn + attend);
   assert.equal(dense.bytes, mla + denseFfn + activations);
 
   // One routed expert: gate, up, down (3 × 7,168 × 2,048), 100 rows in f32 in and out, the 2,048-wide gate/up.
@@ -105,11 +107,10 @@ test('op costs on Qwen3-235B-A22B (GQA 64 q / 4 kv heads of 128; bf16: 2 bytes a
   assert.equal(expert.flops, 2 * 64 * 3 * h * 1536);
   assert.equal(expert.bytes, 2 * 3 * h * 1536 + F32 * 64 * (2 * h + 2 * 1536));
 
-  // No shared expert: op-costs still charges topK + 1 outputs per element (as if one were there), the same
-  // formula as above; a small overstatement for a memory-bound op of a few ms.
+  // No shared expert: the 8 routed outputs summed into the residual; read 8 outputs and the residual, write it.
   const combine = combineOp(c, T);
-  assert.equal(combine.flops, 2 * T * h * 9);
-  assert.equal(combine.bytes, F32 * T * h * 11);
+  assert.equal(combine.flops, 2 * T * h * 8);
+  assert.equal(combine.bytes, F32 * T * h * 10);
 
   const head = lmHeadOp(c, 1, 2);
   assert.equal(head.flops, 2 * h * 151936);

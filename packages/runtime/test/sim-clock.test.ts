@@ -96,7 +96,7 @@ test('runner: a host that delivers while the actor is not ready is told so (the 
   const port = {
     host: 'sim' as const,
     scheduler: clock.scheduler,
-    device: { run: async <T>(_op: unknown, compute: () => T): Promise<T> => compute(), ops: 0, busyMs: 0 },
+    device: { run: async <T>(_op: unknown, compute: () => T): Promise<T> => compute(), idle: async () => {}, ops: 0, busyMs: 0 },
     now: () => 0,
     send: async () => {},
     log: () => {},

@@ -83,7 +83,12 @@ export class ExpertRole {
         await (this.options.recordIdle === false ? this.wake.wait() : this.timeline.wait('idle', 'idle', this.wake.wait()));
         continue;
       }
-      if (this.options.continuousBatching) await this.fill();
+      if (this.options.continuousBatching) {
+        await this.fill();
+        // The batch is taken when the device can start it, not before: where attention shares the device,
+        // rows that arrive while its ops run join this batch, so batches (and weight reuse) grow with load.
+        await this.ctx.device.idle();
+      }
       await this.serve(this.takeBatch());
     }
   }

@@ -1,6 +1,7 @@
 // One loader for every rank kind: real weights (numerics on) or shapes only (numerics off).
 import type { ActorContext, BackendName } from '@asap/runtime';
 import { readModelConfig } from '../model/config/parse.ts';
+import { checkpointWeightBytes } from '../model/config/weight-bytes.ts';
 import type { PopularityOptions } from './expert-popularity.ts';
 import { type RankCompute, RankModel } from './rank-model.ts';
 import { ShapeModel } from './shape-model.ts';
@@ -17,6 +18,5 @@ export interface RankComputeSpec {
 export async function loadRankCompute(ctx: ActorContext, spec: RankComputeSpec): Promise<RankCompute> {
   if (!spec.shapesOnly) return RankModel.load(spec);
   const config = await readModelConfig(spec.modelDir);
-  const weightBytes = config.raw.torch_dtype === 'bfloat16' ? 2 : 4;
-  return new ShapeModel(config, weightBytes, spec.shapesOnly, () => ctx.random());
+  return new ShapeModel(config, checkpointWeightBytes(config), spec.shapesOnly, () => ctx.random());
 }

@@ -13,17 +13,17 @@ export function attentionOp(c: ModelConfig, layer: number, tokens: number, start
   const widths = kvWidths(c);
   const kv = widths.keys + widths.values;
   const m = c.mla;
-  // MLA: q (through its LoRA when there is one), the latent + RoPE key, kv_b expanding the latent, o_proj.
-  const projections = m
-    ? (m.qLoraRank === null ? h * q : h * m.qLoraRank + m.qLoraRank * q) +
-      h * kv +
-      m.kvLoraRank * c.numHeads * (m.qkNopeHeadDim + m.vHeadDim) +
-      c.numHeads * m.vHeadDim * h
+  // MLA: kv_b expands the latent of every held position (cached and new) into per-head keys and values, as
+  // the forward does; the other projections (q through its LoRA, the latent + RoPE key, o_proj) run per new token.
+  const expand = m ? m.kvLoraRank * c.numHeads * (m.qkNopeHeadDim + m.vHeadDim) : 0;
+  const perToken = m
+    ? (m.qLoraRank === null ? h * q : h * m.qLoraRank + m.qLoraRank * q) + h * kv + c.numHeads * m.vHeadDim * h
     : h * (q + kv) + q * h;
-  // Causal: row i attends to start + i + 1 keys; QKᵀ and PV are 2 FLOPs per multiply-add each.
+  // Causal: row i attends to start + i + 1 keys; QKᵀ (head width) and PV (value width), 2 FLOPs a multiply-add.
   const keysSeen = tokens * start + (tokens * (tokens + 1)) / 2;
-  let flops = 2 * tokens * projections + 4 * c.numHeads * c.headDim * keysSeen;
-  let weights = projections;
+  const valueDim = m ? m.vHeadDim : c.headDim;
+  let flops = 2 * tokens * perToken + 2 * (start + tokens) * expand + 2 * c.numHeads * (c.headDim + valueDim) * keysSeen;
+  let weights = perToken + expand;
   if (c.layerKinds[layer] === 'moe') {
     flops += 2 * tokens * h * c.numExperts;
     weights += h * c.numExperts;
@@ -61,7 +61,9 @@ export function expertsOp(c: ModelConfig, rowsPerExpert: Iterable<number>, weigh
 /** Weighted sum of the top-k expert outputs into the residual for `tokens` rows. */
 export function combineOp(c: ModelConfig, tokens: number): DeviceOp {
   const n = tokens * c.hiddenSize;
-  return { name: 'combine', flops: 2 * n * (c.topK + 1), bytes: F32 * n * (c.topK + 3) };
+  // k expert outputs (and the shared expert's, where there is one) summed into the residual.
+  const summed = c.topK + (c.sharedExpertIntermediateSize > 0 ? 1 : 0);
+  return { name: 'combine', flops: 2 * n * summed, bytes: F32 * n * (summed + 2) };
 }
 
 /** Embedding gather of `tokens` rows. */

@@ -28,6 +28,12 @@ export interface DeviceOp {
  */
 export interface Device {
   run<T>(op: DeviceOp, compute: () => T): Promise<T>;
+  /**
+   * Resolves when every op submitted so far has ended (at once if none is pending): work that batches what
+   * has arrived can wait for the device before taking its batch, so the batch holds everything that
+   * arrived meanwhile. Under threads ops end as they are submitted.
+   */
+  idle(): Promise<void>;
   /** Ops run so far. */
   readonly ops: number;
   /** Time the device was busy, ms (wall clock under threads, virtual under sim). */

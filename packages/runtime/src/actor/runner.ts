@@ -89,6 +89,10 @@ class ContextDevice implements Device {
     readonly run: Device['run'],
   ) {}
 
+  idle(): Promise<void> {
+    return this.device.idle();
+  }
+
   get ops(): number {
     return this.device.ops;
   }

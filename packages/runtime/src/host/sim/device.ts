@@ -38,6 +38,8 @@ export class SimDevice implements Device {
   /** Rejects each op not yet ended, for `fail`; ops end in the order they were submitted (one at a time). */
   private readonly pending = new Fifo<(error: Error) => void>();
   private failure: Error | undefined;
+  /** Rejects each `idle` not yet resolved, for `fail`. */
+  private readonly idleWaiters = new Set<(error: Error) => void>();
 
   constructor(
     private readonly actor: ActorId,
@@ -78,9 +80,23 @@ export class SimDevice implements Device {
     });
   }
 
+  idle(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.freeAt <= this.clock.time) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.idleWaiters.add(reject);
+      this.clock.at(this.freeAt, () => {
+        this.idleWaiters.delete(reject);
+        resolve();
+      });
+    });
+  }
+
   /** The host stops: ops not yet ended, and later ones, reject with `error` (their end never comes). */
   fail(error: Error): void {
     this.failure ??= error;
     while (this.pending.size > 0) this.pending.take()(error);
+    for (const reject of this.idleWaiters) reject(error);
+    this.idleWaiters.clear();
   }
 }

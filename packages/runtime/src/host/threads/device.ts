@@ -17,4 +17,8 @@ export class WallClockDevice implements Device {
       this.busyMs += performance.now() - start;
     }
   }
+
+  idle(): Promise<void> {
+    return Promise.resolve();
+  }
 }

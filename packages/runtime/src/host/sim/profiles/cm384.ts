@@ -16,12 +16,12 @@ export const CM384: HardwareProfile = {
     // Fitted to the anchor, not published: CloudMatrix-Infer prefills DeepSeek at ≈ 5,655 tokens/s per NPU
     // with 4K prompts (arXiv 2506.12708v1; v2 reports 6,688 after further tuning). With the ranks' op costs
     // a 4K prompt per NPU under the EP layout (16 NPUs, 16 routed experts each, 2,048 rows per expert, fp8
-    // weights: 1 byte) is 342.8 TFLOP, 83.7 GFLOP per token. At 5,655 tokens/s the 4,096 tokens take
+    // weights: 1 byte) is 334.4 TFLOP, 81.6 GFLOP per token. At 5,655 tokens/s the 4,096 tokens take
     // 724 ms; combine (memory-bound, 75 GB at 0.8 × 3.2 TB/s) takes 29 ms, the per-op overhead 3.6 ms, which
-    // leaves 691 ms for the compute-bound ops: 342.8e12 / (0.691 s × 752e12) = 0.66. It is relative to the
+    // leaves 691 ms for the compute-bound ops: 334.4e12 / (0.691 s × 752e12) = 0.64 (predicting 5,626). It is relative to the
     // bf16 peak and absorbs what the real system does differently (INT8 matmuls at twice the bf16 rate,
     // communication not fully overlapped). The bench test `cm384-anchor` checks the result stays within 10%.
-    computeEfficiency: 0.66,
+    computeEfficiency: 0.64,
     // Not published for the 910C; as for HBM on other accelerators (STREAM-like kernels reach 80-90%): 0.8.
     memoryEfficiency: 0.8,
     // An assumption: a few fused kernels per op at a few µs of launch each (CANN, as CUDA), mostly overlapped.
