@@ -28,13 +28,15 @@ import { type SimSweepResult, simSweepResult } from '../report/sim-sweep.ts';
 const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --model ${MODEL_SHAPES.join('|')}|DIR
                 --workload FILE.csv|poisson|bursty --engine sync|asap [--ranks 384] [--knobs k=v,...]
                 [--yardstick sync|none] [--json]
-       asap sim ... --sweep [--slo-scale 2|5|10] [--max-rate R] [--steps N] [--out DIR] [--json]
+       asap sim ... --sweep [--slo-scale 2|5|10] [--max-rate R] [--steps N] [--finalists 2] [--skip-ablation]
+                [--out DIR] [--json]
   The cluster under the sim host, numerics off (shapes only; routing from a Zipf popularity model, --skew,
   default 1). One engine at its cluster default (--knobs overrides it), its SLO attainment against the
   unloaded sync engine's TTFT (--yardstick none: no attainment, no sync runs); or --sweep: each engine's
-  configuration search (sync: token budget 256..16K, with and without two-batch overlap; asap: colocated or
-  an attention/expert split, two micro-batch sizes), then its goodput (highest rate with >= 90% of requests
-  within sloScale × their unloaded TTFT) and the ablation. Points run in parallel (one per core).
+  configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
+  colocated or an attention/expert split, two micro-batch sizes), then the goodput (highest rate with >= 90%
+  of requests within sloScale × their unloaded TTFT) of its --finalists best, the best of them kept, and the
+  ablation. Points run in parallel (one per core).
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 
@@ -66,6 +68,8 @@ export async function run(args: string[]): Promise<void> {
       'slo-scale': { type: 'string' },
       'max-rate': { type: 'string' },
       steps: { type: 'string' },
+      finalists: { type: 'string' },
+      'skip-ablation': { type: 'boolean', default: false },
       out: { type: 'string' },
       yardstick: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -93,7 +97,14 @@ export async function run(args: string[]): Promise<void> {
       families: [clusterFamily({ ...SYNC, defaults: CLUSTER_DEFAULTS.sync }), clusterFamily({ ...ASAP, defaults: CLUSTER_DEFAULTS.asap })],
       workload: spec,
       level: 'full',
-      goodput: { sloScale, start: spec.rate, max: positiveNumber('max-rate', values['max-rate'], spec.rate * 16), steps: positiveInteger('steps', values.steps, 3) },
+      goodput: {
+        sloScale,
+        start: spec.rate,
+        max: positiveNumber('max-rate', values['max-rate'], spec.rate * 16),
+        steps: positiveInteger('steps', values.steps, 3),
+        finalists: positiveInteger('finalists', values.finalists, 2),
+      },
+      skipAblation: values['skip-ablation'],
       checkReference: false,
       progress: progressBar(json),
     });
@@ -110,7 +121,7 @@ export async function run(args: string[]): Promise<void> {
     }
     process.stdout.write(
       `workload: ${report.workload.description}\n\n${comparisonTable(report)}\n\n` +
-        `goodput at SLO×${sloScale}: sync* ${result.goodput.sync} req/s, asap* ${result.goodput.asap} req/s, ratio ${result.ratio.toFixed(2)}; ideal bound ${result.idealBound.toFixed(1)} req/s (sweep ${wallS.toFixed(0)} s wall)\n` +
+        `goodput at SLO×${sloScale}: sync* ${result.goodput.sync} req/s, asap* ${result.goodput.asap} req/s, ratio ${result.ratio === null ? 'n/a (sync* is 0)' : result.ratio.toFixed(2)}; ideal bound ${result.idealBound.toFixed(1)} req/s (sweep ${wallS.toFixed(0)} s wall)\n` +
         `report: ${join(outDir, 'report.html')}\n`,
     );
     return;

@@ -14,8 +14,8 @@ export interface SimSweepResult {
   readonly requests: number;
   /** Requests/s at >= 90% attainment, each engine at its best configuration. */
   readonly goodput: { readonly sync: number; readonly asap: number };
-  /** asap* / sync* (Infinity when sync* is 0 and asap* is not). */
-  readonly ratio: number;
+  /** asap* / sync*; null when sync* is 0 (no rate tried kept 90%: see `attainment` for the lowest tried). */
+  readonly ratio: number | null;
   /** Requests/s with perfect balance and free communication: the higher of the two engines' bounds. */
   readonly idealBound: number;
   readonly ideal: { readonly sync: number; readonly asap: number };
@@ -52,7 +52,7 @@ export function simSweepResult(
     workload: report.workload.description,
     requests: report.workload.requests,
     goodput,
-    ratio: goodput.sync > 0 ? goodput.asap / goodput.sync : goodput.asap > 0 ? Number.POSITIVE_INFINITY : 0,
+    ratio: goodput.sync > 0 ? goodput.asap / goodput.sync : null,
     idealBound: Math.max(ideal.sync, ideal.asap),
     ideal,
     best: { sync: sync.best.knobs, asap: asap.best.knobs },

@@ -29,6 +29,8 @@ export interface JobOptions {
   readonly sim?: SimSettings;
   /** The engines and their searches (default: every available engine, with its own search). */
   readonly families?: readonly EngineFamily[];
+  /** Skip the ablation (each optimization off in turn, a goodput search each). Default false. */
+  readonly skipAblation?: boolean;
 }
 
 export interface JobResult {
@@ -66,13 +68,13 @@ export async function runComparisonJob(o: JobOptions): Promise<JobResult> {
     traceWindowMs: o.traceWindowMs,
     progress,
   };
-  progress.stage('engines (configuration search)', searchPoints(available, options) + (o.goodput ? available.length * (o.goodput.steps + 3) : 0));
+  progress.stage('engines (configuration search)', searchPoints(available, options) + (o.goodput ? available.length * (o.goodput.finalists ?? 1) * (o.goodput.steps + 3) : 0));
   const runner = pointRunner(o.host);
   let engines: EngineComparison[];
   const ablation: AblationBar[] = [];
   try {
     engines = await compareEngines(available, runner, options);
-    for (const [i, e] of engines.entries()) ablation.push(...(await ablate(available[i], e, runner, options)));
+    if (!o.skipAblation) for (const [i, e] of engines.entries()) ablation.push(...(await ablate(available[i], e, runner, options)));
   } finally {
     await runner.close();
   }
