@@ -47,6 +47,9 @@ export interface CompareOptions {
   readonly progress?: Progress;
 }
 
+/** Attainment a goodput point must keep (the search's default). */
+const GOODPUT_TARGET = 0.9;
+
 /** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
 const DEADLINE_SCALE = 5;
 
@@ -84,9 +87,12 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
   let goodput: EngineComparison['goodput'];
   if (o.goodput) {
     const g = o.goodput;
-    // The goodput of each finalist (the best few at the search's rate): the configuration that wins at one
-    // rate need not be the one that keeps the SLO at the highest rate.
-    const finalists = ranked.slice(0, Math.max(1, g.finalists ?? 1));
+    // The goodput of each finalist: the best at the search's rate and, next, the most efficient (highest ideal
+    // bound) of those keeping the SLO there — the configuration that wins at one rate need not be the one
+    // that keeps the SLO at the highest rate (a small chunk budget wins at low load, a larger one goes further).
+    const slo = (i: number): number => candidates[i].summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+    const efficient = ranked.filter((i) => slo(i) >= GOODPUT_TARGET).sort((a, b) => candidates[b].summary.ideal.requestsPerS - candidates[a].summary.ideal.requestsPerS);
+    const finalists = [...new Set([ranked[0], ...efficient, ...ranked])].slice(0, Math.max(1, g.finalists ?? 1));
     const found = await Promise.all(
       finalists.map((i) =>
         searchGoodput(
