@@ -6,10 +6,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_SHAPES, modelShapeDir, readModelConfig } from '@asap/actors';
 import { PROFILE_NAMES } from '../calibrate/local-profile.ts';
-import { percentiles } from '../metrics/percentile.ts';
-import { idealBound } from '../metrics/ranks.ts';
 import { type UnloadedTtft, SLO_SCALES } from '../metrics/slo.ts';
-import { summarize } from '../metrics/summary.ts';
+import { loadFigures, summarize } from '../metrics/summary.ts';
 import { comparisonTable } from '../report/comparison-table.ts';
 import { writeReportHtml } from '../report/html.ts';
 import { progressBar } from '../report/progress.ts';
@@ -40,11 +38,6 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 
-/** Cluster defaults: production-sized chunks for sync, every rank both roles for asap. */
-const CLUSTER_DEFAULTS: Record<ComparedName, EngineSetup['knobs']> = {
-  sync: { ...SYNC.defaults, tokenBudget: 4096 },
-  asap: { ...ASAP.defaults, placement: 'colocated', microBatchTokens: 4096 },
-};
 
 /** A built-in profile or `local` as named; anything else a path from where the user ran the command. */
 function profileArgument(value: string | undefined): string {
@@ -94,7 +87,7 @@ export async function run(args: string[]): Promise<void> {
       host: 'sim',
       ranks,
       sim,
-      families: [clusterFamily({ ...SYNC, defaults: CLUSTER_DEFAULTS.sync }), clusterFamily({ ...ASAP, defaults: CLUSTER_DEFAULTS.asap })],
+      families: [clusterFamily(SYNC), clusterFamily(ASAP)],
       workload: spec,
       level: 'full',
       goodput: {
@@ -128,8 +121,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const name = oneOf<ComparedName>('engine', values.engine, ['sync', 'asap'], 'sync');
   const yardstick = oneOf('yardstick', values.yardstick, ['sync', 'none'] as const, 'sync');
-  const setup: EngineSetup = { engine: name, host: 'sim', ranks, knobs: { ...CLUSTER_DEFAULTS[name], ...parseKnobs(values.knobs) }, ...sim };
-  family(name);
+  const setup: EngineSetup = { engine: name, host: 'sim', ranks, knobs: { ...clusterFamily(family(name)).defaults, ...parseKnobs(values.knobs) }, ...sim };
   const requests = await buildWorkload(spec);
   const progress = progressBar(json);
   const started = performance.now();
@@ -144,18 +136,15 @@ export async function run(args: string[]): Promise<void> {
   progress.stop();
   const wall = { unloadedS: (runStarted - started) / 1000, runS: (performance.now() - runStarted) / 1000 };
   const events = result.simEvents ?? 0;
-  const tokens = result.records.reduce((n, r) => n + r.promptTokens, 0);
   const figures = {
-    ttftMs: percentiles(result.records.map((r) => r.ttftMs)),
-    tokensPerS: result.elapsedMs > 0 ? (tokens * 1000) / result.elapsedMs : 0,
-    ideal: idealBound(result.usage, tokens, result.records.length),
+    ...loadFigures(result.records, result.elapsedMs, result.usage),
     attainment: curve ? summarize(setup, result.records, result.elapsedMs, result.usage, curve).attainment : undefined,
   };
   const perRank = figures.tokensPerS / ranks;
   const speed = `${events.toLocaleString('en-US')} events in ${wall.runS.toFixed(1)} s wall (${Math.round(events / wall.runS).toLocaleString('en-US')} events/s)${curve ? `; unloaded yardstick ${wall.unloadedS.toFixed(1)} s` : ''}`;
   if (json) {
     const workload = { ...spec, description: describeWorkload(spec) };
-    process.stdout.write(`${JSON.stringify({ configuration: describeSetup(setup), setup, model: modelName, workload, requests: result.records.length, unloaded: curve, ...figures, tokensPerSPerRank: perRank, simulatedMs: result.elapsedMs, simEvents: events })}\n`);
+    process.stdout.write(`${JSON.stringify({ configuration: describeSetup(setup), setup, model: modelName, workload, unloaded: curve, ...figures, tokensPerSPerRank: perRank, simEvents: events })}\n`);
     // Wall-clock figures differ run to run: stderr, so the JSON stays byte-identical for a seed.
     process.stderr.write(`sim speed: ${speed}\n`);
     return;

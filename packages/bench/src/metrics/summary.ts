@@ -26,18 +26,27 @@ function perScale(f: (scale: number) => number): PerSloScale {
   return Object.fromEntries(SLO_SCALES.map((s) => [String(s), f(s)])) as unknown as PerSloScale;
 }
 
-export function summarize(setup: EngineSetup, records: readonly RequestRecord[], elapsedMs: number, usage: readonly RankUsage[], curve: UnloadedTtft): RunSummary {
+/** The figures a run has without an SLO yardstick. */
+export type LoadFigures = Pick<RunSummary, 'requests' | 'promptTokens' | 'elapsedMs' | 'ttftMs' | 'tokensPerS' | 'ideal'>;
+
+export function loadFigures(records: readonly RequestRecord[], elapsedMs: number, usage: readonly RankUsage[]): LoadFigures {
   const promptTokens = records.reduce((n, r) => n + r.promptTokens, 0);
   return {
-    setup,
     requests: records.length,
     promptTokens,
     elapsedMs,
     ttftMs: percentiles(records.map((r) => r.ttftMs)),
-    attainment: perScale((s) => attainment(records, curve, s)),
     tokensPerS: elapsedMs > 0 ? (promptTokens * 1000) / elapsedMs : 0,
+    ideal: idealBound(usage, promptTokens, records.length),
+  };
+}
+
+export function summarize(setup: EngineSetup, records: readonly RequestRecord[], elapsedMs: number, usage: readonly RankUsage[], curve: UnloadedTtft): RunSummary {
+  return {
+    setup,
+    ...loadFigures(records, elapsedMs, usage),
+    attainment: perScale((s) => attainment(records, curve, s)),
     sloTokensPerS: perScale((s) => sloThroughput(records, curve, s, elapsedMs)),
     ranks: usage,
-    ideal: idealBound(usage, promptTokens, records.length),
   };
 }

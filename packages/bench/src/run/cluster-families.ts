@@ -9,10 +9,17 @@ import { type EngineFamily, type Knobs, grid } from './engines.ts';
  */
 export function clusterFamily(family: EngineFamily): EngineFamily {
   if (family.name === 'sync') {
-    return { ...family, candidates: () => grid({ tokenBudget: [256, 1024, 4096, 16384], twoBatchOverlap: [true, false], loadAwarePlacement: [true] }) };
+    // Default: production-sized chunks.
+    return {
+      ...family,
+      defaults: { ...family.defaults, tokenBudget: 4096 },
+      candidates: () => grid({ tokenBudget: [256, 1024, 4096, 16384], twoBatchOverlap: [true, false], loadAwarePlacement: [true] }),
+    };
   }
   return {
     ...family,
+    // Default: every rank both roles, production-sized micro-batches.
+    defaults: { ...family.defaults, placement: 'colocated', microBatchTokens: 4096 },
     candidates: (ranks) => {
       const on = { loadAwarePlacement: true, microBatchPipelining: true, expertBatching: true, expertLoadBalancing: true };
       const splits = [...new Set([0.25, 0.5, 0.75].map((share) => Math.min(ranks - 1, Math.max(1, Math.round(ranks * share)))))];
