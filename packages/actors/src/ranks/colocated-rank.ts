@@ -1,8 +1,11 @@
 // The synchronous baseline's rank (DP attention + EP experts on one actor), lock-step as production DP+EP
 // runs: every step begins with an all-gather of batch sizes, and every MoE layer meets at the dispatch and
-// the combine all-to-all — `rankBarrier` (a zip across the peers' streams). A rank with no work still
-// joins every barrier with an empty batch.
-import { type ActorId, type BackendName, type ChannelMessage, type Tensor, anyRank, defineActor, rankBarrier } from '@asap/runtime';
+// the combine all-to-all. The all-gather goes through the first rank, the coordinator (3 hops: it calls the
+// step, every rank reports what it took, it hands out who takes part), so a step costs O(ranks) messages
+// before its layers, not O(ranks²); a production all-gather at hundreds of ranks takes more hops, not fewer.
+// A rank with no tokens in the step still serves its experts at every layer, but sends no dispatch and gets
+// no combine: nobody waits on a message that would carry nothing (O(active ranks × ranks) per layer).
+import { type ActorId, type BackendName, type ChannelMessage, type Tensor, defineActor } from '@asap/runtime';
 import { defer, from } from 'rxjs';
 import type { MoeDispatch } from '../model/forward/attention-half.ts';
 import {
@@ -10,6 +13,7 @@ import {
   type OutgoingRows,
   groupRows,
   landOutputs,
+  shapeRows,
   planDispatch,
   rowsOf,
   rowsPerExpert,
@@ -20,7 +24,8 @@ import {
 import type { ExpertHolders } from './expert-placement.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { attentionOp, combineOp, embedOp, expertsOp, lmHeadOp } from './op-costs.ts';
-import { PullQueue, Wakeup } from './pull-queue.ts';
+import { PeerInbox } from './peer-inbox.ts';
+import { Wakeup } from './pull-queue.ts';
 import { type Chunk, type HeldRequest, RequestQueue, isLastChunk, splitMicroBatches } from './request-queue.ts';
 import { loadRankCompute } from './load-rank-compute.ts';
 import type { PopularityOptions } from './expert-popularity.ts';
@@ -55,10 +60,26 @@ interface Item {
   moe?: MoeDispatch;
 }
 
-function expect(tuple: readonly ChannelMessage[], peers: readonly ActorId[], kind: string, check: (meta: never) => boolean): void {
+/** What a rank with no tokens in the step contributes to a dispatch: nothing. */
+const NO_ROWS: IncomingRows = { groups: [], rows: shapeRows(0) };
+
+/** The step's all-gather, through the coordinator: who took tokens (indices into the rank list). */
+interface PlanMeta {
+  readonly step: number;
+  readonly active: readonly number[];
+}
+
+interface BeginMeta {
+  readonly step: number;
+  readonly tokens: number;
+  /** Tokens are left in the rank's queue after this step's take: the coordinator calls another step. */
+  readonly more: boolean;
+}
+
+function expect(tuple: readonly ChannelMessage[], from: readonly number[], peers: readonly ActorId[], kind: string, check: (meta: never) => boolean): void {
   tuple.forEach((m, i) => {
     if (m.kind !== kind || !check(m.meta as never)) {
-      throw new Error(`lock-step broken: expected "${kind}" from "${peers[i]}", got "${m.kind}" ${JSON.stringify(m.meta)}`);
+      throw new Error(`lock-step broken: expected "${kind}" from "${peers[from[i]]}", got "${m.kind}" ${JSON.stringify(m.meta)}`);
     }
   });
 }
@@ -80,26 +101,22 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
   const peerIndex = new Map(peers.map((p, i) => [p, i]));
   // Each peer's place in the rank list: looked up once, not per message (hundreds of ranks each step).
   const peerRank = peers.map((p) => config.ranks.indexOf(p));
+  const allPeers = peers.map((_, i) => i);
+  const coordinator = me === 0;
+  /** The coordinator as a peer (every other rank's peer 0). */
+  const COORDINATOR_PEER = [0];
+  // The coordinator calls a step while it holds tokens or a rank asked for step number <= `wantedStep`; a
+  // rank asks ('work') when a request reaches it after its last report.
+  let wantedStep = -1;
+  let askedForWork = false;
   const queue = new RequestQueue(c, model, config.kvBudgetBytes);
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   const routing = new RoutingCounter(c);
   const wake = new Wakeup();
-  // The barrier: the i-th tuple holds every peer's i-th message. Arrivals count what peers have sent, so an
-  // idle rank knows a peer has begun a step.
-  // A single rank has no peers: every barrier passes at once (zip of no streams would end at once instead).
-  const barrier = peers.length > 0 ? new PullQueue(rankBarrier(peers.map((p) => ctx.inboxFrom(p))), `${ctx.id} barrier`) : undefined;
-  let arrived = 0;
-  let consumed = 0;
-  const arrivals = anyRank(peers.map((p) => ctx.inboxFrom(p))).subscribe(() => {
-    arrived++;
-    wake.notify();
-  });
-  const gather = async (what: string): Promise<ChannelMessage[]> => {
-    if (!barrier) return [];
-    const tuple = await timeline.wait('barrier-wait', what, barrier.next());
-    consumed += tuple.length;
-    return tuple;
-  };
+  // The barrier: the next message of each peer taking part. Arrivals wake an idle rank: a peer has begun a step.
+  const inbox = new PeerInbox(ctx, peers, `${ctx.id} barrier`, (m) => m.kind !== 'work', () => wake.notify());
+  const gather = (what: string, from: readonly number[]): Promise<ChannelMessage[]> =>
+    from.length === 0 ? Promise.resolve([]) : timeline.wait('barrier-wait', what, inbox.gather(from));
   let steps = 0;
   let tokensDone = 0;
   let received = 0;
@@ -117,14 +134,37 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
   };
 
   async function step(): Promise<boolean> {
+    const step = steps;
+    if (coordinator) await Promise.all(peers.map((p) => ctx.send(p, { kind: 'step', meta: { step } })));
+    else expect(await gather('step', COORDINATOR_PEER), COORDINATOR_PEER, peers, 'step', (m: { step: number }) => m.step === step);
     const chunks = queue.take(config.tokenBudget);
     for (const ch of chunks) inStep.add(ch.request);
     const tokens = chunks.reduce((n, ch) => n + ch.length, 0);
-    await Promise.all(peers.map((p) => ctx.send(p, { kind: 'begin', meta: { step: steps, tokens } })));
-    const begins = await gather('begin');
-    expect(begins, peers, 'begin', (m: { step: number }) => m.step === steps);
     steps++;
-    if (tokens === 0 && begins.every((m) => (m.meta as { tokens: number }).tokens === 0)) return false;
+    let plan: PlanMeta;
+    if (coordinator) {
+      const begins = await gather('begin', allPeers);
+      expect(begins, allPeers, peers, 'begin', (m: BeginMeta) => m.step === step);
+      const active = tokens > 0 ? [me] : [];
+      begins.forEach((m, i) => {
+        const { tokens: taken, more } = m.meta as BeginMeta;
+        if (taken > 0) active.push(peerRank[i]);
+        if (more) wantedStep = Math.max(wantedStep, steps);
+      });
+      plan = { step, active };
+      await Promise.all(peers.map((p) => ctx.send(p, { kind: 'plan', meta: plan })));
+    } else {
+      askedForWork = false;
+      const begin: BeginMeta = { step, tokens, more: queue.queuedTokens > 0 };
+      await ctx.send(peers[0], { kind: 'begin', meta: begin });
+      const [reply] = await gather('plan', COORDINATOR_PEER);
+      expect([reply], COORDINATOR_PEER, peers, 'plan', (m: PlanMeta) => m.step === step);
+      plan = reply.meta as PlanMeta;
+    }
+    // Who takes part in this step's all-to-alls as a source: the ranks with tokens.
+    const active = tokens > 0;
+    const activePeers = plan.active.filter((r) => r !== me).map((r) => (r < me ? r : r - 1));
+    if (plan.active.length === 0) return false;
 
     const batches: Item[][] = [];
     for (const mb of splitMicroBatches(chunks, config.microBatches)) {
@@ -148,7 +188,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
           item.hidden = half.hidden;
           item.moe = half.moe;
         }
-        if (c.layerKinds[layer] !== 'moe') continue;
+        if (c.layerKinds[layer] !== 'moe' || !active) continue;
         const dispatches = items.map((i) => i.moe as MoeDispatch);
         for (const d of dispatches) routing.count(d);
         const plan = planDispatch(dispatches, config.holders[layer], config.ranks.length, chooseReplica);
@@ -165,13 +205,12 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
 
       const local: Tensor[] = [];
       for (const b of batches.keys()) {
-        const tuple = await gather('dispatch');
-        expect(tuple, peers, 'dispatch', (m: DispatchMeta) => m.layer === layer && m.batch === b);
-        const sources: IncomingRows[] = config.ranks.map((r) => {
-          if (r === ctx.id) return outgoing[b][me];
-          const m = tuple[peerIndex.get(r) as number];
+        const tuple = await gather('dispatch', activePeers);
+        expect(tuple, activePeers, peers, 'dispatch', (m: DispatchMeta) => m.layer === layer && m.batch === b);
+        const sources: IncomingRows[] = config.ranks.map((_, r) => (r === me && active ? outgoing[b][me] : NO_ROWS));
+        tuple.forEach((m, i) => {
           const { groups } = m.meta as DispatchMeta;
-          return { groups, rows: rowsOf(m, groupRows(groups), width) };
+          sources[peerRank[activePeers[i]]] = { groups, rows: rowsOf(m, groupRows(groups), width) };
         });
         const sizes = rowsPerExpert(sources);
         const rowsIn = [...sizes.values()].reduce((n, k) => n + k, 0);
@@ -185,16 +224,17 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         expertRowsDone += rowsIn;
         local.push(outputs[me]);
         await Promise.all(
-          peers.map((p, i) => {
+          activePeers.map((i) => {
             const out = outputs[peerRank[i]];
             const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
-            return ctx.send(p, withRows('combine', meta, out, c.hiddenSize));
+            return ctx.send(peers[i], withRows('combine', meta, out, c.hiddenSize));
           }),
         );
       }
+      if (!active) continue;
       for (const [b, items] of batches.entries()) {
-        const tuple = await gather('combine');
-        expect(tuple, peers, 'combine', (m: CombineMeta) => m.layer === layer && m.batch === b);
+        const tuple = await gather('combine', allPeers);
+        expect(tuple, allPeers, peers, 'combine', (m: CombineMeta) => m.layer === layer && m.batch === b);
         const dispatches = items.map((i) => i.moe as MoeDispatch);
         const slots = slotBuffers(dispatches);
         config.ranks.forEach((r, i) => {
@@ -229,7 +269,9 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
 
   async function loop(): Promise<void> {
     while (!stopped) {
-      if (queue.queuedTokens === 0 && arrived === consumed) {
+      // The coordinator calls steps; every other rank steps when called (a call is all it can have unread here).
+      const called = coordinator ? queue.queuedTokens > 0 || wantedStep >= steps : inbox.arrived > inbox.taken;
+      if (!called) {
         await timeline.wait('idle', 'idle', wake.wait());
         continue;
       }
@@ -237,35 +279,49 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     }
   }
 
+  async function fromGateway(message: ChannelMessage): Promise<void> {
+    if (message.kind === 'request') {
+      received++;
+      await acceptRequest(ctx, config.gateway, queue, message);
+      wake.notify();
+      if (!coordinator && !askedForWork && queue.queuedTokens > 0) {
+        askedForWork = true;
+        await ctx.send(peers[0], { kind: 'work', meta: { step: steps } });
+      }
+    } else if (message.kind === 'cancel') {
+      const { id } = message.meta as { id: number };
+      const request = queue.find(id);
+      if (!request || request.cancelled) return;
+      request.cancelled = true;
+      // A request with a chunk in the running step finishes that step (its peers expect its rows), then is dropped.
+      if (!inStep.has(request)) {
+        queue.release(request);
+        await sendCancelled(ctx, config.gateway, id);
+        await reportLoad(ctx, config.gateway, queue, received);
+      }
+    } else throw new Error(`colocated rank: unexpected "${message.kind}" from the gateway`);
+  }
+
   return {
-    async onMessage(from, message) {
-      // Peers' messages are read through the barrier; only the gateway's come here.
-      if (peerIndex.has(from)) return;
-      if (from !== config.gateway) throw new Error(`colocated rank: unexpected "${message.kind}" from "${from}"`);
-      if (message.kind === 'request') {
-        received++;
-        await acceptRequest(ctx, config.gateway, queue, message);
+    // Synchronous for peers' messages (a promise per dispatch row message would be most of their cost at scale).
+    onMessage(from, message) {
+      // Peers' messages are read through the barrier, except a request for a step, which only the coordinator gets.
+      if (peerIndex.has(from)) {
+        if (message.kind !== 'work') return;
+        if (!coordinator) throw new Error(`colocated rank "${ctx.id}": "work" from "${from}", but it is not the coordinator`);
+        wantedStep = Math.max(wantedStep, (message.meta as { step: number }).step);
         wake.notify();
-      } else if (message.kind === 'cancel') {
-        const { id } = message.meta as { id: number };
-        const request = queue.find(id);
-        if (!request || request.cancelled) return;
-        request.cancelled = true;
-        // A request with a chunk in the running step finishes that step (its peers expect its rows), then is dropped.
-        if (!inStep.has(request)) {
-          queue.release(request);
-          await sendCancelled(ctx, config.gateway, id);
-          await reportLoad(ctx, config.gateway, queue, received);
-        }
-      } else throw new Error(`colocated rank: unexpected "${message.kind}" from the gateway`);
+        return;
+      }
+      if (from !== config.gateway) throw new Error(`colocated rank: unexpected "${message.kind}" from "${from}"`);
+      return fromGateway(message);
     },
     // The step loop is the actor's stream: a throw anywhere in it crashes the rank.
     run$: defer(() => from(loop())),
     stats: () => rankStats(ctx, timeline, { steps, tokens: tokensDone, queue, expertCalls, expertRows: expertRowsDone, routing }),
     stop() {
       stopped = true;
-      arrivals.unsubscribe();
-      barrier?.close();
+      inbox.close();
       wake.notify();
       model.dispose();
     },
