@@ -18,7 +18,7 @@ import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
 import { DEFAULT_EVENT_LOG_LIMIT, EventLog } from './event-log.ts';
 import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
-import { DEFAULT_LINK, type LinkProfile, type LinkReceiver, SimLink, checkLinkProfile } from './link.ts';
+import { DEFAULT_LINK, type LinkProfile, type LinkReceiver, NetworkPort, SimLink, checkLinkProfile } from './link.ts';
 
 export interface SimHostOptions extends HostOptions {
   /** Every link's cost, or a cost per directed pair (the driver's links too). Default DEFAULT_LINK. */
@@ -89,6 +89,9 @@ class VirtualHost implements SimHost {
   private readonly blockedInto = new Map<ActorId, Set<SimLink>>();
   /** The receiving end every link into an actor shares. */
   private readonly receivers = new Map<ActorId, LinkReceiver>();
+  /** Each actor's network ports, shared by its links out and in. */
+  private readonly egress = new Map<ActorId, NetworkPort>();
+  private readonly ingress = new Map<ActorId, NetworkPort>();
   /** Every link's jitter and duplicate draws come from this one seeded stream, in send order. */
   private readonly linkRandom: () => number;
   /** The checked profile when every link has the same one. */
@@ -334,12 +337,14 @@ class VirtualHost implements SimHost {
     this.linksInto.set(to, []);
     this.linksFrom.set(to, new Map());
     this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link) });
+    this.egress.set(to, new NetworkPort());
+    this.ingress.set(to, new NetworkPort());
   }
 
   /** Makes the from→to link (`out`: from's links), on first use. The runner (or `send`, for the driver) has checked the route. */
   private addLink(from: ActorId, to: ActorId, out: Map<ActorId, SimLink>): SimLink {
     const profile = this.sharedProfile ?? checkLinkProfile((this.options.link as (from: ActorId, to: ActorId) => LinkProfile)(from, to), `sim host: link ${from}->${to}`);
-    const link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver);
+    const link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver, this.egress.get(from), this.ingress.get(to));
     out.set(to, link);
     (this.linksInto.get(to) as SimLink[]).push(link);
     return link;

@@ -45,6 +45,15 @@ export interface LinkReceiver {
   blocked(link: SimLink): void;
 }
 
+/**
+ * An actor's network port, one way: it moves one message at a time, so every link out of an actor shares its
+ * egress port and every link into it its ingress port (a rank sending to 383 peers at once has one NIC's
+ * bandwidth, not 383). `freeAt`: when the port has moved everything reserved on it so far.
+ */
+export class NetworkPort {
+  freeAt = 0;
+}
+
 interface Waiting {
   readonly bytes: number;
   readonly wireBytes: number;
@@ -59,14 +68,14 @@ interface Landed {
 }
 
 /**
- * One directed link with the channel's ring in front of it. The wire carries one message at a time
- * (bytes / bandwidth each, back to back); latency overlaps. A message holds ring space from send until the
+ * One directed link with the channel's ring in front of it. A message takes bytes / bandwidth on the sender's
+ * egress port, then the same on the receiver's ingress port, starting no earlier than one latency after it
+ * left (ports are shared by all of an actor's links, reserved in send order); latency overlaps. A message holds ring space from send until the
  * receiver takes it: at its arrival time, or later while the receiver is not `ready` (at its in-flight
  * limit), as a ring receiver stops reading then. A sender whose messages would overflow the ring waits
  * (backpressure, as on the threads host). Per link, delivery order is send order.
  */
 export class SimLink {
-  private wireFreeAt = 0;
   private lastArrival = 0;
   private inFlightBytes = 0;
   // Made when first needed: a host with hundreds of actors has a link per pair, most of them idle.
@@ -83,6 +92,8 @@ export class SimLink {
     readonly capacityBytes: number,
     private readonly random: () => number,
     private readonly receiver: LinkReceiver = ALWAYS_READY,
+    private readonly egress: NetworkPort = new NetworkPort(),
+    private readonly ingress: NetworkPort = new NetworkPort(),
   ) {}
 
   /** Built on each use, not kept: a host with hundreds of actors has a link per pair. */
@@ -137,10 +148,13 @@ export class SimLink {
   }
 
   private transmit(bytes: number, wireBytes: number, arrive: () => void): void {
-    const start = Math.max(this.clock.time, this.wireFreeAt);
-    this.wireFreeAt = start + wireBytes / (this.profile.gbps * 1e6);
+    const wireMs = wireBytes / (this.profile.gbps * 1e6);
+    const { latencyMs } = this.profile;
+    const start = Math.max(this.clock.time, this.egress.freeAt);
+    this.egress.freeAt = start + wireMs;
+    this.ingress.freeAt = Math.max(start + latencyMs, this.ingress.freeAt) + wireMs;
     const jitter = this.profile.jitterMs ? this.random() * this.profile.jitterMs : 0;
-    const arrival = Math.max(this.lastArrival, this.wireFreeAt + this.profile.latencyMs + jitter);
+    const arrival = Math.max(this.lastArrival, this.ingress.freeAt + jitter);
     this.lastArrival = arrival;
     this.inFlightBytes += bytes;
     this.clock.at(arrival, () => this.land(bytes, arrive));
