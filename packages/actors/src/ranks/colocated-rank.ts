@@ -13,7 +13,6 @@ import {
   type OutgoingRows,
   groupRows,
   landOutputs,
-  shapeRows,
   planDispatch,
   rowsOf,
   rowsPerExpert,
@@ -59,9 +58,6 @@ interface Item {
   hidden: Tensor;
   moe?: MoeDispatch;
 }
-
-/** What a rank with no tokens in the step contributes to a dispatch: nothing. */
-const NO_ROWS: IncomingRows = { groups: [], rows: shapeRows(0) };
 
 /** The step's all-gather, through the coordinator: who took tokens (indices into the rank list). */
 interface PlanMeta {
@@ -164,6 +160,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     // Who takes part in this step's all-to-alls as a source: the ranks with tokens.
     const active = tokens > 0;
     const activePeers = plan.active.filter((r) => r !== me).map((r) => (r < me ? r : r - 1));
+    // Where this rank's own rows sit among the sources of an expert batch (rank order): after the active ranks before it.
+    const ownSource = plan.active.filter((r) => r < me).length;
     if (plan.active.length === 0) return false;
 
     const batches: Item[][] = [];
@@ -207,11 +205,12 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
       for (const b of batches.keys()) {
         const tuple = await gather('dispatch', activePeers);
         expect(tuple, activePeers, peers, 'dispatch', (m: DispatchMeta) => m.layer === layer && m.batch === b);
-        const sources: IncomingRows[] = config.ranks.map((_, r) => (r === me && active ? outgoing[b][me] : NO_ROWS));
-        tuple.forEach((m, i) => {
+        // The ranks taking part, in rank order (this one at its place): work per layer grows with them, not with all ranks.
+        const sources: IncomingRows[] = tuple.map((m) => {
           const { groups } = m.meta as DispatchMeta;
-          sources[peerRank[activePeers[i]]] = { groups, rows: rowsOf(m, groupRows(groups), width) };
+          return { groups, rows: rowsOf(m, groupRows(groups), width) };
         });
+        if (active) sources.splice(ownSource, 0, outgoing[b][me]);
         const sizes = rowsPerExpert(sources);
         const rowsIn = [...sizes.values()].reduce((n, k) => n + k, 0);
         const { outputs } = await timeline.compute(
@@ -222,12 +221,12 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         );
         expertCalls += sizes.size;
         expertRowsDone += rowsIn;
-        local.push(outputs[me]);
+        if (active) local.push(outputs[ownSource]);
         await Promise.all(
-          activePeers.map((i) => {
-            const out = outputs[peerRank[i]];
+          activePeers.map((peer, i) => {
+            const out = outputs[active && i >= ownSource ? i + 1 : i];
             const meta: CombineMeta = { layer, batch: b, rows: out.rowCount };
-            return ctx.send(peers[i], withRows('combine', meta, out, c.hiddenSize));
+            return ctx.send(peers[peer], withRows('combine', meta, out, c.hiddenSize));
           }),
         );
       }
