@@ -52,7 +52,12 @@ test('the goodput search finds the knee of a synthetic attainment curve', async 
   // Failing from the start: halves down; nothing passing gives 0.
   const low = await searchGoodput(async (rate) => (rate <= 0.3 ? 1 : 0), { start: 4, max: 64, steps: 6 });
   assert.ok(low.goodput > 0.25 && low.goodput <= 0.3, String(low.goodput));
-  assert.equal((await searchGoodput(async () => 0, { start: 1, max: 8, steps: 2 })).goodput, 0);
+  // Few bisection steps still halve far enough to find a low knee (10 → 0.156), and bisect from there.
+  const far = await searchGoodput(async (rate) => (rate <= 0.2 ? 1 : 0), { start: 10, max: 64, steps: 2 });
+  assert.ok(far.goodput >= 0.156 && far.goodput <= 0.2, String(far.goodput));
+  const none = await searchGoodput(async () => 0, { start: 1, max: 8, steps: 2 });
+  assert.equal(none.goodput, 0);
+  assert.equal(none.points.length, 7, 'the start and six halvings');
   // Passing everywhere: the max.
   assert.equal((await searchGoodput(async () => 1, { start: 1, max: 8, steps: 2 })).goodput, 8);
 });

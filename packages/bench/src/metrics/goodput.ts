@@ -20,10 +20,12 @@ export interface GoodputSearchOptions {
 }
 
 export interface GoodputResult {
-  /** Highest passing rate tried; 0 when the start rate and every halving of it failed. */
+  /** Highest passing rate tried; 0 when the start rate and its halvings down to start / 64 failed. */
   readonly goodput: number;
   readonly points: readonly GoodputPoint[];
 }
+
+const MAX_HALVINGS = 6;
 
 export async function searchGoodput(measure: (rate: number) => Promise<number>, options: GoodputSearchOptions): Promise<GoodputResult> {
   const target = options.target ?? 0.9;
@@ -39,7 +41,8 @@ export async function searchGoodput(measure: (rate: number) => Promise<number>, 
   let pass = 0;
   let fail = Number.POSITIVE_INFINITY;
   let rate = options.start;
-  // Bracket: double while passing, halve while failing (a few times), never past max.
+  // Bracket: double while passing, never past max; halve while failing, down to start / 64 (a goodput of 0
+  // must mean "none at any sensible rate", not "none at the few rates tried").
   if (await at(rate)) {
     pass = rate;
     while (rate < options.max) {
@@ -52,7 +55,7 @@ export async function searchGoodput(measure: (rate: number) => Promise<number>, 
     }
   } else {
     fail = rate;
-    for (let i = 0; i < options.steps && pass === 0; i++) {
+    for (let i = 0; i < MAX_HALVINGS && pass === 0; i++) {
       rate /= 2;
       if (await at(rate)) pass = rate;
       else fail = rate;
