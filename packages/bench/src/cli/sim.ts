@@ -16,6 +16,7 @@ import { clusterFamily } from '../run/cluster-families.ts';
 import { runComparisonJob } from '../run/comparison-job.ts';
 import { ASAP, type ComparedName, type EngineSetup, SYNC, describeSetup, family } from '../run/engines.ts';
 import { runEngine } from '../run/run-engine.ts';
+import { readSavedYardstick } from '../run/saved-yardstick.ts';
 import { measureUnloaded, unloadedLengths } from '../run/unloaded.ts';
 import { buildWorkload, describeWorkload } from '../workload/spec.ts';
 import { helpOrDuplicates } from './args.ts';
@@ -25,12 +26,13 @@ import { type SimSweepResult, simSweepResult } from '../report/sim-sweep.ts';
 
 const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --model ${MODEL_SHAPES.join('|')}|DIR
                 --workload FILE.csv|poisson|bursty --engine sync|asap [--ranks 384] [--knobs k=v,...]
-                [--yardstick sync|none] [--json]
+                [--yardstick sync|none|RUN.json] [--json]
        asap sim ... --sweep [--slo-scale 2|5|10] [--max-rate R] [--steps N] [--finalists 2] [--skip-ablation]
                 [--out DIR] [--json]
   The cluster under the sim host, numerics off (shapes only; routing from a Zipf popularity model, --skew,
   default 1). One engine at its cluster default (--knobs overrides it), its SLO attainment against the
-  unloaded sync engine's TTFT (--yardstick none: no attainment, no sync runs); or --sweep: each engine's
+  unloaded sync engine's TTFT (--yardstick none: no attainment, no sync runs; RUN.json: the curve an earlier
+  --json run on the same profile, model and ranks measured); or --sweep: each engine's
   configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
   colocated or an attention/expert split, two micro-batch sizes), then the goodput (highest rate with >= 90%
   of requests within sloScale × their unloaded TTFT) of its --finalists best, the best of them kept, and the
@@ -120,15 +122,18 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const name = oneOf<ComparedName>('engine', values.engine, ['sync', 'asap'], 'sync');
-  const yardstick = oneOf('yardstick', values.yardstick, ['sync', 'none'] as const, 'sync');
+  const yardstick = values.yardstick ?? 'sync';
   const setup: EngineSetup = { engine: name, host: 'sim', ranks, knobs: { ...clusterFamily(family(name)).defaults, ...parseKnobs(values.knobs) }, ...sim };
   const requests = await buildWorkload(spec);
   const progress = progressBar(json);
   const started = performance.now();
   let curve: UnloadedTtft | undefined;
+  const maxLength = Math.max(...requests.map((r) => r.promptTokens));
   if (yardstick === 'sync') {
     progress.stage('unloaded TTFT (sync)', 1);
-    curve = await measureUnloaded(model, 'sim', ranks, unloadedLengths(Math.max(...requests.map((r) => r.promptTokens))), config.vocabSize, sim);
+    curve = await measureUnloaded(model, 'sim', ranks, unloadedLengths(maxLength), config.vocabSize, sim);
+  } else if (yardstick !== 'none') {
+    curve = await readSavedYardstick(userPath(yardstick), { profile: sim.profile, model: modelName, ranks, maxLength });
   }
   progress.stage(`${name}, ${ranks} ranks`, requests.length);
   const runStarted = performance.now();
