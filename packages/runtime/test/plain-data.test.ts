@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../src/index.ts';
-import { NOT_PLAIN, copyPlainData } from '../src/channel/plain-data.ts';
+import { NOT_PLAIN, clonePlainData, copyPlainData } from '../src/channel/plain-data.ts';
 
 function randomValue(next: () => number, depth: number): unknown {
   const roll = next();
@@ -57,4 +57,28 @@ test('copyPlainData declines what JSON would change or that is not plain data', 
   ];
   for (const value of cases) assert.equal(copyPlainData(value), NOT_PLAIN, `declines ${String(JSON.stringify(value))}`);
   assert.deepEqual(copyPlainData(Object.assign(Object.create(null) as object, { a: [1] })), { a: [1] });
+});
+
+test('clonePlainData equals structuredClone on random plain data, keeping −0, NaN, undefined and holes', () => {
+  const random = SeededRandom.forName(4, 'plain-data-clone');
+  const next = (): number => random.next();
+  for (let i = 0; i < 2000; i++) {
+    const value = randomValue(next, 0);
+    const copy = clonePlainData(value);
+    assert.deepStrictEqual(copy, structuredClone(value));
+    if (typeof value === 'object' && value !== null) assert.notEqual(copy, value, 'a copy, not the same object');
+  }
+  const odd = { z: -0, n: Number.NaN, u: undefined, holes: [1, , 3], nested: [[-0], { i: Number.POSITIVE_INFINITY }] };
+  assert.deepStrictEqual(clonePlainData(odd), structuredClone(odd));
+  assert.ok(Object.is(clonePlainData(-0), -0));
+  assert.equal(1 in (clonePlainData(odd).holes as unknown[]), false, 'a hole stays a hole');
+});
+
+test('clonePlainData leaves what is not plain data to structuredClone', () => {
+  class Point {
+    x = 1;
+  }
+  const values: unknown[] = [new Date(0), new Map([[1, 2]]), new Float32Array([1, 2]), { p: new Point() }, [new Set([1])]];
+  for (const value of values) assert.deepStrictEqual(clonePlainData(value), structuredClone(value));
+  assert.throws(() => clonePlainData({ f: () => 1 }), { name: 'DataCloneError' });
 });

@@ -10,7 +10,7 @@ import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
 import { encodeMessage, receivedMeta } from '../../channel/record.ts';
-import { NOT_PLAIN, copyPlainData } from '../../channel/plain-data.ts';
+import { NOT_PLAIN, clonePlainData, copyPlainData } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
@@ -181,7 +181,7 @@ class VirtualHost implements SimHost {
     const setups = [...this.simActors.values()].map(async (actor) => {
       const id = actor.plan.placement.id;
       try {
-        await actor.runner.start(definitions.get(id) as ActorDefinition, structuredClone(actor.plan.config));
+        await actor.runner.start(definitions.get(id) as ActorDefinition, clonePlainData(actor.plan.config));
       } catch (error) {
         throw new ActorSpawnError(id, actor.plan.moduleUrl, error);
       }
@@ -216,7 +216,7 @@ class VirtualHost implements SimHost {
   async stats(actor: ActorId): Promise<ActorStats> {
     const a = this.simActor(actor, 'stats');
     if (a.state !== 'running') throw new ActorStoppedError(actor, a.stopReason);
-    return structuredClone(a.runner.stats());
+    return clonePlainData(a.runner.stats());
   }
 
   shutdown(): Promise<void> {
