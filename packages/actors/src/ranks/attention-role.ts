@@ -29,6 +29,8 @@ export interface AttentionRoleOptions {
   readonly kvBudgetBytes: number;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Where dispatched rows go: a channel put, or straight into this actor's own expert side. */
 export type DispatchSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
 
@@ -214,14 +216,11 @@ export class AttentionRole {
     plan.forEach((rows, x) => {
       if (rows.rows.rowCount === 0) return;
       replies.push(new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject })));
-      const meta: DispatchMeta = {
-        layer,
-        batch,
-        groups: rows.groups,
-        requests,
-        runs: requests.length > 1 ? requestRuns(rows, requestOfChunk) : undefined,
-        deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
-      };
+      // Keys only with values: the receiver reads the same meta either way (JSON drops undefined), but the
+      // sim host copies plain data directly and parses the JSON back for a meta with an undefined key.
+      const meta: Mutable<DispatchMeta> = { layer, batch, groups: rows.groups, requests };
+      if (requests.length > 1) meta.runs = requestRuns(rows, requestOfChunk);
+      if (Number.isFinite(deadlineMs)) meta.deadlineMs = deadlineMs;
       sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, this.model.config.hiddenSize)));
     });
     return Promise.all(sends).then(() => Promise.all(replies));
