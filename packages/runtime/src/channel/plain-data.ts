@@ -93,3 +93,68 @@ function cloneTree(value: unknown, depth: number): unknown {
   }
   return copy;
 }
+
+/**
+ * The UTF-8 byte length of `JSON.stringify(value)`, counted without building the text, for the values
+ * copyPlainData copies; undefined for the others (the caller serialises those). A sim host measures every
+ * message's meta to charge its link; serialising it only to count its bytes dominated a small message.
+ */
+export function plainJsonBytes(value: unknown, depth = 0): number | undefined {
+  switch (typeof value) {
+    case 'string':
+      return stringJsonBytes(value);
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'number':
+      return Number.isFinite(value) ? numberJsonBytes(value) : undefined;
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 4;
+  if (depth >= MAX_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+    // "[", "]", and a comma between items
+    let bytes = value.length > 0 ? value.length + 1 : 2;
+    for (let i = 0; i < value.length; i++) {
+      const item = plainJsonBytes(value[i], depth + 1);
+      if (item === undefined) return undefined;
+      bytes += item;
+    }
+    return bytes;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const source = value as Record<string, unknown>;
+  if ('toJSON' in source) return undefined;
+  const keys = Object.keys(source);
+  // "{", "}", a comma between members, and a colon in each
+  let bytes = keys.length > 0 ? 2 * keys.length + 1 : 2;
+  for (const key of keys) {
+    if (key === '__proto__') return undefined;
+    const item = plainJsonBytes(source[key], depth + 1);
+    if (item === undefined) return undefined;
+    bytes += stringJsonBytes(key) + item;
+  }
+  return bytes;
+}
+
+/** JSON writes a finite number as its shortest round-trip text (−0 as 0): digits counted for integers below 1e21. */
+function numberJsonBytes(value: number): number {
+  if (!Number.isInteger(value) || Math.abs(value) >= 1e21) return String(value).length;
+  let digits = 1;
+  const magnitude = Math.abs(value);
+  for (let power = 10; magnitude >= power; power *= 10) digits++;
+  return value < 0 ? digits + 1 : digits;
+}
+
+/** Quotes and the characters, for printable ASCII that needs no escape; else the escaped text's UTF-8 bytes. */
+function stringJsonBytes(value: string): number {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return Buffer.byteLength(JSON.stringify(value), 'utf8');
+  }
+  return value.length + 2;
+}
