@@ -48,21 +48,26 @@ export function planDispatch(
   if (dispatches.some((d) => d.expertCounts)) return planCounted(dispatches, holders, ranks, choose);
   // The rows' width: the hidden size, or 0 when rows are shapes only.
   const hidden = dispatches[0]?.expertInput.rowSize ?? 0;
-  // per destination: expert → [chunk, slot, token] triples
-  const byDest = Array.from({ length: ranks }, () => new Map<number, number[]>());
+  // per destination: expert → [chunk, slot, token] triples; made for destinations that get rows only (a
+  // rank with no work still plans its empty batch at every layer of a lock-step engine)
+  const byDest = new Array<Map<number, number[]> | undefined>(ranks).fill(undefined);
   dispatches.forEach((dispatch, chunk) => {
     for (const { expert, slots, tokens } of rowsByExpert(dispatch.routing)) {
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
       for (let i = 0; i < slots.length; i++) {
         const dest = where.length === 1 ? where[0] : choose(expert, where, 1);
-        let list = byDest[dest].get(expert);
-        if (!list) byDest[dest].set(expert, (list = []));
+        const experts = (byDest[dest] ??= new Map<number, number[]>());
+        let list = experts.get(expert);
+        if (!list) experts.set(expert, (list = []));
         list.push(chunk, slots[i], tokens[i]);
       }
     }
   });
+  // Destinations without rows share one empty plan of this width (frozen: nothing writes to it).
+  let empty: OutgoingRows | undefined;
   return byDest.map((experts) => {
+    if (!experts) return (empty ??= Object.freeze({ groups: Object.freeze([]), rows: Tensor.zeros([0, hidden]), chunkOf: NO_ROWS, slotOf: NO_ROWS }));
     const order = [...experts.keys()].sort((a, b) => a - b);
     const total = order.reduce((n, e) => n + (experts.get(e) as number[]).length / 3, 0);
     const rows = Tensor.zeros([total, hidden]);
