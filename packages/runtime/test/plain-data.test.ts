@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../src/index.ts';
-import { NOT_PLAIN, copyPlainData } from '../src/channel/plain-data.ts';
+import { NOT_PLAIN, clonePlainData, copyPlainData, plainJsonBytes } from '../src/channel/plain-data.ts';
 
 function randomValue(next: () => number, depth: number): unknown {
   const roll = next();
@@ -57,4 +57,43 @@ test('copyPlainData declines what JSON would change or that is not plain data', 
   ];
   for (const value of cases) assert.equal(copyPlainData(value), NOT_PLAIN, `declines ${String(JSON.stringify(value))}`);
   assert.deepEqual(copyPlainData(Object.assign(Object.create(null) as object, { a: [1] })), { a: [1] });
+});
+
+test('clonePlainData equals structuredClone on random plain data, keeping −0, NaN, undefined and holes', () => {
+  const random = SeededRandom.forName(4, 'plain-data-clone');
+  const next = (): number => random.next();
+  for (let i = 0; i < 2000; i++) {
+    const value = randomValue(next, 0);
+    const copy = clonePlainData(value);
+    assert.deepStrictEqual(copy, structuredClone(value));
+    if (typeof value === 'object' && value !== null) assert.notEqual(copy, value, 'a copy, not the same object');
+  }
+  const odd = { z: -0, n: Number.NaN, u: undefined, holes: [1, , 3], nested: [[-0], { i: Number.POSITIVE_INFINITY }] };
+  assert.deepStrictEqual(clonePlainData(odd), structuredClone(odd));
+  assert.ok(Object.is(clonePlainData(-0), -0));
+  assert.equal(1 in (clonePlainData(odd).holes as unknown[]), false, 'a hole stays a hole');
+});
+
+test('clonePlainData leaves what is not plain data to structuredClone', () => {
+  class Point {
+    x = 1;
+  }
+  const values: unknown[] = [new Date(0), new Map([[1, 2]]), new Float32Array([1, 2]), { p: new Point() }, [new Set([1])]];
+  for (const value of values) assert.deepStrictEqual(clonePlainData(value), structuredClone(value));
+  assert.throws(() => clonePlainData({ f: () => 1 }), { name: 'DataCloneError' });
+});
+
+test('plainJsonBytes equals the UTF-8 length of JSON.stringify on random plain data, and declines what copyPlainData declines', () => {
+  const random = SeededRandom.forName(5, 'plain-json-bytes');
+  const next = (): number => random.next();
+  const numbers = [0.1, -2.5e-7, 1e21, 999999999999999900000, -1e21, 2 ** 53 + 2, 123456789, -10, 9, 10, 99, 100, 1 / 3, 5e-324];
+  const strings = ['a"b', 'back\\slash', 'tab\t', '\u0000', '\u007f', 'ü', '€', '😀', '\udc00', 'line\nbreak', '~ '];
+  for (let i = 0; i < 3000; i++) {
+    const roll = next();
+    const value =
+      roll < 0.2 ? numbers[Math.floor(next() * numbers.length)] : roll < 0.4 ? { [strings[Math.floor(next() * strings.length)]]: [strings[Math.floor(next() * strings.length)], numbers[Math.floor(next() * numbers.length)]] } : randomValue(next, 0);
+    assert.equal(plainJsonBytes(value), Buffer.byteLength(JSON.stringify(value), 'utf8'), JSON.stringify(value));
+  }
+  const declined: unknown[] = [{ a: undefined }, [undefined], [1, , 3], Number.NaN, { f: () => 1 }, new Date(0), { toJSON: () => 'x' }, JSON.parse('{"__proto__": 1}'), 1n];
+  for (const value of declined) assert.equal(plainJsonBytes(value), undefined);
 });

@@ -1,7 +1,7 @@
 // ASAP colocated: one rank runs attention for its own requests and serves expert rows for every rank, with
 // no barrier. Rows for its own experts skip the channel; everything else is the disaggregated ranks' code.
 import { type ActorId, type ChannelMessage, anyRank, defineActor } from '@asap/runtime';
-import { defer, from, merge, mergeMap } from 'rxjs';
+import { defer, from, ignoreElements, merge, mergeMap } from 'rxjs';
 import { type AsapRankConfig, heldExperts } from './asap-config.ts';
 import { AttentionRole } from './attention-role.ts';
 import { ExpertRole } from './expert-role.ts';
@@ -25,22 +25,23 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
     else if (m.kind === 'cancel') experts.cancel((m.meta as { id: number }).id);
   });
   const role = attention;
-  const peers = config.attentionRanks.filter((r) => r !== ctx.id);
-  const fromPeers$ = anyRank(
-    peers.map((p) =>
-      ctx.inboxFrom(p).pipe(
-        mergeMap(async (m) => {
-          if (m.kind === 'dispatch') experts.accept(p, m);
-          else if (m.kind === 'cancel') experts.cancel((m.meta as { id: number }).id);
-          else if (m.kind === 'combine') role.onCombine(p, m);
-          else throw new Error(`asap colocated rank: unexpected "${m.kind}" from "${p}"`);
-        }),
-      ),
-    ),
-  );
+  const peers = new Set(config.attentionRanks.filter((r) => r !== ctx.id));
+  // Peers' messages are handled in onMessage, as they land: a stream per peer cost every message an
+  // operator chain and a promise. The streams are still read for a peer's end: one that crashes or stops
+  // fails this rank (its rows would never come back).
+  const peersDown$ = anyRank([...peers].map((p) => ctx.inboxFrom(p))).pipe(ignoreElements());
   const requests$ = ctx.inboxFrom(config.gateway).pipe(mergeMap((m) => role.onGateway(m), 1));
   return {
-    run$: merge(requests$, fromPeers$, defer(() => from(role.run())), defer(() => from(experts.run()))),
+    onMessage(from, m) {
+      // The gateway's messages are read in order through requests$.
+      if (from === config.gateway) return;
+      if (!peers.has(from)) throw new Error(`asap colocated rank: unexpected "${m.kind}" from "${from}"`);
+      if (m.kind === 'dispatch') experts.accept(from, m);
+      else if (m.kind === 'cancel') experts.cancel((m.meta as { id: number }).id);
+      else if (m.kind === 'combine') role.onCombine(from, m);
+      else throw new Error(`asap colocated rank: unexpected "${m.kind}" from "${from}"`);
+    },
+    run$: merge(requests$, peersDown$, defer(() => from(role.run())), defer(() => from(experts.run()))),
     stats: () =>
       rankStats(ctx, timeline, { steps: role.batches, tokens: role.tokens, queue: role.queue, expertCalls: experts.calls, expertRows: experts.rows, routing: role.routing }),
     stop() {

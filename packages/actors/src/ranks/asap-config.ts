@@ -23,5 +23,10 @@ export interface AsapRankConfig {
 
 /** The experts `rank` holds per layer, for loading. */
 export function heldExperts(holders: ExpertHolders, rank: number): number[][] {
-  return holders.map((layer) => layer.flatMap((rs, e) => (rs.includes(rank) ? [e] : [])));
+  // Loops, not flatMap: every rank of a 384-rank simulation runs this over every layer's experts at start.
+  return holders.map((layer) => {
+    const held: number[] = [];
+    for (let e = 0; e < layer.length; e++) if (layer[e].includes(rank)) held.push(e);
+    return held;
+  });
 }

@@ -29,6 +29,8 @@ export interface AttentionRoleOptions {
   readonly kvBudgetBytes: number;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Where dispatched rows go: a channel put, or straight into this actor's own expert side. */
 export type DispatchSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
 
@@ -165,10 +167,12 @@ export class AttentionRole {
       const replies = await this.timeline.wait('queue-wait', 'experts', this.exchange(batch, layer, plan, requests, (chunk) => items[chunk].chunk.request.meta.id, deadlineMs));
       const slots = slotBuffers(dispatches);
       const width = this.model.numerics ? c.hiddenSize : 0;
+      let next = 0;
       plan.forEach((sent, x) => {
-        const reply = replies[x];
+        if (sent.rows.rowCount === 0) return;
+        const reply = replies[next++];
         // An expert rank drops the rows of cancelled requests (the whole dispatch when all of its are).
-        if (!reply || (reply.meta as { dropped?: boolean }).dropped) return;
+        if ((reply.meta as { dropped?: boolean }).dropped) return;
         landOutputs(sent, rowsOf(reply, sent.rows.rowCount, width), slots);
       });
       await this.timeline.compute(combineOp(c, items.reduce((n, i) => n + i.chunk.length, 0)), () => {
@@ -194,7 +198,10 @@ export class AttentionRole {
     await reportLoad(this.ctx, this.options.gateway, this.queue, this.received);
   }
 
-  /** Puts each expert rank's rows and resolves with every reply (indexed by expert rank). */
+  /**
+   * Puts each expert rank's rows and resolves with the replies of the ranks that got rows, in rank order
+   * (no placeholder for the others: at hundreds of ranks, most get none from one micro-batch's layer).
+   */
   private exchange(
     batch: number,
     layer: number,
@@ -202,21 +209,18 @@ export class AttentionRole {
     requests: readonly number[],
     requestOfChunk: (chunk: number) => number,
     deadlineMs: number,
-  ): Promise<(ChannelMessage | undefined)[]> {
+  ): Promise<ChannelMessage[]> {
     if (this.failure) return Promise.reject(this.failure.error);
-    const replies: Promise<ChannelMessage | undefined>[] = plan.map(() => Promise.resolve(undefined));
+    const replies: Promise<ChannelMessage>[] = [];
     const sends: Promise<void>[] = [];
     plan.forEach((rows, x) => {
       if (rows.rows.rowCount === 0) return;
-      replies[x] = new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject }));
-      const meta: DispatchMeta = {
-        layer,
-        batch,
-        groups: rows.groups,
-        requests,
-        runs: requests.length > 1 ? requestRuns(rows, requestOfChunk) : undefined,
-        deadlineMs: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
-      };
+      replies.push(new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject })));
+      // Keys only with values: the receiver reads the same meta either way (JSON drops undefined), but the
+      // sim host copies plain data directly and parses the JSON back for a meta with an undefined key.
+      const meta: Mutable<DispatchMeta> = { layer, batch, groups: rows.groups, requests };
+      if (requests.length > 1) meta.runs = requestRuns(rows, requestOfChunk);
+      if (Number.isFinite(deadlineMs)) meta.deadlineMs = deadlineMs;
       sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, this.model.config.hiddenSize)));
     });
     return Promise.all(sends).then(() => Promise.all(replies));

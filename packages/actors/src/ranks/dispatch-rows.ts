@@ -9,7 +9,7 @@ import type { ExpertGroup } from './messages.ts';
 
 /** The rows one source sends one destination for one layer, grouped by expert ascending. */
 export interface OutgoingRows {
-  readonly groups: ExpertGroup[];
+  readonly groups: readonly ExpertGroup[];
   /** [rows, hidden], group after group. */
   readonly rows: Tensor;
   /** Per row: the chunk (index into the source's list) and the slot (t * topK + s) it answers. */
@@ -48,21 +48,26 @@ export function planDispatch(
   if (dispatches.some((d) => d.expertCounts)) return planCounted(dispatches, holders, ranks, choose);
   // The rows' width: the hidden size, or 0 when rows are shapes only.
   const hidden = dispatches[0]?.expertInput.rowSize ?? 0;
-  // per destination: expert → [chunk, slot, token] triples
-  const byDest = Array.from({ length: ranks }, () => new Map<number, number[]>());
+  // per destination: expert → [chunk, slot, token] triples; made for destinations that get rows only (a
+  // rank with no work still plans its empty batch at every layer of a lock-step engine)
+  const byDest = new Array<Map<number, number[]> | undefined>(ranks).fill(undefined);
   dispatches.forEach((dispatch, chunk) => {
     for (const { expert, slots, tokens } of rowsByExpert(dispatch.routing)) {
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
       for (let i = 0; i < slots.length; i++) {
         const dest = where.length === 1 ? where[0] : choose(expert, where, 1);
-        let list = byDest[dest].get(expert);
-        if (!list) byDest[dest].set(expert, (list = []));
+        const experts = (byDest[dest] ??= new Map<number, number[]>());
+        let list = experts.get(expert);
+        if (!list) experts.set(expert, (list = []));
         list.push(chunk, slots[i], tokens[i]);
       }
     }
   });
+  // Destinations without rows share one empty plan of this width (frozen: nothing writes to it).
+  let empty: OutgoingRows | undefined;
   return byDest.map((experts) => {
+    if (!experts) return (empty ??= Object.freeze({ groups: Object.freeze([]), rows: Tensor.zeros([0, hidden]), chunkOf: NO_ROWS, slotOf: NO_ROWS }));
     const order = [...experts.keys()].sort((a, b) => a - b);
     const total = order.reduce((n, e) => n + (experts.get(e) as number[]).length / 3, 0);
     const rows = Tensor.zeros([total, hidden]);
@@ -89,8 +94,9 @@ export function planDispatch(
  * experts, not the tokens. A (chunk, expert) group goes whole to one holder.
  */
 function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (readonly number[])[], ranks: number, choose: ReplicaChoice): OutgoingRows[] {
-  // per destination: expert → [chunk, rows] pairs, chunks ascending
-  const byDest = Array.from({ length: ranks }, () => new Map<number, number[]>());
+  // per destination: expert → [chunk, rows] pairs, chunks ascending; made for destinations that get rows
+  // only (at hundreds of ranks, a micro-batch's layer reaches a fraction of them)
+  const byDest = new Array<Map<number, number[]> | undefined>(ranks).fill(undefined);
   dispatches.forEach((dispatch, chunk) => {
     const counts = dispatch.expertCounts;
     if (!counts) throw new Error(`dispatch: layer ${dispatch.layer} mixes counted and routed rows`);
@@ -99,31 +105,37 @@ function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (read
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
       const dest = where.length === 1 ? where[0] : choose(expert, where, n);
-      let list = byDest[dest].get(expert);
-      if (!list) byDest[dest].set(expert, (list = []));
+      const experts = (byDest[dest] ??= new Map<number, number[]>());
+      let list = experts.get(expert);
+      if (!list) experts.set(expert, (list = []));
       list.push(chunk, n);
     });
   });
-  return byDest.map((experts) => {
-    const groups: ExpertGroup[] = [];
-    const countedRuns: [number, number][] = [];
-    let total = 0;
-    for (const expert of [...experts.keys()].sort((a, b) => a - b)) {
-      const list = experts.get(expert) as number[];
-      let rows = 0;
-      for (let i = 0; i < list.length; i += 2) {
-        countedRuns.push([list[i], list[i + 1]]);
-        rows += list[i + 1];
-      }
-      groups.push([expert, rows]);
-      total += rows;
+  return byDest.map((experts) => (experts ? countedRows(experts) : NO_COUNTED_ROWS));
+}
+
+/** One destination's counted rows: groups by expert ascending, and the runs of each group's chunks. */
+function countedRows(experts: ReadonlyMap<number, number[]>): OutgoingRows {
+  const groups: ExpertGroup[] = [];
+  const countedRuns: [number, number][] = [];
+  let total = 0;
+  for (const expert of [...experts.keys()].sort((a, b) => a - b)) {
+    const list = experts.get(expert) as number[];
+    let rows = 0;
+    for (let i = 0; i < list.length; i += 2) {
+      countedRuns.push([list[i], list[i + 1]]);
+      rows += list[i + 1];
     }
-    return { groups, rows: shapeRows(total), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns };
-  });
+    groups.push([expert, rows]);
+    total += rows;
+  }
+  return { groups, rows: shapeRows(total), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns };
 }
 
 const NO_ROWS = new Int32Array(0);
 const NO_VALUES = new Float32Array(new SharedArrayBuffer(0));
+/** What a destination without counted rows gets: one shared, frozen value (nothing reads it but to skip it). */
+const NO_COUNTED_ROWS: OutgoingRows = Object.freeze({ groups: Object.freeze([]), rows: shapeRows(0), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns: Object.freeze([]) });
 
 /** `count` rows of width 0 (numerics off): a shape, with no memory behind it. */
 export function shapeRows(count: number): Tensor {
@@ -133,7 +145,15 @@ export function shapeRows(count: number): Tensor {
 /** Rows per expert across every source: the batch each expert will run. */
 export function rowsPerExpert(sources: readonly IncomingRows[]): Map<number, number> {
   const rows = new Map<number, number>();
-  for (const s of sources) for (const [expert, count] of s.groups) rows.set(expert, (rows.get(expert) ?? 0) + count);
+  // Index loops, not destructuring: this runs for every group of every batch, and destructuring a pair
+  // goes through the iterator protocol.
+  for (const s of sources) {
+    const groups = s.groups;
+    for (let i = 0; i < groups.length; i++) {
+      const expert = groups[i][0];
+      rows.set(expert, (rows.get(expert) ?? 0) + groups[i][1]);
+    }
+  }
   return rows;
 }
 
@@ -243,7 +263,7 @@ export function rowsOf(message: ChannelMessage, count: number, width: number): T
 /** Rows a dispatch header announces. */
 export function groupRows(groups: readonly ExpertGroup[]): number {
   let n = 0;
-  for (const [, count] of groups) n += count;
+  for (let i = 0; i < groups.length; i++) n += groups[i][1];
   return n;
 }
 

@@ -11,10 +11,50 @@ export interface PopularityOptions {
   readonly seed: number;
 }
 
-export class ExpertPopularity {
+/** The model's popularity tables: which experts are hot per layer, and each rank's inclusion chance. */
+interface PopularityTables {
   /** Per layer: experts hottest first. */
-  private readonly hottest: Int32Array[];
+  readonly hottest: readonly Int32Array[];
   /** The chance the r-th hottest expert is among a token's top k (every layer alike). */
+  readonly inclusion: Float64Array;
+}
+
+/**
+ * Tables by what they depend on: every rank of a simulation builds the same ones, and at hundreds of ranks
+ * in one thread building them once each was a large part of the start. Read only once built.
+ */
+const tablesCache = new Map<string, PopularityTables>();
+
+function popularityTables(config: ModelConfig, options: PopularityOptions): PopularityTables {
+  const key = `${config.numExperts}:${config.topK}:${config.layerKinds.length}:${options.skew}:${options.seed}`;
+  let tables = tablesCache.get(key);
+  if (!tables) {
+    tables = buildTables(config, options);
+    tablesCache.set(key, tables);
+  }
+  return tables;
+}
+
+function buildTables(config: ModelConfig, options: PopularityOptions): PopularityTables {
+  const order = new SeededRandom(options.seed);
+  const n = config.numExperts;
+  // The r-th hottest expert's pick probability, the same in every layer; only which expert is r-th differs.
+  const byRank = Float64Array.from({ length: n }, (_, r) => 1 / (r + 1) ** options.skew);
+  const total = byRank.reduce((a, b) => a + b, 0);
+  byRank.forEach((w, r) => (byRank[r] = w / total));
+  const hottest = config.layerKinds.map(() => {
+    const rank = Int32Array.from({ length: n }, (_, e) => e);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(order.next() * (i + 1));
+      [rank[i], rank[j]] = [rank[j], rank[i]];
+    }
+    return rank;
+  });
+  return { hottest, inclusion: inclusionProbabilities(byRank, config.topK) };
+}
+
+export class ExpertPopularity {
+  private readonly hottest: readonly Int32Array[];
   private readonly inclusion: Float64Array;
 
   constructor(
@@ -22,21 +62,9 @@ export class ExpertPopularity {
     options: PopularityOptions,
   ) {
     if (!(options.skew >= 0 && Number.isFinite(options.skew))) throw new RangeError(`expert popularity: skew must be a finite number >= 0, got ${options.skew}`);
-    const order = new SeededRandom(options.seed);
-    const n = config.numExperts;
-    // The r-th hottest expert's pick probability, the same in every layer; only which expert is r-th differs.
-    const byRank = Float64Array.from({ length: n }, (_, r) => 1 / (r + 1) ** options.skew);
-    const total = byRank.reduce((a, b) => a + b, 0);
-    byRank.forEach((w, r) => (byRank[r] = w / total));
-    this.hottest = config.layerKinds.map(() => {
-      const rank = Int32Array.from({ length: n }, (_, e) => e);
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(order.next() * (i + 1));
-        [rank[i], rank[j]] = [rank[j], rank[i]];
-      }
-      return rank;
-    });
-    this.inclusion = inclusionProbabilities(byRank, config.topK);
+    const tables = popularityTables(config, options);
+    this.hottest = tables.hottest;
+    this.inclusion = tables.inclusion;
   }
 
   /**

@@ -21,12 +21,14 @@ export interface ExpertRoleOptions {
   readonly recordIdle?: boolean;
 }
 
-interface Waiting {
+/** A dispatch waiting for its batch; it is its own IncomingRows when none of its rows are dropped. */
+interface Waiting extends IncomingRows {
   readonly from: ActorId;
   readonly meta: DispatchMeta;
-  readonly rows: Tensor;
   readonly arrivedMs: number;
   readonly rowCount: number;
+  /** In the batch being taken (takeBatch). */
+  taken: boolean;
 }
 
 /** Where the outputs go: a channel put, or straight into this actor's own attention side. */
@@ -62,7 +64,7 @@ export class ExpertRole {
   accept(from: ActorId, message: ChannelMessage): void {
     const meta = message.meta as DispatchMeta;
     const rows = rowsOf(message, groupRows(meta.groups), this.model.numerics ? this.model.config.hiddenSize : 0);
-    this.waiting.push({ from, meta, rows, arrivedMs: this.ctx.now(), rowCount: rows.rowCount });
+    this.waiting.push({ from, meta, groups: meta.groups, rows, arrivedMs: this.ctx.now(), rowCount: rows.rowCount, taken: false });
     this.waitingRows += rows.rowCount;
     this.wake.notify();
   }
@@ -99,7 +101,8 @@ export class ExpertRole {
    */
   private async fill(): Promise<void> {
     if (this.options.batchWaitMs === 0) return;
-    const oldest = Math.min(...this.waiting.map((w) => w.arrivedMs));
+    let oldest = Infinity;
+    for (const w of this.waiting) oldest = Math.min(oldest, w.arrivedMs);
     const left = oldest + this.options.batchWaitMs - this.ctx.now();
     if (left > 0 && this.queuedRows < this.options.batchRows) await this.timeline.wait('queue-wait', 'batch-fill', this.ctx.after(left));
   }
@@ -118,34 +121,44 @@ export class ExpertRole {
     for (const w of order) {
       if (w.meta.layer !== layer || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
       batch.push(w);
+      w.taken = true;
       rows += w.rowCount;
     }
-    const taken = new Set(batch);
-    this.waiting = this.waiting.filter((w) => !taken.has(w));
+    this.waiting = this.waiting.filter((w) => !w.taken);
     this.waitingRows -= rows;
     return batch;
   }
 
   private async serve(batch: readonly Waiting[]): Promise<void> {
-    // Rows of cancelled requests are not computed: a whole dispatch when all its requests are, else row by row.
-    const prepared = batch.map((w) => {
-      const ids = w.meta.requests ?? [];
-      const whole: IncomingRows = { groups: w.meta.groups, rows: w.rows };
-      if (!ids.some((id) => this.cancelled.has(id))) return { w, rows: whole, kept: undefined };
-      if (ids.every((id) => this.cancelled.has(id))) return undefined;
-      if (!w.meta.runs) return { w, rows: whole, kept: undefined };
-      const { rows, kept } = keepRows(whole, w.meta.runs, this.cancelled);
-      this.droppedRows += w.rowCount - kept.length;
-      return { w, rows, kept };
+    // Rows of cancelled requests are not computed: a whole dispatch when all its requests are, else row by
+    // row. A dispatch computed whole is its own source; `sourceOf` maps each dispatch to its source (-1: none).
+    const sources: IncomingRows[] = [];
+    const keptOf: (Int32Array | undefined)[] = [];
+    const sourceOf = new Int32Array(batch.length).fill(-1);
+    const cancelled = this.cancelled;
+    batch.forEach((w, b) => {
+      let rows: IncomingRows | undefined = w;
+      let kept: Int32Array | undefined;
+      const ids = w.meta.requests;
+      if (cancelled.size > 0 && ids?.some((id) => cancelled.has(id))) {
+        if (ids.every((id) => cancelled.has(id))) rows = undefined;
+        else if (w.meta.runs) {
+          ({ rows, kept } = keepRows(w, w.meta.runs, cancelled));
+          this.droppedRows += w.rowCount - kept.length;
+        }
+      }
+      if (!rows || rows.rows.rowCount === 0) return;
+      sourceOf[b] = sources.length;
+      sources.push(rows);
+      keptOf.push(kept);
     });
-    const live = prepared.filter((p): p is NonNullable<typeof p> => p !== undefined && p.rows.rows.rowCount > 0);
-    this.dropped += batch.length - live.length;
-    const sources: IncomingRows[] = live.map((p) => p.rows);
+    this.dropped += batch.length - sources.length;
     const sizes = rowsPerExpert(sources);
     const layer = batch[0].meta.layer;
     let outputs: Tensor[] = [];
     if (sources.length > 0) {
-      const total = [...sizes.values()].reduce((n, k) => n + k, 0);
+      let total = 0;
+      for (const k of sizes.values()) total += k;
       ({ outputs } = await this.timeline.compute(
         expertsOp(this.model.config, sizes.values(), this.model.weightBytes),
         () => runExpertBatch(sources, (expert, rows) => this.model.expert(layer, expert, rows)),
@@ -157,13 +170,14 @@ export class ExpertRole {
       this.batches++;
     }
     const queuedRows = this.queuedRows;
-    const liveIndex = new Map(live.map((p, i) => [p.w, i]));
     await Promise.all(
-      batch.map((w) => {
-        const i = liveIndex.get(w) ?? -1;
-        const kept = i >= 0 ? live[i].kept : undefined;
+      batch.map((w, b) => {
+        const i = sourceOf[b];
+        const kept = i >= 0 ? keptOf[i] : undefined;
         const out = i < 0 ? undefined : kept ? restoreRows(outputs[i], kept, w.rowCount) : outputs[i];
-        const meta: CombineMeta & { queuedRows: number; dropped?: boolean } = { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows, dropped: i < 0 || undefined };
+        // No `dropped` key unless dropped: the sim host copies a plain meta directly, but parses the JSON back for one with an undefined key.
+        const meta: CombineMeta & { queuedRows: number; dropped?: boolean } =
+          i < 0 ? { layer, batch: w.meta.batch, rows: 0, queuedRows, dropped: true } : { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows };
         return this.reply(w.from, out ? withRows('combine', meta, out, this.model.config.hiddenSize) : { kind: 'combine', meta });
       }),
     );

@@ -66,7 +66,7 @@ export class Timeline {
     const start = this.ctx.now();
     if (++this.ops >= this.faultAt) this.injectFault(op.name);
     const result = await this.ctx.device.run(op, compute);
-    this.record({ kind: 'compute', start, end: this.ctx.now(), name: op.name, requests, rows });
+    this.record('compute', start, op.name, requests, rows);
     return result;
   }
 
@@ -76,7 +76,7 @@ export class Timeline {
     try {
       return await work;
     } finally {
-      this.record({ kind, start, end: this.ctx.now(), name });
+      this.record(kind, start, name);
     }
   }
 
@@ -86,9 +86,15 @@ export class Timeline {
     return { activeMs, computeMs: t.compute, barrierWaitMs: t['barrier-wait'], queueWaitMs: t['queue-wait'], idleMs: t.idle };
   }
 
-  private record(span: SpanDetail): void {
-    const ms = span.end - span.start;
-    this.totals[span.kind] += ms;
-    if (this.logSpans && ms > 0) this.ctx.log('span', span);
+  /** Adds a span ending now to the totals; the span itself is built only when spans are logged (every device op and wait has one). */
+  private record(kind: SpanKind, start: number, name: string, requests?: readonly number[], rows?: number): void {
+    const end = this.ctx.now();
+    const ms = end - start;
+    this.totals[kind] += ms;
+    if (this.logSpans && ms > 0) {
+      // A device op's span names its requests and rows (undefined ones included); a wait's has neither.
+      const span: SpanDetail = kind === 'compute' ? { kind, start, end, name, requests, rows } : { kind, start, end, name };
+      this.ctx.log('span', span);
+    }
   }
 }

@@ -11,7 +11,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import type { ChannelMessage } from './message.ts';
 import { roundUp } from '../memory/align.ts';
 import { RECORD_ALIGN } from './ring.ts';
-import { NOT_PLAIN, copyPlainData } from './plain-data.ts';
+import { NOT_PLAIN, copyPlainData, plainJsonBytes } from './plain-data.ts';
 
 export const WRAP = -1;
 
@@ -46,12 +46,36 @@ export interface EncodedMessage {
   readonly recordBytes: number;
 }
 
-export function encodeMessage(channel: string, message: ChannelMessage): EncodedMessage {
+/** The message's tensors, checked: an array of Tensors. */
+function checkedTensors(channel: string, message: ChannelMessage): readonly Tensor[] {
   if (message === null || typeof message !== 'object' || typeof message.kind !== 'string') {
     throw new TypeError(`channel "${channel}": a message needs a string kind`);
   }
   const tensors = message.tensors ?? [];
   if (!Array.isArray(tensors)) throw new TypeError(`channel "${channel}": message "${message.kind}": tensors must be an array`);
+  for (let i = 0; i < tensors.length; i++) {
+    if (!(tensors[i] instanceof Tensor)) {
+      throw new TypeError(`channel "${channel}": message "${message.kind}": tensors[${i}] is not a Tensor`);
+    }
+  }
+  return tensors;
+}
+
+/** Where a record's tensor bytes start, for a kind and meta of these byte lengths and these tensors. */
+function dataStartOf(kindBytes: number, metaBytes: number, tensors: readonly Tensor[]): number {
+  let descriptorBytes = 0;
+  for (let i = 0; i < tensors.length; i++) descriptorBytes += (TENSOR_WORDS + tensors[i].rank) * 4;
+  return roundUp(FIXED_BYTES + descriptorBytes + kindBytes + metaBytes);
+}
+
+function tensorBytesOf(tensors: readonly Tensor[]): number {
+  let dataBytes = 0;
+  for (let i = 0; i < tensors.length; i++) dataBytes += roundUp(tensors[i].byteLength);
+  return dataBytes;
+}
+
+export function encodeMessage(channel: string, message: ChannelMessage): EncodedMessage {
+  const tensors = checkedTensors(channel, message);
   const meta = message.meta;
   let metaTag = META_NONE;
   let metaNumber = 0;
@@ -67,17 +91,7 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
   }
   const kindBytes = Buffer.byteLength(message.kind, 'utf8');
   const metaBytes = metaTag === META_JSON ? Buffer.byteLength(metaJson, 'utf8') : 0;
-  let descriptorBytes = 0;
-  let dataBytes = 0;
-  for (let i = 0; i < tensors.length; i++) {
-    const t = tensors[i];
-    if (!(t instanceof Tensor)) {
-      throw new TypeError(`channel "${channel}": message "${message.kind}": tensors[${i}] is not a Tensor`);
-    }
-    descriptorBytes += (TENSOR_WORDS + t.rank) * 4;
-    dataBytes += roundUp(t.byteLength);
-  }
-  const dataStart = roundUp(FIXED_BYTES + descriptorBytes + kindBytes + metaBytes);
+  const dataStart = dataStartOf(kindBytes, metaBytes, tensors);
   return {
     kind: message.kind,
     kindBytes,
@@ -87,8 +101,33 @@ export function encodeMessage(channel: string, message: ChannelMessage): Encoded
     metaBytes,
     tensors,
     dataStart,
-    recordBytes: dataStart + dataBytes,
+    recordBytes: dataStart + tensorBytesOf(tensors),
   };
+}
+
+/** A message as a host without a ring carries it: the record's size, and the meta its receiver reads. */
+export interface MeasuredMessage {
+  readonly recordBytes: number;
+  readonly meta: unknown;
+  readonly tensors: readonly Tensor[];
+}
+
+/**
+ * What encodeMessage then receivedMeta give, without the meta's JSON text when the meta is plain data: its
+ * bytes are counted and it is copied. Other metas take the JSON round trip, as a ring receiver would.
+ */
+export function measureMessage(channel: string, message: ChannelMessage): MeasuredMessage {
+  const meta = message?.meta;
+  // No meta, or a number (sent as is, outside the JSON), takes no meta bytes.
+  const bare = meta === undefined || typeof meta === 'number';
+  const metaBytes = bare ? 0 : plainJsonBytes(meta);
+  if (metaBytes === undefined) {
+    const encoded = encodeMessage(channel, message);
+    return { recordBytes: encoded.recordBytes, meta: receivedMeta(encoded, meta), tensors: encoded.tensors };
+  }
+  const tensors = checkedTensors(channel, message);
+  const recordBytes = dataStartOf(Buffer.byteLength(message.kind, 'utf8'), metaBytes, tensors) + tensorBytesOf(tensors);
+  return { recordBytes, meta: bare ? meta : copyPlainData(meta), tensors };
 }
 
 /**

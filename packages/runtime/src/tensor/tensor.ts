@@ -40,6 +40,8 @@ export function allocateShared(bytes: number, what: string): SharedArrayBuffer {
   }
 }
 
+const NO_BYTES = new SharedArrayBuffer(0);
+
 // Symbol.for, not Symbol(): a second copy of this module (one file under two URLs) still recognises its tensors.
 const TENSOR_BRAND: unique symbol = Symbol.for('asap.tensor');
 
@@ -91,7 +93,9 @@ export class Tensor {
   /** A zero-filled tensor in a fresh SharedArrayBuffer. */
   static zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const n = elementCount(shape);
-    const buffer = allocateShared(n * bytesPerElement(dtype), `Tensor.zeros(${dtype} [${shape.join(', ')}])`);
+    // An empty tensor (a shape-only row set: numerics off) holds no bytes to share or write: one empty
+    // buffer serves them all, rather than a SharedArrayBuffer of 0 bytes made (and collected) each time.
+    const buffer = n === 0 ? NO_BYTES : allocateShared(n * bytesPerElement(dtype), `Tensor.zeros(${dtype} [${shape.join(', ')}])`);
     return new Tensor(shape, dtype, view(dtype, buffer, 0, n));
   }
 
@@ -146,7 +150,11 @@ export class Tensor {
 
   /** Elements per row: the product of all dimensions but the first. */
   get rowSize(): number {
-    return elementCount(this.shape.slice(1));
+    // The shape was checked when the tensor was made: a product, without a copy of the shape per call.
+    const shape = this.shape;
+    let n = 1;
+    for (let i = 1; i < shape.length; i++) n *= shape[i];
+    return n;
   }
 
   /** Rows [start, end) as a view sharing this tensor's memory. */

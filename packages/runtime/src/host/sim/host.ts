@@ -9,8 +9,8 @@ import { MessageTooLargeError } from '../../errors.ts';
 import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
-import { encodeMessage, receivedMeta } from '../../channel/record.ts';
-import { NOT_PLAIN, copyPlainData } from '../../channel/plain-data.ts';
+import { measureMessage } from '../../channel/record.ts';
+import { NOT_PLAIN, clonePlainData, copyPlainData } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
@@ -184,7 +184,7 @@ class VirtualHost implements SimHost {
     const setups = [...this.simActors.values()].map(async (actor) => {
       const id = actor.plan.placement.id;
       try {
-        await actor.runner.start(definitions.get(id) as ActorDefinition, structuredClone(actor.plan.config));
+        await actor.runner.start(definitions.get(id) as ActorDefinition, clonePlainData(actor.plan.config));
       } catch (error) {
         throw new ActorSpawnError(id, actor.plan.moduleUrl, error);
       }
@@ -219,7 +219,7 @@ class VirtualHost implements SimHost {
   async stats(actor: ActorId): Promise<ActorStats> {
     const a = this.simActor(actor, 'stats');
     if (a.state !== 'running') throw new ActorStoppedError(actor, a.stopReason);
-    return structuredClone(a.runner.stats());
+    return clonePlainData(a.runner.stats());
   }
 
   shutdown(): Promise<void> {
@@ -261,19 +261,18 @@ class VirtualHost implements SimHost {
     const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
     if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
     const link = out.get(to) ?? this.addLink(from, to, out);
-    const encoded = encodeMessage(link.name, message);
-    if (encoded.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, encoded.recordBytes, link.capacityBytes);
-    const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: encoded.kind };
-    const meta = receivedMeta(encoded, message.meta);
-    if (meta !== undefined) copy.meta = meta;
-    if (encoded.tensors.length > 0) copy.tensors = encoded.tensors.map((t) => t.clone());
+    const measured = measureMessage(link.name, message);
+    if (measured.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, measured.recordBytes, link.capacityBytes);
+    const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: message.kind };
+    if (measured.meta !== undefined) copy.meta = measured.meta;
+    if (measured.tensors.length > 0) copy.tensors = measured.tensors.map((t) => t.clone());
     const virtualBytes = message.virtualBytes ?? 0;
     if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
-    if (this.logging()) this.record(from, 'send', { to, kind: encoded.kind, bytes: encoded.recordBytes + virtualBytes });
-    await link.send(encoded.recordBytes, () => this.arrive(from, to, copy), encoded.recordBytes + virtualBytes);
+    if (this.logging()) this.record(from, 'send', { to, kind: message.kind, bytes: measured.recordBytes + virtualBytes });
+    await link.send(measured.recordBytes, () => this.arrive(from, to, copy), measured.recordBytes + virtualBytes);
     if (link.duplicates()) {
       const again = { ...copy, tensors: copy.tensors?.map((t) => t.clone()) };
-      await link.send(encoded.recordBytes, () => this.arrive(from, to, again), encoded.recordBytes + virtualBytes);
+      await link.send(measured.recordBytes, () => this.arrive(from, to, again), measured.recordBytes + virtualBytes);
     }
   }
 
