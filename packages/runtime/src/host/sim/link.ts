@@ -76,6 +76,7 @@ interface Landed {
  * (backpressure, as on the threads host). Per link, delivery order is send order.
  */
 export class SimLink {
+  readonly name: string;
   private lastArrival = 0;
   private inFlightBytes = 0;
   // Made when first needed: a host with hundreds of actors has a link per pair, most of them idle.
@@ -94,12 +95,11 @@ export class SimLink {
     private readonly receiver: LinkReceiver = ALWAYS_READY,
     private readonly egress: NetworkPort = new NetworkPort(),
     private readonly ingress: NetworkPort = new NetworkPort(),
-  ) {}
-
-  /** Built on each use, not kept: a host with hundreds of actors has a link per pair. */
-  get name(): string {
-    return `${this.from}->${this.to}`;
+  ) {
+    // Kept (a send names its channel): links are made on first use, so only pairs that talk hold one.
+    this.name = `${from}->${to}`;
   }
+
 
   /** Whether the next message is also delivered a second time (fault injection, seeded). */
   duplicates(): boolean {
