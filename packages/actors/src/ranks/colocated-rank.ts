@@ -129,7 +129,11 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     return holders[turn % holders.length];
   };
 
-  async function step(): Promise<boolean> {
+  /**
+   * The step's all-gather, through the coordinator: it calls step number `steps`, this rank takes its chunks and
+   * reports them, and every rank learns which ranks took tokens.
+   */
+  async function beginStep(): Promise<{ chunks: Chunk[]; tokens: number; plan: PlanMeta }> {
     const step = steps;
     if (coordinator) await Promise.all(peers.map((p) => ctx.send(p, { kind: 'step', meta: { step } })));
     else expect(await gather('step', COORDINATOR_PEER), COORDINATOR_PEER, peers, 'step', (m: { step: number }) => m.step === step);
@@ -137,26 +141,29 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
     for (const ch of chunks) inStep.add(ch.request);
     const tokens = chunks.reduce((n, ch) => n + ch.length, 0);
     steps++;
-    let plan: PlanMeta;
-    if (coordinator) {
-      const begins = await gather('begin', allPeers);
-      expect(begins, allPeers, peers, 'begin', (m: BeginMeta) => m.step === step);
-      const active = tokens > 0 ? [me] : [];
-      begins.forEach((m, i) => {
-        const { tokens: taken, more } = m.meta as BeginMeta;
-        if (taken > 0) active.push(peerRank[i]);
-        if (more) wantedStep = Math.max(wantedStep, steps);
-      });
-      plan = { step, active };
-      await Promise.all(peers.map((p) => ctx.send(p, { kind: 'plan', meta: plan })));
-    } else {
+    if (!coordinator) {
       askedForWork = false;
       const begin: BeginMeta = { step, tokens, more: queue.queuedTokens > 0 };
       await ctx.send(peers[0], { kind: 'begin', meta: begin });
       const [reply] = await gather('plan', COORDINATOR_PEER);
       expect([reply], COORDINATOR_PEER, peers, 'plan', (m: PlanMeta) => m.step === step);
-      plan = reply.meta as PlanMeta;
+      return { chunks, tokens, plan: reply.meta as PlanMeta };
     }
+    const begins = await gather('begin', allPeers);
+    expect(begins, allPeers, peers, 'begin', (m: BeginMeta) => m.step === step);
+    const active = tokens > 0 ? [me] : [];
+    begins.forEach((m, i) => {
+      const { tokens: taken, more } = m.meta as BeginMeta;
+      if (taken > 0) active.push(peerRank[i]);
+      if (more) wantedStep = Math.max(wantedStep, steps);
+    });
+    const plan: PlanMeta = { step, active };
+    await Promise.all(peers.map((p) => ctx.send(p, { kind: 'plan', meta: plan })));
+    return { chunks, tokens, plan };
+  }
+
+  async function step(): Promise<boolean> {
+    const { chunks, tokens, plan } = await beginStep();
     // Who takes part in this step's all-to-alls as a source: the ranks with tokens.
     const active = tokens > 0;
     const activePeers = plan.active.filter((r) => r !== me).map((r) => (r < me ? r : r - 1));
