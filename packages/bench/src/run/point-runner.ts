@@ -30,8 +30,8 @@ function poolRunner(threads: number): PointRunner {
     minThreads: 0,
     // Points are async (virtual time turns over setImmediate): a worker must not park in Atomics.wait.
     atomics: 'disabled',
-    // A sim run allocates a few short-lived objects per event: a larger young generation (the CLI's
-    // --max-semi-space-size=64) spends ≈ 20% less time in the collector.
+    // A sim run allocates a few short-lived objects per event: a larger young generation (as
+    // `node --max-semi-space-size=64` gives the main thread) spends ≈ 20% less time in the collector.
     resourceLimits: { maxYoungGenerationSizeMb: 192 },
   });
   return { run: (task) => pool.run(task), close: () => pool.destroy() };
