@@ -133,13 +133,12 @@ function countedRows(experts: ReadonlyMap<number, number[]>): OutgoingRows {
 }
 
 const NO_ROWS = new Int32Array(0);
-const NO_VALUES = new Float32Array(new SharedArrayBuffer(0));
 /** What a destination without counted rows gets: one shared, frozen value (nothing reads it but to skip it). */
 const NO_COUNTED_ROWS: OutgoingRows = Object.freeze({ groups: Object.freeze([]), rows: shapeRows(0), chunkOf: NO_ROWS, slotOf: NO_ROWS, countedRuns: Object.freeze([]) });
 
 /** `count` rows of width 0 (numerics off): a shape, with no memory behind it. */
 export function shapeRows(count: number): Tensor {
-  return new Tensor([count, 0], 'f32', NO_VALUES);
+  return Tensor.zeros([count, 0]);
 }
 
 /** Rows per expert across every source: the batch each expert will run. */

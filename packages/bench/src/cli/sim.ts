@@ -40,7 +40,6 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 
-
 /** A built-in profile or `local` as named; anything else a path from where the user ran the command. */
 function profileArgument(value: string | undefined): string {
   if (value === undefined) return 'cm384';

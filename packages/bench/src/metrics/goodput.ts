@@ -27,8 +27,11 @@ export interface GoodputResult {
 
 const MAX_HALVINGS = 6;
 
+/** Attainment a goodput point keeps by default. */
+export const GOODPUT_TARGET = 0.9;
+
 export async function searchGoodput(measure: (rate: number) => Promise<number>, options: GoodputSearchOptions): Promise<GoodputResult> {
-  const target = options.target ?? 0.9;
+  const target = options.target ?? GOODPUT_TARGET;
   if (!(options.start > 0) || !(options.max >= options.start)) throw new RangeError(`goodput search: need 0 < start <= max, got ${options.start}, ${options.max}`);
   const points: GoodputPoint[] = [];
   const at = async (rate: number): Promise<boolean> => {

@@ -26,6 +26,11 @@ function perScale(f: (scale: number) => number): PerSloScale {
   return Object.fromEntries(SLO_SCALES.map((s) => [String(s), f(s)])) as unknown as PerSloScale;
 }
 
+/** Share of a run's requests within sloScale × their unloaded TTFT, at one of the reported scales. */
+export function attainmentAt(summary: RunSummary, sloScale: number): number {
+  return summary.attainment[String(sloScale) as keyof RunSummary['attainment']];
+}
+
 /** The figures a run has without an SLO yardstick. */
 export type LoadFigures = Pick<RunSummary, 'requests' | 'promptTokens' | 'elapsedMs' | 'ttftMs' | 'tokensPerS' | 'ideal'>;
 

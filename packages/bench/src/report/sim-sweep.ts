@@ -1,6 +1,6 @@
 // The cluster sweep's result as the one JSON object `asap sim --sweep --json` prints: each engine's goodput
 // at its best configuration, their ratio, the ideal bound, what each chose, and every attainment measured.
-import type { RunSummary } from '../metrics/summary.ts';
+import { attainmentAt } from '../metrics/summary.ts';
 import type { EngineComparison } from '../run/compare.ts';
 import type { Knobs } from '../run/engines.ts';
 import type { ComparisonReport } from './comparison.ts';
@@ -27,7 +27,6 @@ export interface SimSweepResult {
   readonly ablation: ComparisonReport['ablation'];
 }
 
-const at = (s: RunSummary, scale: number): number => s.attainment[String(scale) as keyof RunSummary['attainment']];
 
 export function simSweepResult(
   sloScale: number,
@@ -57,7 +56,7 @@ export function simSweepResult(
     ideal,
     best: { sync: sync.best.knobs, asap: asap.best.knobs },
     attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, rate: p.rate, attainment: p.attainment }))),
-    searched: engines.flatMap((e) => e.candidates.map((c) => ({ engine: e.name, knobs: c.knobs, attainment: at(c.summary, sloScale), ttftP90Ms: c.summary.ttftMs.p90 }))),
+    searched: engines.flatMap((e) => e.candidates.map((c) => ({ engine: e.name, knobs: c.knobs, attainment: attainmentAt(c.summary, sloScale), ttftP90Ms: c.summary.ttftMs.p90 }))),
     ablation: report.ablation,
   };
 }

@@ -2,8 +2,8 @@
 // configuration the same search finds over its own knobs; SLOs from the unloaded sync engine of that size;
 // optionally each engine's goodput, searched the same way.
 import type { UnloadedTtft } from '../metrics/slo.ts';
-import type { RunSummary } from '../metrics/summary.ts';
-import { type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
+import { type RunSummary, attainmentAt } from '../metrics/summary.ts';
+import { GOODPUT_TARGET, type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
 import type { AblationBar } from '../report/charts.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
@@ -47,9 +47,6 @@ export interface CompareOptions {
   readonly progress?: Progress;
 }
 
-/** Attainment a goodput point must keep (the search's default). */
-const GOODPUT_TARGET = 0.9;
-
 /** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
 const DEADLINE_SCALE = 5;
 
@@ -57,7 +54,7 @@ const DEADLINE_SCALE = 5;
 export const sloScore =
   (scale: number) =>
   (s: RunSummary): number =>
-    s.attainment[String(scale) as keyof RunSummary['attainment']] * 1e6 - s.ttftMs.p90;
+    attainmentAt(s, scale) * 1e6 - s.ttftMs.p90;
 
 export const defaultScore = sloScore(DEADLINE_SCALE);
 
@@ -90,7 +87,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     // The goodput of each finalist: the best at the search's rate and, next, the most efficient (highest ideal
     // bound) of those keeping the SLO there — the configuration that wins at one rate need not be the one
     // that keeps the SLO at the highest rate (a small chunk budget wins at low load, a larger one goes further).
-    const slo = (i: number): number => candidates[i].summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+    const slo = (i: number): number => attainmentAt(candidates[i].summary, g.sloScale);
     const efficient = ranked.filter((i) => slo(i) >= GOODPUT_TARGET).sort((a, b) => candidates[b].summary.ideal.requestsPerS - candidates[a].summary.ideal.requestsPerS);
     const finalists = [...new Set([ranked[0], ...efficient, ...ranked])].slice(0, Math.max(1, g.finalists ?? 1));
     const found = await Promise.all(
@@ -99,7 +96,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
           async (rate) => {
             const r = await runner.run(task(candidates[i].knobs, { ...o.workload, rate }));
             progress.tick();
-            return r.summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+            return attainmentAt(r.summary, g.sloScale);
           },
           { start: g.start, max: g.max, steps: g.steps },
         ),
@@ -137,7 +134,7 @@ export async function ablate(family: EngineFamily, comparison: EngineComparison,
       async (rate) => {
         const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve, deadlineScale: g.sloScale });
         o.progress?.tick();
-        return r.summary.attainment[String(g.sloScale) as keyof RunSummary['attainment']];
+        return attainmentAt(r.summary, g.sloScale);
       },
       { start: g.start, max: g.max, steps: g.steps },
     );

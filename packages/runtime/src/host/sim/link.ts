@@ -70,10 +70,10 @@ interface Landed {
 /**
  * One directed link with the channel's ring in front of it. A message takes bytes / bandwidth on the sender's
  * egress port, then the same on the receiver's ingress port, starting no earlier than one latency after it
- * left (ports are shared by all of an actor's links, reserved in send order); latency overlaps. A message holds ring space from send until the
- * receiver takes it: at its arrival time, or later while the receiver is not `ready` (at its in-flight
- * limit), as a ring receiver stops reading then. A sender whose messages would overflow the ring waits
- * (backpressure, as on the threads host). Per link, delivery order is send order.
+ * left (ports are shared by all of an actor's links, reserved in send order); latency overlaps. A message
+ * holds ring space from send until the receiver takes it: at its arrival time, or later while the receiver
+ * is not `ready` (at its in-flight limit), as a ring receiver stops reading then. A sender whose messages
+ * would overflow the ring waits (backpressure, as on the threads host). Per link, delivery order is send order.
  */
 export class SimLink {
   readonly name: string;
@@ -99,7 +99,6 @@ export class SimLink {
     // Kept (a send names its channel): links are made on first use, so only pairs that talk hold one.
     this.name = `${from}->${to}`;
   }
-
 
   /** Whether the next message is also delivered a second time (fault injection, seeded). */
   duplicates(): boolean {
