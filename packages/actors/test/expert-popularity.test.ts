@@ -90,3 +90,21 @@ test('planDispatch on counted rows: groups per destination by expert, runs per c
   assert.deepEqual(plan[1].groups, [[2, 1], [3, 4]]);
   assert.deepEqual(requestRuns(plan[1], (chunk) => 100 + chunk), [[101, 1], [100, 4]]);
 });
+
+test('planDispatch on counted rows: a group of an expert with copies is split in equal parts over its holders', () => {
+  const routing = { topK: 2, experts: new Int32Array(0), weights: new Float32Array(0) };
+  const expertCounts = Int32Array.from([7, 0, 1]);
+  const dispatches = [{ layer: 0, expertInput: Tensor.zeros([4, 0]), routing, expertCounts }];
+  // Expert 0 on ranks 0, 1 and 2; expert 2 on ranks 1 and 2.
+  let turn = 0;
+  const picks: [number, number][] = [];
+  const plan = planDispatch(dispatches, [[0, 1, 2], [0], [1, 2]], 3, (expert, holders, rows) => {
+    picks.push([expert, rows]);
+    return holders[turn++ % holders.length];
+  });
+  assert.deepEqual(picks, [[0, 3], [0, 2], [0, 2], [2, 1]], 'parts of 7 over three holders, larger first; 1 row is one part');
+  assert.deepEqual(plan.map((p) => p.groups), [[[0, 3]], [[0, 2]], [[0, 2], [2, 1]]]);
+  // A chooser that always picks the first holder: the parts merge into one run.
+  const first = planDispatch(dispatches, [[0, 1, 2], [0], [1, 2]], 3, (_e, holders) => holders[0]);
+  assert.deepEqual(first[0].countedRuns, [[0, 7]]);
+});

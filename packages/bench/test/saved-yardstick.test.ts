@@ -30,3 +30,13 @@ test('a saved run on another cluster, one without a curve, a short curve or no J
   await assert.rejects(readSavedYardstick(await saved({ ...run, unloaded: undefined }), cluster), /no unloaded TTFT curve/);
   await assert.rejects(readSavedYardstick(await saved('{ not json'), cluster), /not a readable/);
 });
+
+test('the expert popularity and placement must match too: another skew, or EPLB on against a run from before it, is refused', async () => {
+  const skewed = { ...run, setup: { ...run.setup, shapesOnly: { skew: 1, history: true } } };
+  const file = await saved(skewed);
+  assert.deepEqual(await readSavedYardstick(file, { ...cluster, shapesOnly: { skew: 1 } }), run.unloaded, 'history defaults to on');
+  await assert.rejects(readSavedYardstick(file, { ...cluster, shapesOnly: { skew: 0.5, history: true } }), /skew 1, EPLB on.*skew 0.5, EPLB on/);
+  const before = await saved({ ...run, setup: { ...run.setup, shapesOnly: { skew: 1 } } });
+  await assert.rejects(readSavedYardstick(before, { ...cluster, shapesOnly: { skew: 1, history: true } }), /EPLB off.*EPLB on/);
+  assert.deepEqual(await readSavedYardstick(before, { ...cluster, shapesOnly: { skew: 1, history: false } }), run.unloaded);
+});

@@ -8,7 +8,7 @@ import { type ActorEnginePlan, startActorEngine } from './actor-engine.ts';
 import type { Engine, EngineOptions } from './engine.ts';
 import { EngineConfigError } from '../errors.ts';
 import { commonOptions, positiveInteger } from './options.ts';
-import { expertHolders, messageRingBytes, placementCosts } from './plan-pieces.ts';
+import { expertHolders, messageRingBytes, placementCosts, redundantExperts } from './plan-pieces.ts';
 import { rankModule } from './rank-modules.ts';
 
 const GATEWAY = 'gateway';
@@ -40,7 +40,7 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
     expertIds = Array.from({ length: e }, (_, i) => `expert-${i}`);
   }
   const balancing = asap.expertLoadBalancing ?? true;
-  const holders = expertHolders(c, expertIds.length, { ...options.experts, hotReplicas: balancing ? (options.experts?.hotReplicas ?? (options.experts?.routingCounts ? 2 : 0)) : 0 });
+  const holders = expertHolders(c, expertIds.length, { ...common.experts, redundantExperts: balancing ? redundantExperts(c, common.experts) : 0 });
   const microBatchTokens = positiveInteger(asap.microBatchTokens, 'asap.microBatchTokens', 256);
   const batchWaitMs = asap.batchWaitMs ?? 0;
   if (!(typeof batchWaitMs === 'number' && batchWaitMs >= 0 && Number.isFinite(batchWaitMs))) {

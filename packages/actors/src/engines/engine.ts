@@ -48,8 +48,11 @@ export interface AsapOptions {
 export interface ExpertPlacementOptions {
   /** Routing counts per layer and expert (e.g. `stats().routingCounts` of an earlier run): place by popularity. */
   readonly routingCounts?: readonly (readonly number[])[];
-  /** How many of each layer's hottest experts get a replica on a second rank. Default 0 without counts, 2 with. */
-  readonly hotReplicas?: number;
+  /**
+   * Redundant expert copies per layer beyond one per expert, each given to the expert with the most load per
+   * copy (EPLB). Default: one per eight experts with routing counts, none without.
+   */
+  readonly redundantExperts?: number;
 }
 
 /** The sim host's cost model (defaults: one core of this machine, a fast local link). */
@@ -91,8 +94,12 @@ export interface EngineOptions {
    * is then -1. Default true.
    */
   readonly numerics?: boolean;
-  /** Numerics off: Zipf skew of expert popularity (default 1) and its seed (default the sim seed). */
-  readonly popularity?: { readonly skew?: number; readonly seed?: number };
+  /**
+   * Numerics off: Zipf skew of expert popularity (default 1) and its seed (default the sim seed); `history`:
+   * place experts by the routing counts a long history of it gives, as EPLB does in production (default
+   * false; `experts.routingCounts`, when given, wins).
+   */
+  readonly popularity?: { readonly skew?: number; readonly seed?: number; readonly history?: boolean };
   /** A crash injected on purpose, for tests and failure drills: that rank throws in its n-th device op. */
   readonly fault?: InjectedFault;
   /**

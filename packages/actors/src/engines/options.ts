@@ -1,9 +1,9 @@
 // Options common to every engine, checked and given their defaults before anything starts.
 import { availableBackends, type BackendName, defaultBackend } from '@asap/runtime';
 import type { ModelConfig } from '../model/config/model-config.ts';
-import type { PopularityOptions } from '../ranks/expert-popularity.ts';
+import { type PopularityOptions, expectedRoutingCounts } from '../ranks/expert-popularity.ts';
 import { readModelConfig } from '../model/config/parse.ts';
-import type { EngineOptions, HostName } from './engine.ts';
+import type { EngineOptions, ExpertPlacementOptions, HostName } from './engine.ts';
 import { EngineConfigError } from '../errors.ts';
 
 export interface CommonOptions {
@@ -17,6 +17,8 @@ export interface CommonOptions {
   readonly spans: boolean;
   /** Numerics off: ranks carry shapes, routing from this popularity model. */
   readonly shapesOnly: PopularityOptions | undefined;
+  /** Where experts go: the options' `experts`, with the popularity's history counts when asked for. */
+  readonly experts: ExpertPlacementOptions;
 }
 
 export function positiveInteger(value: unknown, name: string, fallback: number): number {
@@ -40,12 +42,16 @@ export async function commonOptions(options: EngineOptions): Promise<CommonOptio
     throw new EngineConfigError('an injected stall spins its thread: under the sim host that is every rank; use host "threads"');
   }
   let shapesOnly: PopularityOptions | undefined;
+  let experts: ExpertPlacementOptions = options.experts ?? {};
   if (options.numerics === false) {
     if (host !== 'sim') throw new EngineConfigError('numerics: false (shapes only) runs on the sim host only: set host: "sim"');
     if (options.engine === 'reference') throw new EngineConfigError('the reference engine always computes: numerics: false needs sync or asap');
     const skew = options.popularity?.skew ?? 1;
     if (!(typeof skew === 'number' && Number.isFinite(skew) && skew >= 0)) throw new EngineConfigError(`popularity.skew must be a finite number >= 0, got ${String(skew)}`);
     shapesOnly = { skew, seed: options.popularity?.seed ?? options.sim?.seed ?? 1 };
+    const history = options.popularity?.history ?? false;
+    if (typeof history !== 'boolean') throw new EngineConfigError(`popularity.history must be true or false, got ${String(history)}`);
+    if (history && !options.experts?.routingCounts) experts = { ...options.experts, routingCounts: expectedRoutingCounts(config, shapesOnly) };
   } else if (options.numerics !== undefined && options.numerics !== true) {
     throw new EngineConfigError(`numerics must be true or false, got ${String(options.numerics)}`);
   }
@@ -59,5 +65,6 @@ export async function commonOptions(options: EngineOptions): Promise<CommonOptio
     maxWaiting: positiveInteger(options.maxWaiting, 'maxWaiting', 4096),
     spans: options.spans ?? true,
     shapesOnly,
+    experts,
   };
 }

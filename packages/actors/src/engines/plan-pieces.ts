@@ -7,11 +7,18 @@ import { EngineConfigError } from '../errors.ts';
 
 export function expertHolders(c: ModelConfig, ranks: number, options: ExpertPlacementOptions = {}): ExpertHolders {
   try {
-    const counts = options.routingCounts;
-    return placeExperts(c, ranks, { counts, replicas: options.hotReplicas ?? (counts ? 2 : 0) });
+    return placeExperts(c, ranks, { counts: options.routingCounts, redundant: redundantExperts(c, options) });
   } catch (error) {
     throw new EngineConfigError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/**
+ * Redundant copies per layer: as given, else one per eight experts when routing counts say which are hot
+ * (DeepSeek-V3's prefill deployment: 32 for 256 experts), else none.
+ */
+export function redundantExperts(c: ModelConfig, options: ExpertPlacementOptions = {}): number {
+  return options.redundantExperts ?? (options.routingCounts ? Math.ceil(c.numExperts / 8) : 0);
 }
 
 /**

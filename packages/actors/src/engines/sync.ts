@@ -22,7 +22,7 @@ export async function syncPlan(options: EngineOptions): Promise<ActorEnginePlan>
   const sync = options.sync ?? {};
   const tokenBudget = positiveInteger(sync.tokenBudget, 'sync.tokenBudget', 512);
   const microBatches = (sync.twoBatchOverlap ?? true) ? 2 : 1;
-  const holders = expertHolders(c, ranks, options.experts);
+  const holders = expertHolders(c, ranks, common.experts);
   const ids = Array.from({ length: ranks }, (_, i) => `rank-${i}`);
   const rank: ColocatedRankConfig = {
     modelDir: common.modelDir,

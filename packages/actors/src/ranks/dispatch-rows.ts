@@ -91,12 +91,21 @@ export function planDispatch(
 
 /**
  * planDispatch for rows counted per expert (numerics off): work per chunk and destination grows with the
- * experts, not the tokens. A (chunk, expert) group goes whole to one holder.
+ * experts, not the tokens. A (chunk, expert) group is split in equal parts over its expert's holders, one
+ * part per pick of `choose` (as routed rows, picked one at a time, would spread).
  */
 function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (readonly number[])[], ranks: number, choose: ReplicaChoice): OutgoingRows[] {
   // per destination: expert → [chunk, rows] pairs, chunks ascending; made for destinations that get rows
   // only (at hundreds of ranks, a micro-batch's layer reaches a fraction of them)
   const byDest = new Array<Map<number, number[]> | undefined>(ranks).fill(undefined);
+  const add = (dest: number, expert: number, chunk: number, n: number): void => {
+    const experts = (byDest[dest] ??= new Map<number, number[]>());
+    let list = experts.get(expert);
+    if (!list) experts.set(expert, (list = []));
+    // Two parts of one group picked for the same holder make one run.
+    if (list.length > 0 && list[list.length - 2] === chunk) list[list.length - 1] += n;
+    else list.push(chunk, n);
+  };
   dispatches.forEach((dispatch, chunk) => {
     const counts = dispatch.expertCounts;
     if (!counts) throw new Error(`dispatch: layer ${dispatch.layer} mixes counted and routed rows`);
@@ -104,11 +113,14 @@ function planCounted(dispatches: readonly MoeDispatch[], holders: readonly (read
       if (n === 0) return;
       const where = holders[expert];
       if (!where || where.length === 0) throw new Error(`dispatch: expert ${expert} of layer ${dispatch.layer} is held by no rank`);
-      const dest = where.length === 1 ? where[0] : choose(expert, where, n);
-      const experts = (byDest[dest] ??= new Map<number, number[]>());
-      let list = experts.get(expert);
-      if (!list) experts.set(expert, (list = []));
-      list.push(chunk, n);
+      if (where.length === 1) return add(where[0], expert, chunk, n);
+      const part = Math.floor(n / where.length);
+      const larger = n % where.length;
+      for (let i = 0; i < where.length; i++) {
+        const rows = part + (i < larger ? 1 : 0);
+        if (rows === 0) break;
+        add(choose(expert, where, rows), expert, chunk, rows);
+      }
     });
   });
   return byDest.map((experts) => (experts ? countedRows(experts) : NO_COUNTED_ROWS));

@@ -1,5 +1,5 @@
-// Which rank holds which routed experts, per layer: a greedy longest-processing-time packing of the
-// experts' measured load (routing counts), with the hottest experts replicated on a second rank.
+// Which rank holds which routed experts, per layer, as EPLB does it: redundant copies go one at a time to the
+// expert with the most load per copy, then a greedy longest-processing-time packing of the copies' loads.
 import type { ModelConfig } from '../model/config/model-config.ts';
 
 /** holders[layer][expert]: indices of the ranks holding that expert, ascending; [] for dense layers. */
@@ -8,8 +8,8 @@ export type ExpertHolders = readonly (readonly (readonly number[])[])[];
 export interface PlacementOptions {
   /** Routing counts per layer and expert (e.g. `EngineStats.routingCounts` of an earlier run); uniform when absent. */
   readonly counts?: readonly (readonly number[])[];
-  /** How many of each layer's hottest experts get a second copy on another rank (default 0). */
-  readonly replicas?: number;
+  /** How many redundant copies each layer has beyond one per expert (default 0); more when ranks outnumber experts. */
+  readonly redundant?: number;
 }
 
 function layerLoads(config: ModelConfig, layer: number, counts: PlacementOptions['counts']): number[] {
@@ -23,27 +23,23 @@ function layerLoads(config: ModelConfig, layer: number, counts: PlacementOptions
 }
 
 /**
- * Places every routed expert of every MoE layer on `ranks` ranks. The hottest `replicas` experts get a
- * second copy; with more ranks than experts, the hottest get extra copies until every rank holds one (as
- * redundant experts do in production EP), each copy taking an equal share of its expert's load.
+ * Places every routed expert of every MoE layer on `ranks` ranks: one copy each, plus `redundant` copies
+ * (and with more ranks than experts, as many as it takes for every rank to hold one), each going to the
+ * expert whose copies carry the most load each; a copy takes an equal share of its expert's load, and no
+ * rank holds two copies of one expert.
  */
 export function placeExperts(config: ModelConfig, ranks: number, options: PlacementOptions = {}): ExpertHolders {
-  const replicas = options.replicas ?? 0;
+  const redundant = options.redundant ?? 0;
   const n = config.numExperts;
   if (!Number.isInteger(ranks) || ranks < 1) throw new RangeError(`expert placement: needs at least one expert rank, got ${ranks}`);
-  if (!Number.isInteger(replicas) || replicas < 0 || replicas > n) {
-    throw new RangeError(`expert placement: replicas must be an integer in 0..${n}, got ${replicas}`);
+  if (!Number.isInteger(redundant) || redundant < 0) {
+    throw new RangeError(`expert placement: redundant copies must be an integer >= 0, got ${redundant}`);
   }
   return config.layerKinds.map((kind, layer) => {
     if (kind !== 'moe') return [];
     const loads = layerLoads(config, layer, options.counts);
-    const order = loads.map((load, expert) => ({ load, expert })).sort((a, b) => b.load - a.load || a.expert - b.expert);
-    // Copies per expert (hottest first): one each, a second for the `replicas` hottest, then round after
-    // round of one more for the hottest until there is a copy for every rank; never two on one rank.
-    const copies = new Array<number>(n).fill(1);
-    if (ranks > 1) for (let i = 0; i < replicas; i++) copies[i]++;
-    for (let total = n + (ranks > 1 ? replicas : 0), i = 0; total < ranks; total++, i = (i + 1) % n) copies[i]++;
-    const items = order.flatMap(({ load, expert }, i) => Array.from({ length: Math.min(copies[i], ranks) }, () => ({ load: load / Math.min(copies[i], ranks), expert })));
+    const copies = copiesPerExpert(loads, ranks, ranks > 1 ? Math.max(ranks, n + redundant) : n);
+    const items = loads.flatMap((load, expert) => Array.from({ length: copies[expert] }, () => ({ load: load / copies[expert], expert })));
     items.sort((a, b) => b.load - a.load || a.expert - b.expert);
     const rankLoad = new Array<number>(ranks).fill(0);
     const held: number[][] = Array.from({ length: n }, () => []);
@@ -58,6 +54,24 @@ export function placeExperts(config: ModelConfig, ranks: number, options: Placem
     }
     return held.map((rs) => rs.sort((a, b) => a - b));
   });
+}
+
+/**
+ * How many copies each expert gets, `total` in all: one each, then one at a time to the expert with the most
+ * load per copy (the lower index on a tie), never more copies than ranks.
+ */
+function copiesPerExpert(loads: readonly number[], ranks: number, total: number): number[] {
+  const copies = loads.map(() => 1);
+  const slots = Math.min(total, loads.length * ranks);
+  for (let placed = loads.length; placed < slots; placed++) {
+    let best = -1;
+    for (let e = 0; e < loads.length; e++) {
+      if (copies[e] >= ranks) continue;
+      if (best < 0 || loads[e] * copies[best] > loads[best] * copies[e]) best = e;
+    }
+    copies[best]++;
+  }
+  return copies;
 }
 
 /** The experts rank `rank` holds, per layer, ascending. */

@@ -53,6 +53,23 @@ function buildTables(config: ModelConfig, options: PopularityOptions): Popularit
   return { hottest, inclusion: inclusionProbabilities(byRank, config.topK) };
 }
 
+/** Tokens a history of routing counts covers: enough that the +1 placement adds to every count is noise. */
+const HISTORY_TOKENS = 1_000_000;
+
+/**
+ * The routing counts a long history under this popularity would hold (each expert's expected picks over
+ * HISTORY_TOKENS tokens), per layer, [] for dense layers: what EPLB would place experts by in production.
+ */
+export function expectedRoutingCounts(config: ModelConfig, options: PopularityOptions): number[][] {
+  const { hottest, inclusion } = popularityTables(config, options);
+  return config.layerKinds.map((kind, layer) => {
+    if (kind !== 'moe') return [];
+    const counts = new Array<number>(config.numExperts).fill(0);
+    hottest[layer].forEach((expert, r) => (counts[expert] = inclusion[r] * HISTORY_TOKENS));
+    return counts;
+  });
+}
+
 export class ExpertPopularity {
   private readonly hottest: readonly Int32Array[];
   private readonly inclusion: Float64Array;

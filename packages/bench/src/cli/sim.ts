@@ -26,11 +26,12 @@ import { type SimSweepResult, simSweepResult } from '../report/sim-sweep.ts';
 
 const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --model ${MODEL_SHAPES.join('|')}|DIR
                 --workload FILE.csv|poisson|bursty --engine sync|asap [--ranks 384] [--knobs k=v,...]
-                [--yardstick sync|none|RUN.json] [--json]
+                [--skew 1] [--eplb on|off] [--yardstick sync|none|RUN.json] [--json]
        asap sim ... --sweep [--slo-scale 2|5|10] [--max-rate R] [--steps N] [--finalists 2] [--skip-ablation]
                 [--out DIR] [--json]
   The cluster under the sim host, numerics off (shapes only; routing from a Zipf popularity model, --skew,
-  default 1). One engine at its cluster default (--knobs overrides it), its SLO attainment against the
+  default 1; with --eplb on, the default, both engines place experts by the counts a long history of it
+  gives, with redundant copies of the hot ones, as production EPLB does). One engine at its cluster default (--knobs overrides it), its SLO attainment against the
   unloaded sync engine's TTFT (--yardstick none: no attainment, no sync runs; RUN.json: the curve an earlier
   --json run on the same profile, model and ranks measured); or --sweep: each engine's
   configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
@@ -58,6 +59,7 @@ export async function run(args: string[]): Promise<void> {
       ranks: { type: 'string' },
       knobs: { type: 'string' },
       skew: { type: 'string' },
+      eplb: { type: 'string' },
       sweep: { type: 'boolean', default: false },
       'slo-scale': { type: 'string' },
       'max-rate': { type: 'string' },
@@ -74,7 +76,8 @@ export async function run(args: string[]): Promise<void> {
   const config = await readModelConfig(model);
   const skew = values.skew === undefined ? 1 : Number(values.skew);
   if (!(Number.isFinite(skew) && skew >= 0)) throw new Error(`--skew must be a number >= 0, got "${values.skew}"`);
-  const sim: SimSettings = { profile: profileArgument(values.profile), shapesOnly: { skew } };
+  const history = oneOf('eplb', values.eplb, ['on', 'off'], 'on') === 'on';
+  const sim: SimSettings = { profile: profileArgument(values.profile), shapesOnly: { skew, history } };
   const ranks = positiveInteger('ranks', values.ranks, 384);
   const spec = workloadSpec({ 'length-scale': '1', ...values }, config.maxPositionEmbeddings, { rate: 200, requests: 2000, workload: 'poisson' });
   const json = values.json;
@@ -132,7 +135,7 @@ export async function run(args: string[]): Promise<void> {
     progress.stage('unloaded TTFT (sync)', 1);
     curve = await measureUnloaded(model, 'sim', ranks, unloadedLengths(maxLength), config.vocabSize, sim);
   } else if (yardstick !== 'none') {
-    curve = await readSavedYardstick(userPath(yardstick), { profile: sim.profile, model: modelName, ranks, maxLength });
+    curve = await readSavedYardstick(userPath(yardstick), { profile: sim.profile, model: modelName, ranks, shapesOnly: sim.shapesOnly, maxLength });
   }
   progress.stage(`${name}, ${ranks} ranks`, requests.length);
   const runStarted = performance.now();

@@ -6,12 +6,17 @@ import type { EngineOptions } from '@asap/actors';
 export interface ShapesOnly {
   /** Zipf exponent of expert popularity (0: uniform). */
   readonly skew: number;
+  /**
+   * Both engines place experts by the routing counts a long history of that popularity gives (EPLB, with
+   * redundant copies of the hot experts), as production deployments do. Default true.
+   */
+  readonly history?: boolean;
 }
 
 export function shapesOnlyOptions(shapes: ShapesOnly, seed: number): Pick<EngineOptions, 'numerics' | 'popularity' | 'kvBudgetBytes' | 'maxQueuedTokens' | 'maxWaiting'> {
   return {
     numerics: false,
-    popularity: { skew: shapes.skew, seed },
+    popularity: { skew: shapes.skew, seed, history: shapes.history ?? true },
     kvBudgetBytes: 64 * 2 ** 30,
     maxQueuedTokens: 2 ** 31 - 1,
     maxWaiting: 2 ** 24,
