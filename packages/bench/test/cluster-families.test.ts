@@ -1,0 +1,19 @@
+// The configuration searches at cluster scale: which layouts each engine's sweep tries.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clusterFamily } from '../src/run/cluster-families.ts';
+import { ASAP, SYNC } from '../src/run/engines.ts';
+
+test('asap at 16 ranks: colocated and five attention/expert splits in eighths, each at two micro-batch sizes, every optimization on', () => {
+  const candidates = clusterFamily(ASAP).candidates(16, 'full');
+  const layouts = [...new Set(candidates.map((k) => `${k.placement} ${k.attentionRanks}+${k.expertRanks}`))];
+  assert.deepEqual(layouts, ['colocated 16+16', 'disaggregated 4+12', 'disaggregated 6+10', 'disaggregated 8+8', 'disaggregated 10+6', 'disaggregated 12+4']);
+  assert.equal(candidates.length, 12);
+  assert.ok(candidates.every((k) => k.expertBatching && k.expertLoadBalancing && k.microBatchPipelining && k.loadAwarePlacement));
+});
+
+test('asap at 2 ranks: the splits collapse to one (each role needs a rank); sync: four budgets with and without two-batch overlap', () => {
+  const layouts = new Set(clusterFamily(ASAP).candidates(2, 'full').map((k) => `${k.attentionRanks}+${k.expertRanks}`));
+  assert.deepEqual([...layouts], ['2+2', '1+1']);
+  assert.equal(clusterFamily(SYNC).candidates(384, 'full').length, 8);
+});
