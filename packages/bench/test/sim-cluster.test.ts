@@ -16,15 +16,19 @@ const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', '
 const run = promisify(execFile);
 const COMMON = ['--profile', 'cm384', '--model', 'deepseek-v3', '--workload', CONVERSATION_TRACE, '--ranks', '4', '--requests', '16', '--seed', '3', '--length-scale', '0.5'];
 
-test('asap sim: one engine on 4 modelled NPUs serves every request; JSON is byte-identical for a seed', { timeout: 240_000 }, async () => {
-  const args = ['--import', 'tsx', MAIN, 'sim', ...COMMON, '--engine', 'asap', '--rate', '20', '--json'];
+test('asap sim: one engine on 4 modelled NPUs serves every request, with SLO×2 deadlines; JSON is byte-identical for a seed', { timeout: 240_000 }, async () => {
+  const args = ['--import', 'tsx', MAIN, 'sim', ...COMMON, '--engine', 'asap', '--rate', '20', '--slo-scale', '2', '--json'];
   const [a, b] = [await run(process.execPath, args), await run(process.execPath, args)];
   assert.equal(a.stdout, b.stdout);
-  const out = JSON.parse(a.stdout) as { requests: number; ttftMs: { p50: number }; tokensPerS: number; attainment: Record<string, number>; ideal: { requestsPerS: number }; simEvents: number };
+  const out = JSON.parse(a.stdout) as { requests: number; deadlineScale: number | null; ttftMs: { p50: number }; tokensPerS: number; attainment: Record<string, number>; ideal: { requestsPerS: number }; simEvents: number };
   assert.equal(out.requests, 16);
+  assert.equal(out.deadlineScale, 2);
   assert.ok(out.ttftMs.p50 > 0 && out.tokensPerS > 0 && out.ideal.requestsPerS > 0);
   assert.ok(out.attainment['10'] >= 0 && out.attainment['10'] <= 1);
   assert.ok(out.simEvents > 1000, `${out.simEvents} events`);
+  await assert.rejects(run(process.execPath, ['--import', 'tsx', MAIN, 'sim', ...COMMON, '--engine', 'asap', '--yardstick', 'none', '--slo-scale', '2']), (e: unknown) =>
+    /--slo-scale needs the unloaded TTFT curve/.test((e as { stderr: string }).stderr),
+  );
 });
 
 test('asap sim --sweep --json: goodput of both engines, their ratio, the ideal bound, what each chose', { timeout: 600_000 }, async () => {

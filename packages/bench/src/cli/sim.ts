@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_SHAPES, modelShapeDir, readModelConfig } from '@asap/actors';
 import { PROFILE_NAMES } from '../calibrate/local-profile.ts';
-import { type UnloadedTtft, SLO_SCALES } from '../metrics/slo.ts';
+import { type UnloadedTtft, SLO_SCALES, unloadedTtftAt } from '../metrics/slo.ts';
 import { loadFigures, summarize } from '../metrics/summary.ts';
 import { comparisonTable } from '../report/comparison-table.ts';
 import { writeReportHtml } from '../report/html.ts';
@@ -26,14 +26,15 @@ import { type SimSweepResult, simSweepResult } from '../report/sim-sweep.ts';
 
 const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --model ${MODEL_SHAPES.join('|')}|DIR
                 --workload FILE.csv|poisson|bursty --engine sync|asap [--ranks 384] [--knobs k=v,...]
-                [--skew 1] [--eplb on|off] [--yardstick sync|none|RUN.json] [--json]
+                [--skew 1] [--eplb on|off] [--yardstick sync|none|RUN.json] [--slo-scale S] [--json]
        asap sim ... --sweep [--slo-scale 2|5|10] [--max-rate R] [--steps N] [--finalists 2] [--skip-ablation]
                 [--out DIR] [--json]
   The cluster under the sim host, numerics off (shapes only; routing from a Zipf popularity model, --skew,
   default 1; with --eplb on, the default, both engines place experts by the counts a long history of it
   gives, with redundant copies of the hot ones, as production EPLB does). One engine at its cluster default (--knobs overrides it), its SLO attainment against the
   unloaded sync engine's TTFT (--yardstick none: no attainment, no sync runs; RUN.json: the curve an earlier
-  --json run on the same profile, model and ranks measured); or --sweep: each engine's
+  --json run on the same profile, model and ranks measured; --slo-scale S: every request carries its TTFT
+  deadline, S × that curve, as the sweep's do: asap schedules by it, sync keeps arrival order); or --sweep: each engine's
   configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
   colocated or an attention/expert split, two micro-batch sizes), then the goodput (highest rate with >= 90%
   of requests within sloScale × their unloaded TTFT) of its --finalists best, the best of them kept, and the
@@ -137,9 +138,17 @@ export async function run(args: string[]): Promise<void> {
   } else if (yardstick !== 'none') {
     curve = await readSavedYardstick(userPath(yardstick), { profile: sim.profile, model: modelName, ranks, shapesOnly: sim.shapesOnly, maxLength });
   }
+  let sloMs: ((request: { promptTokens: number }) => number) | undefined;
+  const deadlineScale = values['slo-scale'] === undefined ? undefined : Number(oneOf('slo-scale', values['slo-scale'], SLO_SCALES.map(String), '2'));
+  if (deadlineScale !== undefined) {
+    const scale = deadlineScale;
+    const yardstickCurve = curve;
+    if (!yardstickCurve) throw new Error('--slo-scale needs the unloaded TTFT curve the deadlines are drawn from: not with --yardstick none');
+    sloMs = (request) => scale * unloadedTtftAt(yardstickCurve, request.promptTokens);
+  }
   progress.stage(`${name}, ${ranks} ranks`, requests.length);
   const runStarted = performance.now();
-  const result = await runEngine(setup, model, requests, { vocabSize: config.vocabSize, seed: spec.seed, onDone: () => progress.tick() });
+  const result = await runEngine(setup, model, requests, { vocabSize: config.vocabSize, seed: spec.seed, sloMs, onDone: () => progress.tick() });
   progress.stop();
   const wall = { unloadedS: (runStarted - started) / 1000, runS: (performance.now() - runStarted) / 1000 };
   const events = result.simEvents ?? 0;
@@ -151,7 +160,7 @@ export async function run(args: string[]): Promise<void> {
   const speed = `${events.toLocaleString('en-US')} events in ${wall.runS.toFixed(1)} s wall (${Math.round(events / wall.runS).toLocaleString('en-US')} events/s)${curve ? `; unloaded yardstick ${wall.unloadedS.toFixed(1)} s` : ''}`;
   if (json) {
     const workload = { ...spec, description: describeWorkload(spec) };
-    process.stdout.write(`${JSON.stringify({ configuration: describeSetup(setup), setup, model: modelName, workload, unloaded: curve, ...figures, tokensPerSPerRank: perRank, simEvents: events })}\n`);
+    process.stdout.write(`${JSON.stringify({ configuration: describeSetup(setup), setup, model: modelName, workload, deadlineScale: deadlineScale ?? null, unloaded: curve, ...figures, tokensPerSPerRank: perRank, simEvents: events })}\n`);
     // Wall-clock figures differ run to run: stderr, so the JSON stays byte-identical for a seed.
     process.stderr.write(`sim speed: ${speed}\n`);
     return;
