@@ -48,6 +48,10 @@ test('the comparison of a tiny run: every figure present, first tokens equal to 
   assert.ok(sync.summary.ideal.tokensPerS >= sync.summary.tokensPerS);
   assert.match(sync.configuration, /tokenBudget 512/);
   assert.ok((sync.goodput?.points.length ?? 0) >= 2);
+  for (const e of job.engines) {
+    const g = e.goodput;
+    assert.ok(g && (g.rate === 0 ? g.idealAtGoodput === undefined : (g.idealAtGoodput ?? 0) > 0), `${e.name}: the ideal bound of its run at the goodput rate`);
+  }
   assert.deepEqual(report.reference, { requests: 8, mismatches: { sync: [], asap: [] } });
   const asap = report.engines[1];
   assert.equal(asap.records.length, 8);

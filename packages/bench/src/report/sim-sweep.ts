@@ -16,7 +16,10 @@ export interface SimSweepResult {
   readonly goodput: { readonly sync: number; readonly asap: number };
   /** asap* / sync*; null when sync* is 0 (no rate tried kept 90%: see `attainment` for the lowest tried). */
   readonly ratio: number | null;
-  /** Requests/s with perfect balance and free communication: the higher of the two engines' bounds. */
+  /**
+   * Requests/s with perfect balance and free communication: the higher of the two engines' bounds, each from
+   * its busy time per request in its run at its goodput rate (at the search's rate when its goodput is 0).
+   */
   readonly idealBound: number;
   readonly ideal: { readonly sync: number; readonly asap: number };
   readonly best: { readonly sync: Knobs; readonly asap: Knobs };
@@ -42,7 +45,10 @@ export function simSweepResult(
   const sync = of('sync');
   const asap = of('asap');
   const goodput = { sync: sync.goodput?.rate ?? 0, asap: asap.goodput?.rate ?? 0 };
-  const ideal = { sync: sync.result.summary.ideal.requestsPerS, asap: asap.result.summary.ideal.requestsPerS };
+  const ideal = {
+    sync: sync.goodput?.idealAtGoodput ?? sync.result.summary.ideal.requestsPerS,
+    asap: asap.goodput?.idealAtGoodput ?? asap.result.summary.ideal.requestsPerS,
+  };
   return {
     sloScale,
     profile: meta.profile,

@@ -25,7 +25,11 @@ export interface EngineComparison {
   readonly candidates: readonly Candidate[];
   /** The best configuration's run on the workload. */
   readonly result: PointResult;
-  readonly goodput?: { readonly sloScale: number; readonly rate: number; readonly points: readonly GoodputPoint[] };
+  /**
+   * `idealAtGoodput`: the ideal bound (requests/s) of the run at the goodput rate — expert batches grow with
+   * load, so the bound measured at the search's rate is not one at higher rates. Absent when goodput is 0.
+   */
+  readonly goodput?: { readonly sloScale: number; readonly rate: number; readonly points: readonly GoodputPoint[]; readonly idealAtGoodput?: number };
 }
 
 export interface CompareOptions {
@@ -91,20 +95,24 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     const efficient = ranked.filter((i) => slo(i) >= GOODPUT_TARGET).sort((a, b) => candidates[b].summary.ideal.requestsPerS - candidates[a].summary.ideal.requestsPerS);
     const finalists = [...new Set([ranked[0], ...efficient, ...ranked])].slice(0, Math.max(1, g.finalists ?? 1));
     const found = await Promise.all(
-      finalists.map((i) =>
-        searchGoodput(
+      finalists.map(async (i) => {
+        const idealAt = new Map<number, number>();
+        const result = await searchGoodput(
           async (rate) => {
             const r = await runner.run(task(candidates[i].knobs, { ...o.workload, rate }));
             progress.tick();
+            idealAt.set(rate, r.summary.ideal.requestsPerS);
             return attainmentAt(r.summary, g.sloScale);
           },
           { start: g.start, max: g.max, steps: g.steps },
-        ),
-      ),
+        );
+        return { ...result, idealAtGoodput: idealAt.get(result.goodput) };
+      }),
     );
     const winner = found.reduce((b, f, k) => (f.goodput > found[b].goodput ? k : b), 0);
     bestIndex = finalists[winner];
-    goodput = { sloScale: g.sloScale, rate: found[winner].goodput, points: found[winner].points };
+    const { goodput: rate, points, idealAtGoodput } = found[winner];
+    goodput = { sloScale: g.sloScale, rate, points, ...(idealAtGoodput !== undefined && { idealAtGoodput }) };
   }
   const best = runs[bestIndex];
   return { name: family.name, best: best.summary.setup, candidates, result: best, goodput };
