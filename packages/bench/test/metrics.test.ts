@@ -41,6 +41,13 @@ test('attainment and SLO throughput count requests within sloScale × unloaded T
   assert.equal(sloThroughput(log, curve, 2, 2000), 150);
 });
 
+test('the goodput search fails a rate past the run\'s own ideal bound, whatever its attainment', async () => {
+  // A short run at a loose SLO keeps every request within it up to 64 req/s, but the ranks could do only 12.
+  const r = await searchGoodput(async (rate) => ({ attainment: 1, overloaded: rate > 12 }), { start: 4, max: 64, steps: 3 });
+  assert.ok(r.goodput > 10 && r.goodput <= 12, String(r.goodput));
+  assert.ok(r.points.every((p) => (p.rate > 12 ? p.overloaded === true : !('overloaded' in p))), JSON.stringify(r.points));
+});
+
 test('the goodput search finds the knee of a synthetic attainment curve', async () => {
   const knee = 7.3;
   const curve = (rate: number): number => (rate <= knee ? 0.99 : Math.max(0, 0.99 - (rate - knee) * 0.2));

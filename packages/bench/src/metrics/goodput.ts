@@ -5,7 +5,16 @@
 export interface GoodputPoint {
   readonly rate: number;
   readonly attainment: number;
+  /**
+   * The run's own ideal bound was below its rate: more work arrived than its ranks could do even perfectly
+   * balanced, so a longer run could not keep up, whatever this short run's attainment (a short run at a loose
+   * SLO absorbs a burst in its queues). Such a point fails. Present only when true.
+   */
+  readonly overloaded?: true;
 }
+
+/** What a measure of one rate reports: its attainment, and whether the rate was beyond the run's ideal bound. */
+export type GoodputMeasure = number | { readonly attainment: number; readonly overloaded: boolean };
 
 export interface GoodputSearchOptions {
   /** First rate tried, requests/s. */
@@ -30,16 +39,17 @@ const MAX_HALVINGS = 6;
 /** Attainment a goodput point keeps by default. */
 export const GOODPUT_TARGET = 0.9;
 
-export async function searchGoodput(measure: (rate: number) => Promise<number>, options: GoodputSearchOptions): Promise<GoodputResult> {
+export async function searchGoodput(measure: (rate: number) => Promise<GoodputMeasure>, options: GoodputSearchOptions): Promise<GoodputResult> {
   const target = options.target ?? GOODPUT_TARGET;
   if (!(options.start > 0) || !(options.max >= options.start)) throw new RangeError(`goodput search: need 0 < start <= max, got ${options.start}, ${options.max}`);
   const points: GoodputPoint[] = [];
   const at = async (rate: number): Promise<boolean> => {
-    const attainment = await measure(rate);
-    const point = { rate, attainment };
+    const measured = await measure(rate);
+    const { attainment, overloaded } = typeof measured === 'number' ? { attainment: measured, overloaded: false } : measured;
+    const point: GoodputPoint = overloaded ? { rate, attainment, overloaded } : { rate, attainment };
     points.push(point);
     options.onPoint?.(point);
-    return attainment >= target;
+    return attainment >= target && !overloaded;
   };
   let pass = 0;
   let fail = Number.POSITIVE_INFINITY;

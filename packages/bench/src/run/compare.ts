@@ -59,6 +59,11 @@ interface GoodputSearch {
   readonly idealAtGoodput: number | undefined;
 }
 
+/** A goodput search's reading of one run: attainment at the SLO, and whether its rate was past its ideal bound. */
+function goodputMeasure(run: PointResult, rate: number, sloScale: number): { attainment: number; overloaded: boolean } {
+  return { attainment: attainmentAt(run.summary, sloScale), overloaded: run.summary.ideal.requestsPerS < rate };
+}
+
 /** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
 const DEADLINE_SCALE = 5;
 
@@ -113,7 +118,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
             progress.tick();
             runs.set(rate, r);
           }
-          return attainmentAt(r.summary, g.sloScale);
+          return goodputMeasure(r, rate, g.sloScale);
         },
         { start: known?.rate ?? g.start, max: g.max, steps: g.steps },
       );
@@ -130,10 +135,10 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
         others.map(async (i) => {
           const r = await runner.run(task(candidates[i].knobs, { ...o.workload, rate: winner.goodput }));
           progress.tick();
-          return { i, r, attainment: attainmentAt(r.summary, g.sloScale) };
+          return { i, r, ...goodputMeasure(r, winner.goodput, g.sloScale) };
         }),
       );
-      const challenger = atWinner.filter((c) => c.attainment >= GOODPUT_TARGET).sort((a, b) => b.attainment - a.attainment || a.i - b.i)[0];
+      const challenger = atWinner.filter((c) => c.attainment >= GOODPUT_TARGET && !c.overloaded).sort((a, b) => b.attainment - a.attainment || a.i - b.i)[0];
       if (challenger) {
         const contest = await search(challenger.i, { rate: winner.goodput, run: challenger.r });
         if (contest.goodput > winner.goodput) winner = contest;
@@ -171,7 +176,7 @@ export async function ablate(family: EngineFamily, comparison: EngineComparison,
       async (rate) => {
         const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve, deadlineScale: g.sloScale });
         o.progress?.tick();
-        return attainmentAt(r.summary, g.sloScale);
+        return goodputMeasure(r, rate, g.sloScale);
       },
       { start: g.start, max: g.max, steps: g.steps },
     );
