@@ -14,7 +14,9 @@ export interface TensorDescriptor {
 /** Elements of a shape; a negative or fractional dimension is an error naming the shape. */
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) {
+  // Indexed, not for-of: a frozen shape's iterator is allocated on every call, and tensors are made per message.
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`Tensor: bad dimension ${d} in shape [${shape.join(', ')}]`);
     n *= d;
   }
