@@ -9,7 +9,7 @@ import { MessageTooLargeError } from '../../errors.ts';
 import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
-import { measureMessage } from '../../channel/record.ts';
+import { type MeasuredMessage, measureMessage } from '../../channel/record.ts';
 import { NOT_PLAIN, clonePlainData, copyPlainData } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
@@ -61,6 +61,16 @@ interface SimActor {
   readonly runner: ActorRunner;
   state: SimState;
   stopReason: string;
+}
+
+const NOTHING = (): void => {};
+
+/** The message its receiver gets: the measured (copied) meta, and a copy of each tensor. */
+function receivedCopy(kind: string, measured: MeasuredMessage): ChannelMessage {
+  const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind };
+  if (measured.meta !== undefined) copy.meta = measured.meta;
+  if (measured.tensors.length > 0) copy.tensors = measured.tensors.map((t) => t.clone());
+  return copy;
 }
 
 /**
@@ -256,23 +266,43 @@ class VirtualHost implements SimHost {
     setImmediate(this.releaseRejections);
   }
 
-  /** Puts a message on the from→to link: measured and copied now, delivered at its arrival time. */
-  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage, out: Map<ActorId, SimLink>): Promise<void> {
-    const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
-    if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
-    const link = out.get(to) ?? this.addLink(from, to, out);
-    const measured = measureMessage(link.name, message);
-    if (measured.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, measured.recordBytes, link.capacityBytes);
-    const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: message.kind };
-    if (measured.meta !== undefined) copy.meta = measured.meta;
-    if (measured.tensors.length > 0) copy.tensors = measured.tensors.map((t) => t.clone());
-    const virtualBytes = message.virtualBytes ?? 0;
-    if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
-    if (this.logging()) this.record(from, 'send', { to, kind: message.kind, bytes: measured.recordBytes + virtualBytes });
-    await link.send(measured.recordBytes, () => this.arrive(from, to, copy), measured.recordBytes + virtualBytes);
+  /**
+   * Puts a message on the from→to link: measured and copied now, delivered at its arrival time. Resolves one
+   * promise step after the link admits it, rejects (never throws) on a bad message or a stopped receiver.
+   */
+  private transmit(from: ActorId, to: ActorId, message: ChannelMessage, out: Map<ActorId, SimLink>): Promise<void> {
+    let link: SimLink;
+    let recordBytes: number;
+    let wireBytes: number;
+    let copy: ChannelMessage;
+    try {
+      const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
+      if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
+      link = out.get(to) ?? this.addLink(from, to, out);
+      const measured = measureMessage(link.name, message);
+      recordBytes = measured.recordBytes;
+      if (recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, recordBytes, link.capacityBytes);
+      copy = receivedCopy(message.kind, measured);
+      const virtualBytes = message.virtualBytes ?? 0;
+      if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
+      wireBytes = recordBytes + virtualBytes;
+      if (this.logging()) this.record(from, 'send', { to, kind: message.kind, bytes: wireBytes });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const admitted = link.send(recordBytes, copy, wireBytes);
+    // What `await admitted` then return gives, as a plain reaction: the sender's continuation runs at the
+    // same promise step as before, so actors' interleaving (and the device-op order) is unchanged.
+    if (!link.mayDuplicate) return admitted.then(NOTHING);
+    return this.maybeAgain(admitted, link, recordBytes, copy, wireBytes);
+  }
+
+  /** A link that may deliver twice draws for it once the first copy is admitted, and sends the second. */
+  private async maybeAgain(admitted: Promise<void>, link: SimLink, recordBytes: number, copy: ChannelMessage, wireBytes: number): Promise<void> {
+    await admitted;
     if (link.duplicates()) {
       const again = { ...copy, tensors: copy.tensors?.map((t) => t.clone()) };
-      await link.send(measured.recordBytes, () => this.arrive(from, to, again), measured.recordBytes + virtualBytes);
+      await link.send(recordBytes, again, wireBytes);
     }
   }
 
@@ -335,7 +365,7 @@ class VirtualHost implements SimHost {
     this.blockedInto.set(to, blocked);
     this.linksInto.set(to, []);
     this.linksFrom.set(to, new Map());
-    this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link) });
+    this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link), take: (from, message) => this.arrive(from, to, message) });
     this.egress.set(to, new NetworkPort());
     this.ingress.set(to, new NetworkPort());
   }
