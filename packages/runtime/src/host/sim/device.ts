@@ -49,6 +49,8 @@ class OpEnd extends ClockEvent {
 }
 
 const NOTHING = (): void => {};
+/** What `idle` gives a device with nothing running: one resolved promise, awaited in as many steps as a new one. */
+const IDLE = Promise.resolve();
 
 /**
  * The sim host's device: one op at a time, each costing what the cost function says. The kernel runs when
@@ -112,7 +114,7 @@ export class SimDevice implements Device {
 
   idle(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.freeAt <= this.clock.time) return Promise.resolve();
+    if (this.freeAt <= this.clock.time) return IDLE;
     return new Promise<void>((resolve, reject) => {
       this.idleWaiters.add(reject);
       this.clock.at(this.freeAt, () => {
