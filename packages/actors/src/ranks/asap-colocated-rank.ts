@@ -28,8 +28,9 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const peers = new Set(config.attentionRanks.filter((r) => r !== ctx.id));
   // Peers' messages are handled in onMessage, as they land: a stream per peer cost every message an
   // operator chain and a promise. The streams are still read for a peer's end: one that crashes or stops
-  // fails this rank (its rows would never come back).
-  const peersDown$ = anyRank([...peers].map((p) => ctx.inboxFrom(p))).pipe(ignoreElements());
+  // fails this rank (its rows would never come back). Each stream drops its messages where it starts, so a
+  // message costs no trip through the merge.
+  const peersDown$ = anyRank([...peers].map((p) => ctx.inboxFrom(p).pipe(ignoreElements())));
   const requests$ = ctx.inboxFrom(config.gateway).pipe(mergeMap((m) => role.onGateway(m), 1));
   return {
     onMessage(from, m) {
