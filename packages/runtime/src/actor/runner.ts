@@ -1,4 +1,4 @@
-import { type Observable, type SchedulerLike, Subject, type Subscription, throwError } from 'rxjs';
+import { type Observable, type SchedulerLike, type Subscription, throwError } from 'rxjs';
 import type { ChannelMessage } from '../channel/message.ts';
 import type { ActorContext, Device, Envelope, HostKind, Timer } from './context.ts';
 import type { ActorBehaviour, ActorDefinition } from './definition.ts';
@@ -6,6 +6,7 @@ import { ActorStoppedError } from '../errors.ts';
 import { type ActorId, DRIVER } from './ids.ts';
 import { SeededRandom } from '../random/seeded-random.ts';
 import { Arena } from '../tensor/arena.ts';
+import { HotStream } from './hot-stream.ts';
 
 /** What a host gives one actor: its clock, scheduler, device and data plane. */
 export interface ActorPort {
@@ -139,8 +140,8 @@ export class ActorRunner {
   private state: RunnerState = 'setting-up';
   private behaviour: ActorBehaviour | undefined;
   private inFlight = 0;
-  private readonly all = new Subject<Envelope>();
-  private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
+  private readonly all = new HotStream<Envelope>();
+  private readonly bySender = new Map<ActorId, HotStream<ChannelMessage>>();
   private readonly downPeers = new Map<ActorId, Error>();
   /** Sets, not the placement's arrays: a send's check must not grow with the number of actors. */
   private readonly destinationSet: ReadonlySet<ActorId>;
@@ -174,7 +175,7 @@ export class ActorRunner {
         destinations: placement.destinations,
         scheduler: port.scheduler,
         device: new ContextDevice(device, (op, compute) => traced(device.run(op, compute))),
-        inbox$: this.all.asObservable(),
+        inbox$: this.all.observable,
         inboxFrom: (sender) => this.inboxFrom(sender),
         send: (to, message) => traced(this.send(to, message)),
         now: () => port.now(),
@@ -267,7 +268,7 @@ export class ActorRunner {
     this.cancelWork();
     if (wasRunning) await this.behaviour?.stop?.();
     this.all.complete();
-    for (const subject of this.bySender.values()) subject.complete();
+    for (const stream of this.bySender.values()) stream.complete();
   }
 
   stats(): ActorStats {
@@ -352,12 +353,12 @@ export class ActorRunner {
     }
     const down = this.downPeers.get(sender);
     if (down) return throwError(() => down);
-    let subject = this.bySender.get(sender);
-    if (!subject) {
-      subject = new Subject<ChannelMessage>();
-      this.bySender.set(sender, subject);
+    let stream = this.bySender.get(sender);
+    if (!stream) {
+      stream = new HotStream<ChannelMessage>();
+      this.bySender.set(sender, stream);
     }
-    return subject.asObservable();
+    return stream.observable;
   }
 
   private async send(to: ActorId, message: ChannelMessage): Promise<void> {
