@@ -54,6 +54,16 @@ export interface ActorStats<Custom = unknown> {
 
 type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
 
+/**
+ * A sender as one runner knows it: its inbox stream, once the actor reads one. A host may keep it (per link)
+ * and deliver through it, so that a message costs no lookup among the runner's senders.
+ */
+export class Sender {
+  stream: HotStream<ChannelMessage> | undefined;
+
+  constructor(readonly id: ActorId) {}
+}
+
 /** The runner whose context first saw a rejection reason pass (see `ActorRunner.traced`). */
 const reasonOrigins = new WeakMap<object, ActorRunner>();
 /**
@@ -141,7 +151,9 @@ export class ActorRunner {
   private behaviour: ActorBehaviour | undefined;
   private inFlight = 0;
   private readonly all = new HotStream<Envelope>();
-  private readonly bySender = new Map<ActorId, HotStream<ChannelMessage>>();
+  private readonly senders = new Map<ActorId, Sender>();
+  /** Each sender's stream, in the order they were made (stop completes them in that order). */
+  private readonly streams: HotStream<ChannelMessage>[] = [];
   private readonly downPeers = new Map<ActorId, Error>();
   /** Sets, not the placement's arrays: a send's check must not grow with the number of actors. */
   private readonly destinationSet: ReadonlySet<ActorId>;
@@ -218,22 +230,36 @@ export class ActorRunner {
     return this.state === 'running' && this.inFlight < this.placement.maxInFlight;
   }
 
+  /** `from` as this runner knows it (made on first use), for `deliverFrom`. */
+  sender(from: ActorId): Sender {
+    let sender = this.senders.get(from);
+    if (!sender) {
+      sender = new Sender(from);
+      this.senders.set(from, sender);
+    }
+    return sender;
+  }
+
   /** A message arrived from `from` (a peer or the driver); the host has checked `ready`. */
   deliver(from: ActorId, message: ChannelMessage): void {
+    this.deliverFrom(this.sender(from), message);
+  }
+
+  /** `deliver`, from a sender the host kept (see `sender`). */
+  deliverFrom(from: Sender, message: ChannelMessage): void {
     if (this.state === 'failed' || this.state === 'stopped') return;
     if (!this.ready) {
       const why = this.state === 'setting-up' ? 'it is setting up' : `${this.inFlight} handlers are in flight (maxInFlight ${this.placement.maxInFlight})`;
-      throw new Error(`actor "${this.id}": message "${message.kind}" from "${from}" delivered while ${why}: a host delivers only while \`ready\` holds`);
+      throw new Error(`actor "${this.id}": message "${message.kind}" from "${from.id}" delivered while ${why}: a host delivers only while \`ready\` holds`);
     }
-    this.process(from, message);
+    this.process(from.id, from.stream, message);
   }
 
   /** Starts a message: its handler (counted while its promise is pending) and the inbox streams. */
-  private process(from: ActorId, message: ChannelMessage): void {
+  private process(from: ActorId, sender: HotStream<ChannelMessage> | undefined, message: ChannelMessage): void {
     this.messagesIn++;
     this.bytesIn += payloadBytes(message);
     const onMessage = this.behaviour?.onMessage;
-    const sender = this.bySender.get(from);
     if (!onMessage && !this.all.observed && !sender?.observed) {
       this.fail(
         new Error(`message "${message.kind}" from "${from}" arrived, but the actor has no onMessage and nothing subscribed to its inbox`),
@@ -257,7 +283,7 @@ export class ActorRunner {
   peerDown(peer: ActorId, error: Error): void {
     if (this.downPeers.has(peer)) return;
     this.downPeers.set(peer, error);
-    this.bySender.get(peer)?.error(error);
+    this.senders.get(peer)?.stream?.error(error);
   }
 
   /** Cancels timers and streams, then runs the behaviour's `stop`. */
@@ -268,7 +294,7 @@ export class ActorRunner {
     this.cancelWork();
     if (wasRunning) await this.behaviour?.stop?.();
     this.all.complete();
-    for (const stream of this.bySender.values()) stream.complete();
+    for (const stream of this.streams) stream.complete();
   }
 
   stats(): ActorStats {
@@ -353,12 +379,12 @@ export class ActorRunner {
     }
     const down = this.downPeers.get(sender);
     if (down) return throwError(() => down);
-    let stream = this.bySender.get(sender);
-    if (!stream) {
-      stream = new HotStream<ChannelMessage>();
-      this.bySender.set(sender, stream);
+    const known = this.sender(sender);
+    if (!known.stream) {
+      known.stream = new HotStream<ChannelMessage>();
+      this.streams.push(known.stream);
     }
-    return stream.observable;
+    return known.stream.observable;
   }
 
   private async send(to: ActorId, message: ChannelMessage): Promise<void> {

@@ -94,7 +94,7 @@ class Delivery extends ClockEvent {
  * is not `ready` (at its in-flight limit), as a ring receiver stops reading then. A sender whose messages
  * would overflow the ring waits (backpressure, as on the threads host). Per link, delivery order is send order.
  */
-export class SimLink {
+export class SimLink<R extends LinkReceiver = LinkReceiver> {
   readonly name: string;
   private lastArrival = 0;
   private inFlightBytes = 0;
@@ -111,7 +111,7 @@ export class SimLink {
     private readonly profile: LinkProfile,
     readonly capacityBytes: number,
     private readonly random: () => number,
-    private readonly receiver: LinkReceiver,
+    readonly receiver: R,
     private readonly egress: NetworkPort = new NetworkPort(),
     private readonly ingress: NetworkPort = new NetworkPort(),
   ) {
