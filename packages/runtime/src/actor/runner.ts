@@ -7,6 +7,7 @@ import { type ActorId, DRIVER } from './ids.ts';
 import { SeededRandom } from '../random/seeded-random.ts';
 import { Arena } from '../tensor/arena.ts';
 import { HotStream } from './hot-stream.ts';
+import { ActorIdSet, ActorIndex } from './id-set.ts';
 
 /** What a host gives one actor: its clock, scheduler, device and data plane. */
 export interface ActorPort {
@@ -156,8 +157,8 @@ export class ActorRunner {
   private readonly streams: HotStream<ChannelMessage>[] = [];
   private readonly downPeers = new Map<ActorId, Error>();
   /** Sets, not the placement's arrays: a send's check must not grow with the number of actors. */
-  private readonly destinationSet: ReadonlySet<ActorId>;
-  private readonly peerSet: ReadonlySet<ActorId>;
+  private readonly destinationSet: ActorIdSet;
+  private readonly peerSet: ActorIdSet;
   private readonly timers = new Set<Subscription>();
   private runSubscription: Subscription | undefined;
   private messagesIn = 0;
@@ -166,12 +167,14 @@ export class ActorRunner {
   private bytesOut = 0;
   private arenaIfMade: Arena | undefined;
 
+  /** `ids`: shared by the runners a host makes in one thread (see ActorIndex); by default the runner's own. */
   constructor(
     readonly placement: ActorPlacement,
     private readonly port: ActorPort,
+    ids: ActorIndex = new ActorIndex(),
   ) {
-    this.destinationSet = new Set(placement.destinations);
-    this.peerSet = new Set(placement.peers);
+    this.destinationSet = new ActorIdSet(ids, placement.destinations);
+    this.peerSet = new ActorIdSet(ids, placement.peers);
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
     const device = port.device;

@@ -4,6 +4,7 @@ import { type ActorDefinition, loadActorDefinition } from '../../actor/definitio
 import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../errors.ts';
 import { type ActorId, DRIVER } from '../../actor/ids.ts';
 import { type ActorPort, ActorRunner, type ActorStats, type Sender } from '../../actor/runner.ts';
+import { ActorIndex } from '../../actor/id-set.ts';
 import { SeededRandom } from '../../random/seeded-random.ts';
 import { MessageTooLargeError } from '../../errors.ts';
 import type { ChannelMessage } from '../../channel/message.ts';
@@ -127,6 +128,7 @@ class VirtualHost implements SimHost {
     const link = options.link;
     this.sharedProfile = typeof link === 'function' ? undefined : checkLinkProfile(link ?? DEFAULT_LINK, 'startSimHost: link');
     this.addEndpoint(DRIVER, undefined);
+    const ids = new ActorIndex();
     for (const p of plan) {
       const id = p.placement.id;
       this.linksFrom.set(id, new Map());
@@ -137,7 +139,7 @@ class VirtualHost implements SimHost {
       }
       const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging);
       this.devices.set(id, device);
-      const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
+      const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device), ids), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);
       this.addEndpoint(id, actor);
     }
