@@ -1,8 +1,11 @@
-// HotStream (an actor's inbox streams) must behave as the RxJS Subject it replaced.
+// HotStream (an actor's inbox streams) must behave as the RxJS Subject it replaced; endOf is a sender's end without its messages.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Subject } from 'rxjs';
 import { HotStream } from '../src/actor/hot-stream.ts';
+import { ActorRunner } from '../src/actor/runner.ts';
+import { defineActor } from '../src/index.ts';
+import { VirtualClock } from '../src/host/sim/clock.ts';
 
 type Pushable = { next(x: number): void; error(e: unknown): void; complete(): void; readonly observed: boolean };
 
@@ -58,4 +61,40 @@ test('hot stream: an item goes to the subscribers there were when it was pushed'
   stream.next(1);
   stream.next(2);
   assert.deepEqual(seen, ['a 1', 'a 2', 'b 2']);
+});
+
+test('runner: endOf(peer) carries no messages, errors when the peer goes down, completes when the actor stops', async () => {
+  const placement = { id: 'x', peers: ['p', 'q'], destinations: [], seed: 1, arenaBytes: 1024, maxInFlight: 1 };
+  const clock = new VirtualClock(() => {});
+  const port = {
+    host: 'sim' as const,
+    scheduler: clock.scheduler,
+    device: { run: async <T>(_op: unknown, compute: () => T): Promise<T> => compute(), idle: async () => {}, ops: 0, busyMs: 0 },
+    now: () => 0,
+    send: async () => {},
+    log: () => {},
+    crash: (error: unknown) => assert.fail(String(error)),
+    resume: () => {},
+  };
+  const runner = new ActorRunner(placement, port);
+  const seen: string[] = [];
+  const watch = (name: string, peer: string): void => {
+    runner.ctx.endOf(peer).subscribe({
+      next: () => seen.push(`${name} message`),
+      error: (e: Error) => seen.push(`${name} error ${e.message}`),
+      complete: () => seen.push(`${name} complete`),
+    });
+  };
+  await runner.start(defineActor(() => ({ onMessage: () => {} })), undefined);
+  watch('p', 'p');
+  watch('q', 'q');
+  const messages: string[] = [];
+  runner.ctx.inboxFrom('p').subscribe({ next: (m) => messages.push(m.kind), error: () => messages.push('error') });
+  runner.deliver('p', { kind: 'hello' });
+  runner.peerDown('p', new Error('p crashed'));
+  watch('p late', 'p');
+  assert.throws(() => runner.ctx.endOf('nobody'), /endOf\("nobody"\): no such actor/);
+  await runner.stop();
+  assert.deepEqual(messages, ['hello', 'error']);
+  assert.deepEqual(seen, ['p error p crashed', 'p late error p crashed', 'q complete']);
 });

@@ -61,6 +61,8 @@ type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
  */
 export class Sender {
   stream: HotStream<ChannelMessage> | undefined;
+  /** What `endOf` gives: the sender's end, without its messages. */
+  end: HotStream<never> | undefined;
 
   constructor(readonly id: ActorId) {}
 }
@@ -123,6 +125,7 @@ class RunnerContext implements ActorContext {
   declare readonly device: Device;
   declare readonly inbox$: Observable<Envelope>;
   declare readonly inboxFrom: ActorContext['inboxFrom'];
+  declare readonly endOf: ActorContext['endOf'];
   declare readonly send: ActorContext['send'];
   declare readonly now: ActorContext['now'];
   declare readonly random: ActorContext['random'];
@@ -153,8 +156,8 @@ export class ActorRunner {
   private inFlight = 0;
   private readonly all = new HotStream<Envelope>();
   private readonly senders = new Map<ActorId, Sender>();
-  /** Each sender's stream, in the order they were made (stop completes them in that order). */
-  private readonly streams: HotStream<ChannelMessage>[] = [];
+  /** Each sender's streams (inboxFrom's and endOf's), in the order they were made (stop completes them in that order). */
+  private readonly streams: HotStream<unknown>[] = [];
   private readonly downPeers = new Map<ActorId, Error>();
   /** Sets, not the placement's arrays: a send's check must not grow with the number of actors. */
   private readonly destinationSet: ActorIdSet;
@@ -192,6 +195,7 @@ export class ActorRunner {
         device: new ContextDevice(device, (op, compute) => traced(device.run(op, compute))),
         inbox$: this.all.observable,
         inboxFrom: (sender) => this.inboxFrom(sender),
+        endOf: (sender) => this.endOf(sender),
         send: (to, message) => traced(this.send(to, message)),
         now: () => port.now(),
         random,
@@ -286,7 +290,9 @@ export class ActorRunner {
   peerDown(peer: ActorId, error: Error): void {
     if (this.downPeers.has(peer)) return;
     this.downPeers.set(peer, error);
-    this.senders.get(peer)?.stream?.error(error);
+    const sender = this.senders.get(peer);
+    sender?.stream?.error(error);
+    sender?.end?.error(error);
   }
 
   /** Cancels timers and streams, then runs the behaviour's `stop`. */
@@ -377,10 +383,7 @@ export class ActorRunner {
   }
 
   private inboxFrom(sender: ActorId): Observable<ChannelMessage> {
-    if (sender !== DRIVER && !this.peerSet.has(sender)) {
-      throw new TypeError(`actor "${this.id}": inboxFrom("${sender}"): no such actor (peers: ${this.placement.peers.join(', ')})`);
-    }
-    const down = this.downPeers.get(sender);
+    const down = this.checkSender('inboxFrom', sender);
     if (down) return throwError(() => down);
     const known = this.sender(sender);
     if (!known.stream) {
@@ -388,6 +391,25 @@ export class ActorRunner {
       this.streams.push(known.stream);
     }
     return known.stream.observable;
+  }
+
+  private endOf(sender: ActorId): Observable<never> {
+    const down = this.checkSender('endOf', sender);
+    if (down) return throwError(() => down);
+    const known = this.sender(sender);
+    if (!known.end) {
+      known.end = new HotStream<never>();
+      this.streams.push(known.end);
+    }
+    return known.end.observable;
+  }
+
+  /** Throws for a sender that is no actor here; returns the error a sender that is down ended with. */
+  private checkSender(where: string, sender: ActorId): Error | undefined {
+    if (sender !== DRIVER && !this.peerSet.has(sender)) {
+      throw new TypeError(`actor "${this.id}": ${where}("${sender}"): no such actor (peers: ${this.placement.peers.join(', ')})`);
+    }
+    return this.downPeers.get(sender);
   }
 
   private async send(to: ActorId, message: ChannelMessage): Promise<void> {
