@@ -1,7 +1,7 @@
 // ASAP colocated: one rank runs attention for its own requests and serves expert rows for every rank, with
 // no barrier. Rows for its own experts skip the channel; everything else is the disaggregated ranks' code.
 import { type ActorId, type ChannelMessage, anyRank, defineActor } from '@asap/runtime';
-import { defer, from, ignoreElements, merge, mergeMap } from 'rxjs';
+import { defer, from, merge, mergeMap } from 'rxjs';
 import { type AsapRankConfig, heldExperts } from './asap-config.ts';
 import { AttentionRole } from './attention-role.ts';
 import { ExpertRole } from './expert-role.ts';
@@ -27,9 +27,9 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const role = attention;
   const peers = new Set(config.attentionRanks.filter((r) => r !== ctx.id));
   // Peers' messages are handled in onMessage, as they land: a stream per peer cost every message an
-  // operator chain and a promise. The streams are still read for a peer's end: one that crashes or stops
-  // fails this rank (its rows would never come back).
-  const peersDown$ = anyRank([...peers].map((p) => ctx.inboxFrom(p))).pipe(ignoreElements());
+  // operator chain and a promise. Only a peer's end is watched: one that crashes or stops fails this rank
+  // (its rows would never come back).
+  const peersDown$ = anyRank([...peers].map((p) => ctx.endOf(p)));
   const requests$ = ctx.inboxFrom(config.gateway).pipe(mergeMap((m) => role.onGateway(m), 1));
   return {
     onMessage(from, m) {

@@ -31,6 +31,11 @@ export interface AttentionRoleOptions {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+interface ReplyWaiter {
+  readonly resolve: (m: ChannelMessage) => void;
+  readonly reject: (e: unknown) => void;
+}
+
 /** Where dispatched rows go: a channel put, or straight into this actor's own expert side. */
 export type DispatchSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
 
@@ -44,8 +49,13 @@ export class AttentionRole {
   readonly queue: RequestQueue;
   readonly routing: RoutingCounter;
   private readonly wake = new Wakeup();
-  /** Outputs awaited per `${batch}:${layer}:${expert rank}`. */
-  private readonly awaiting = new Map<string, { resolve: (m: ChannelMessage) => void; reject: (e: unknown) => void }>();
+  /** Outputs awaited per (batch, layer, expert rank), keyed by `replyKey`: a number, not a string built per message. */
+  private readonly awaiting = new Map<number, ReplyWaiter>();
+  /** The key `awaitReply` files the next waiter under: one executor for every reply promise, not a closure each. */
+  private awaitingKey = 0;
+  private readonly awaitReply = (resolve: (m: ChannelMessage) => void, reject: (e: unknown) => void): void => {
+    this.awaiting.set(this.awaitingKey, { resolve, reject });
+  };
   /** Rows queued at each expert rank: its last report plus what was sent since. */
   private readonly expertLoad: number[];
   /** Each expert rank's index, looked up per reply: a map, not a scan of hundreds of ranks. */
@@ -93,8 +103,8 @@ export class AttentionRole {
     const meta = message.meta as CombineMeta & { queuedRows: number };
     const x = this.expertIndex.get(from) ?? -1;
     this.expertLoad[x] = meta.queuedRows;
-    const key = `${meta.batch}:${meta.layer}:${x}`;
-    const waiter = this.awaiting.get(key);
+    const key = this.replyKey(meta.batch, meta.layer, x);
+    const waiter = key < 0 ? undefined : this.awaiting.get(key);
     if (!waiter) {
       // A late or duplicated reply: its (batch, layer, rank) was answered already or its batch is gone, and
       // batch ids are never reused, so it cannot land in another request's rows. Dropped and counted.
@@ -215,7 +225,8 @@ export class AttentionRole {
     const sends: Promise<void>[] = [];
     plan.forEach((rows, x) => {
       if (rows.rows.rowCount === 0) return;
-      replies.push(new Promise<ChannelMessage>((resolve, reject) => this.awaiting.set(`${batch}:${layer}:${x}`, { resolve, reject })));
+      this.awaitingKey = this.replyKey(batch, layer, x);
+      replies.push(new Promise<ChannelMessage>(this.awaitReply));
       // Keys only with values: the receiver reads the same meta either way (JSON drops undefined), but the
       // sim host copies plain data directly and parses the JSON back for a meta with an undefined key.
       const meta: Mutable<DispatchMeta> = { layer, batch, groups: rows.groups, requests };
@@ -224,6 +235,16 @@ export class AttentionRole {
       sends.push(this.dispatch(this.options.expertRanks[x], withRows('dispatch', meta, rows.rows, this.model.config.hiddenSize)));
     });
     return Promise.all(sends).then(() => Promise.all(replies));
+  }
+
+  /**
+   * One number per (batch, layer, expert rank), or -1 for what no dispatch was sent under (a reply whose
+   * header is not a batch, a layer or a rank of ours can match no waiter).
+   */
+  private replyKey(batch: number, layer: number, x: number): number {
+    const layers = this.model.config.numLayers;
+    if (!(Number.isSafeInteger(batch) && batch >= 0 && Number.isInteger(layer) && layer >= 0 && layer < layers && x >= 0)) return -1;
+    return (batch * layers + layer) * this.options.expertRanks.length + x;
   }
 
   private replica(holders: readonly number[], rows: number): number {

@@ -86,7 +86,9 @@ export class ExpertRole {
         continue;
       }
       if (this.options.continuousBatching) {
-        await this.fill();
+        // Without a wait configured, no fill call (an async frame per batch): awaiting a settled promise
+        // takes the one promise step awaiting fill's would, so the rank's interleaving is unchanged.
+        await (this.options.batchWaitMs === 0 ? SETTLED : this.fill());
         // The batch is taken when the device can start it, not before: where attention shares the device,
         // rows that arrive while its ops run join this batch, so batches (and weight reuse) grow with load.
         await this.ctx.device.idle();
@@ -100,7 +102,6 @@ export class ExpertRole {
    * configured the batch is what arrived while the last one computed.
    */
   private async fill(): Promise<void> {
-    if (this.options.batchWaitMs === 0) return;
     let oldest = Infinity;
     for (const w of this.waiting) oldest = Math.min(oldest, w.arrivedMs);
     const left = oldest + this.options.batchWaitMs - this.ctx.now();
@@ -114,7 +115,7 @@ export class ExpertRole {
       return [next];
     }
     // Earliest deadline first (no deadline: by arrival); the batch is that layer's rows, in that order.
-    const order = [...this.waiting].sort((a, b) => (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs);
+    const order = [...this.waiting].sort(byDeadline);
     const layer = order[0].meta.layer;
     const batch: Waiting[] = [];
     let rows = 0;
@@ -124,7 +125,7 @@ export class ExpertRole {
       w.taken = true;
       rows += w.rowCount;
     }
-    this.waiting = this.waiting.filter((w) => !w.taken);
+    this.waiting = this.waiting.filter(notTaken);
     this.waitingRows -= rows;
     return batch;
   }
@@ -134,9 +135,9 @@ export class ExpertRole {
     // row. A dispatch computed whole is its own source; `sourceOf` maps each dispatch to its source (-1: none).
     const sources: IncomingRows[] = [];
     const keptOf: (Int32Array | undefined)[] = [];
-    const sourceOf = new Int32Array(batch.length).fill(-1);
+    const sourceOf: number[] = [];
     const cancelled = this.cancelled;
-    batch.forEach((w, b) => {
+    for (const w of batch) {
       let rows: IncomingRows | undefined = w;
       let kept: Int32Array | undefined;
       const ids = w.meta.requests;
@@ -147,11 +148,14 @@ export class ExpertRole {
           this.droppedRows += w.rowCount - kept.length;
         }
       }
-      if (!rows || rows.rows.rowCount === 0) return;
-      sourceOf[b] = sources.length;
+      if (!rows || rows.rows.rowCount === 0) {
+        sourceOf.push(-1);
+        continue;
+      }
+      sourceOf.push(sources.length);
       sources.push(rows);
       keptOf.push(kept);
-    });
+    }
     this.dropped += batch.length - sources.length;
     const sizes = rowsPerExpert(sources);
     const layer = batch[0].meta.layer;
@@ -170,16 +174,28 @@ export class ExpertRole {
       this.batches++;
     }
     const queuedRows = this.queuedRows;
-    await Promise.all(
-      batch.map((w, b) => {
-        const i = sourceOf[b];
-        const kept = i >= 0 ? keptOf[i] : undefined;
-        const out = i < 0 ? undefined : kept ? restoreRows(outputs[i], kept, w.rowCount) : outputs[i];
-        // No `dropped` key unless dropped: the sim host copies a plain meta directly, but parses the JSON back for one with an undefined key.
-        const meta: CombineMeta & { queuedRows: number; dropped?: boolean } =
-          i < 0 ? { layer, batch: w.meta.batch, rows: 0, queuedRows, dropped: true } : { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows };
-        return this.reply(w.from, out ? withRows('combine', meta, out, this.model.config.hiddenSize) : { kind: 'combine', meta });
-      }),
-    );
+    const sent: Promise<void>[] = [];
+    for (let b = 0; b < batch.length; b++) {
+      const w = batch[b];
+      const i = sourceOf[b];
+      const kept = i >= 0 ? keptOf[i] : undefined;
+      const out = i < 0 ? undefined : kept ? restoreRows(outputs[i], kept, w.rowCount) : outputs[i];
+      // No `dropped` key unless dropped: the sim host copies a plain meta directly, but parses the JSON back for one with an undefined key.
+      const meta: CombineMeta & { queuedRows: number; dropped?: boolean } =
+        i < 0 ? { layer, batch: w.meta.batch, rows: 0, queuedRows, dropped: true } : { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows };
+      sent.push(this.reply(w.from, out ? withRows('combine', meta, out, this.model.config.hiddenSize) : { kind: 'combine', meta }));
+    }
+    await Promise.all(sent);
   }
 }
+
+/** Earliest deadline first (no deadline: by arrival). */
+function byDeadline(a: Waiting, b: Waiting): number {
+  return (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs;
+}
+
+function notTaken(w: Waiting): boolean {
+  return !w.taken;
+}
+
+const SETTLED = Promise.resolve();

@@ -65,6 +65,12 @@ export interface ActorContext {
   /** Messages from one sender, in send order; errors with ActorCrashedError if that sender crashes. Hot. */
   inboxFrom(sender: ActorId): Observable<ChannelMessage>;
   /**
+   * `inboxFrom(sender)` without its messages: never emits; errors as that stream would if the sender crashes,
+   * completes when this actor stops. For watching a peer whose messages `onMessage` reads: its messages then
+   * cost no trip through a stream.
+   */
+  endOf(sender: ActorId): Observable<never>;
+  /**
    * Resolves once the message is on its way (its tensors are copied: the caller may reuse them); waits while
    * the channel is full. Rejects with ActorStoppedError if the receiver has stopped.
    */

@@ -1,4 +1,4 @@
-import { type Observable, type SchedulerLike, Subject, type Subscription, throwError } from 'rxjs';
+import { type Observable, type SchedulerLike, type Subscription, throwError } from 'rxjs';
 import type { ChannelMessage } from '../channel/message.ts';
 import type { ActorContext, Device, Envelope, HostKind, Timer } from './context.ts';
 import type { ActorBehaviour, ActorDefinition } from './definition.ts';
@@ -6,6 +6,8 @@ import { ActorStoppedError } from '../errors.ts';
 import { type ActorId, DRIVER } from './ids.ts';
 import { SeededRandom } from '../random/seeded-random.ts';
 import { Arena } from '../tensor/arena.ts';
+import { HotStream } from './hot-stream.ts';
+import { ActorIdSet, ActorIndex } from './id-set.ts';
 
 /** What a host gives one actor: its clock, scheduler, device and data plane. */
 export interface ActorPort {
@@ -52,6 +54,18 @@ export interface ActorStats<Custom = unknown> {
 }
 
 type RunnerState = 'setting-up' | 'running' | 'failed' | 'stopped';
+
+/**
+ * A sender as one runner knows it: its inbox stream, once the actor reads one. A host may keep it (per link)
+ * and deliver through it, so that a message costs no lookup among the runner's senders.
+ */
+export class Sender {
+  stream: HotStream<ChannelMessage> | undefined;
+  /** What `endOf` gives: the sender's end, without its messages. */
+  end: HotStream<never> | undefined;
+
+  constructor(readonly id: ActorId) {}
+}
 
 /** The runner whose context first saw a rejection reason pass (see `ActorRunner.traced`). */
 const reasonOrigins = new WeakMap<object, ActorRunner>();
@@ -111,6 +125,7 @@ class RunnerContext implements ActorContext {
   declare readonly device: Device;
   declare readonly inbox$: Observable<Envelope>;
   declare readonly inboxFrom: ActorContext['inboxFrom'];
+  declare readonly endOf: ActorContext['endOf'];
   declare readonly send: ActorContext['send'];
   declare readonly now: ActorContext['now'];
   declare readonly random: ActorContext['random'];
@@ -139,12 +154,14 @@ export class ActorRunner {
   private state: RunnerState = 'setting-up';
   private behaviour: ActorBehaviour | undefined;
   private inFlight = 0;
-  private readonly all = new Subject<Envelope>();
-  private readonly bySender = new Map<ActorId, Subject<ChannelMessage>>();
+  private readonly all = new HotStream<Envelope>();
+  private readonly senders = new Map<ActorId, Sender>();
+  /** Each sender's streams (inboxFrom's and endOf's), in the order they were made (stop completes them in that order). */
+  private readonly streams: HotStream<unknown>[] = [];
   private readonly downPeers = new Map<ActorId, Error>();
   /** Sets, not the placement's arrays: a send's check must not grow with the number of actors. */
-  private readonly destinationSet: ReadonlySet<ActorId>;
-  private readonly peerSet: ReadonlySet<ActorId>;
+  private readonly destinationSet: ActorIdSet;
+  private readonly peerSet: ActorIdSet;
   private readonly timers = new Set<Subscription>();
   private runSubscription: Subscription | undefined;
   private messagesIn = 0;
@@ -153,12 +170,14 @@ export class ActorRunner {
   private bytesOut = 0;
   private arenaIfMade: Arena | undefined;
 
+  /** `ids`: shared by the runners a host makes in one thread (see ActorIndex); by default the runner's own. */
   constructor(
     readonly placement: ActorPlacement,
     private readonly port: ActorPort,
+    ids: ActorIndex = new ActorIndex(),
   ) {
-    this.destinationSet = new Set(placement.destinations);
-    this.peerSet = new Set(placement.peers);
+    this.destinationSet = new ActorIdSet(ids, placement.destinations);
+    this.peerSet = new ActorIdSet(ids, placement.peers);
     const stream = SeededRandom.forName(placement.seed, placement.id);
     const random = (): number => stream.next();
     const device = port.device;
@@ -174,8 +193,9 @@ export class ActorRunner {
         destinations: placement.destinations,
         scheduler: port.scheduler,
         device: new ContextDevice(device, (op, compute) => traced(device.run(op, compute))),
-        inbox$: this.all.asObservable(),
+        inbox$: this.all.observable,
         inboxFrom: (sender) => this.inboxFrom(sender),
+        endOf: (sender) => this.endOf(sender),
         send: (to, message) => traced(this.send(to, message)),
         now: () => port.now(),
         random,
@@ -217,22 +237,36 @@ export class ActorRunner {
     return this.state === 'running' && this.inFlight < this.placement.maxInFlight;
   }
 
+  /** `from` as this runner knows it (made on first use), for `deliverFrom`. */
+  sender(from: ActorId): Sender {
+    let sender = this.senders.get(from);
+    if (!sender) {
+      sender = new Sender(from);
+      this.senders.set(from, sender);
+    }
+    return sender;
+  }
+
   /** A message arrived from `from` (a peer or the driver); the host has checked `ready`. */
   deliver(from: ActorId, message: ChannelMessage): void {
+    this.deliverFrom(this.sender(from), message);
+  }
+
+  /** `deliver`, from a sender the host kept (see `sender`). */
+  deliverFrom(from: Sender, message: ChannelMessage): void {
     if (this.state === 'failed' || this.state === 'stopped') return;
     if (!this.ready) {
       const why = this.state === 'setting-up' ? 'it is setting up' : `${this.inFlight} handlers are in flight (maxInFlight ${this.placement.maxInFlight})`;
-      throw new Error(`actor "${this.id}": message "${message.kind}" from "${from}" delivered while ${why}: a host delivers only while \`ready\` holds`);
+      throw new Error(`actor "${this.id}": message "${message.kind}" from "${from.id}" delivered while ${why}: a host delivers only while \`ready\` holds`);
     }
-    this.process(from, message);
+    this.process(from.id, from.stream, message);
   }
 
   /** Starts a message: its handler (counted while its promise is pending) and the inbox streams. */
-  private process(from: ActorId, message: ChannelMessage): void {
+  private process(from: ActorId, sender: HotStream<ChannelMessage> | undefined, message: ChannelMessage): void {
     this.messagesIn++;
     this.bytesIn += payloadBytes(message);
     const onMessage = this.behaviour?.onMessage;
-    const sender = this.bySender.get(from);
     if (!onMessage && !this.all.observed && !sender?.observed) {
       this.fail(
         new Error(`message "${message.kind}" from "${from}" arrived, but the actor has no onMessage and nothing subscribed to its inbox`),
@@ -256,7 +290,9 @@ export class ActorRunner {
   peerDown(peer: ActorId, error: Error): void {
     if (this.downPeers.has(peer)) return;
     this.downPeers.set(peer, error);
-    this.bySender.get(peer)?.error(error);
+    const sender = this.senders.get(peer);
+    sender?.stream?.error(error);
+    sender?.end?.error(error);
   }
 
   /** Cancels timers and streams, then runs the behaviour's `stop`. */
@@ -267,7 +303,7 @@ export class ActorRunner {
     this.cancelWork();
     if (wasRunning) await this.behaviour?.stop?.();
     this.all.complete();
-    for (const subject of this.bySender.values()) subject.complete();
+    for (const stream of this.streams) stream.complete();
   }
 
   stats(): ActorStats {
@@ -347,17 +383,33 @@ export class ActorRunner {
   }
 
   private inboxFrom(sender: ActorId): Observable<ChannelMessage> {
-    if (sender !== DRIVER && !this.peerSet.has(sender)) {
-      throw new TypeError(`actor "${this.id}": inboxFrom("${sender}"): no such actor (peers: ${this.placement.peers.join(', ')})`);
-    }
-    const down = this.downPeers.get(sender);
+    const down = this.checkSender('inboxFrom', sender);
     if (down) return throwError(() => down);
-    let subject = this.bySender.get(sender);
-    if (!subject) {
-      subject = new Subject<ChannelMessage>();
-      this.bySender.set(sender, subject);
+    const known = this.sender(sender);
+    if (!known.stream) {
+      known.stream = new HotStream<ChannelMessage>();
+      this.streams.push(known.stream);
     }
-    return subject.asObservable();
+    return known.stream.observable;
+  }
+
+  private endOf(sender: ActorId): Observable<never> {
+    const down = this.checkSender('endOf', sender);
+    if (down) return throwError(() => down);
+    const known = this.sender(sender);
+    if (!known.end) {
+      known.end = new HotStream<never>();
+      this.streams.push(known.end);
+    }
+    return known.end.observable;
+  }
+
+  /** Throws for a sender that is no actor here; returns the error a sender that is down ended with. */
+  private checkSender(where: string, sender: ActorId): Error | undefined {
+    if (sender !== DRIVER && !this.peerSet.has(sender)) {
+      throw new TypeError(`actor "${this.id}": ${where}("${sender}"): no such actor (peers: ${this.placement.peers.join(', ')})`);
+    }
+    return this.downPeers.get(sender);
   }
 
   private async send(to: ActorId, message: ChannelMessage): Promise<void> {

@@ -38,7 +38,9 @@ export function copyPlainData(value: unknown, depth = 0): unknown {
   const source = value as Record<string, unknown>;
   if ('toJSON' in source) return NOT_PLAIN;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) {
+  // for-in over own keys is Object.keys' order without the array Object.keys makes (a meta is copied per message).
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
     // JSON.parse makes "__proto__" an own property; an assignment would set the prototype instead.
     if (key === '__proto__') return NOT_PLAIN;
     const item = copyPlainData(source[key], depth + 1);
@@ -85,7 +87,8 @@ function cloneTree(value: unknown, depth: number): unknown {
   if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
   const source = value as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) {
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
     if (key === '__proto__') return NOT_PLAIN;
     const item = cloneTree(source[key], depth + 1);
     if (item === NOT_PLAIN) return NOT_PLAIN;
@@ -129,16 +132,18 @@ export function plainJsonBytes(value: unknown, depth = 0): number | undefined {
   if (proto !== Object.prototype && proto !== null) return undefined;
   const source = value as Record<string, unknown>;
   if ('toJSON' in source) return undefined;
-  const keys = Object.keys(source);
-  // "{", "}", a comma between members, and a colon in each
-  let bytes = keys.length > 0 ? 2 * keys.length + 1 : 2;
-  for (const key of keys) {
+  // "{", "}", a comma between members, and a colon in each (own keys by for-in: no array made per object)
+  let members = 0;
+  let bytes = 0;
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
     if (key === '__proto__') return undefined;
     const item = plainJsonBytes(source[key], depth + 1);
     if (item === undefined) return undefined;
     bytes += stringJsonBytes(key) + item;
+    members++;
   }
-  return bytes;
+  return bytes + (members > 0 ? 2 * members + 1 : 2);
 }
 
 /** JSON writes a finite number as its shortest round-trip text (−0 as 0): digits counted for integers below 1e21. */

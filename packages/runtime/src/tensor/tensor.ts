@@ -14,7 +14,9 @@ export interface TensorDescriptor {
 /** Elements of a shape; a negative or fractional dimension is an error naming the shape. */
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) {
+  // Indexed, not for-of: a frozen shape's iterator is allocated on every call, and tensors are made per message.
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`Tensor: bad dimension ${d} in shape [${shape.join(', ')}]`);
     n *= d;
   }
@@ -41,6 +43,12 @@ export function allocateShared(bytes: number, what: string): SharedArrayBuffer {
 }
 
 const NO_BYTES = new SharedArrayBuffer(0);
+/**
+ * The data of every empty tensor zeros makes, one per storage type: an array of no elements cannot be written,
+ * so they share it, as they share NO_BYTES (shape-only rows are made per message when numerics are off).
+ */
+const NO_F32 = new Float32Array(NO_BYTES, 0, 0);
+const NO_U16 = new Uint16Array(NO_BYTES, 0, 0);
 
 // Symbol.for, not Symbol(): a second copy of this module (one file under two URLs) still recognises its tensors.
 const TENSOR_BRAND: unique symbol = Symbol.for('asap.tensor');
@@ -94,9 +102,9 @@ export class Tensor {
   static zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const n = elementCount(shape);
     // An empty tensor (a shape-only row set: numerics off) holds no bytes to share or write: one empty
-    // buffer serves them all, rather than a SharedArrayBuffer of 0 bytes made (and collected) each time.
-    const buffer = n === 0 ? NO_BYTES : allocateShared(n * bytesPerElement(dtype), `Tensor.zeros(${dtype} [${shape.join(', ')}])`);
-    return new Tensor(shape, dtype, view(dtype, buffer, 0, n));
+    // buffer and one empty array per storage type serve them all, rather than new ones made (and collected) each time.
+    if (n === 0) return new Tensor(shape, dtype, dtype === 'f32' ? NO_F32 : NO_U16);
+    return new Tensor(shape, dtype, view(dtype, allocateShared(n * bytesPerElement(dtype), `Tensor.zeros(${dtype} [${shape.join(', ')}])`), 0, n));
   }
 
   /** Copies f32 values into a new shared tensor of the given dtype (rounding for bf16/f16). */

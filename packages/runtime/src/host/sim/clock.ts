@@ -4,18 +4,32 @@ export interface ScheduledEvent {
   cancel(): void;
 }
 
-/** One pending event; it is its own cancel handle (no closure per event). */
-class SimEvent implements ScheduledEvent {
+/**
+ * Something that runs at a virtual time, and its own cancel handle. Hosts subclass it for what happens per
+ * message and per device op, so that one object is the event, its state and its cancel handle: no closure
+ * and no wrapper per event.
+ */
+export abstract class ClockEvent implements ScheduledEvent {
+  time = 0;
+  seq = 0;
   cancelled = false;
 
-  constructor(
-    readonly time: number,
-    readonly seq: number,
-    readonly run: () => void,
-  ) {}
+  /** What happens at `time`; the clock calls it once, unless the event was cancelled first. */
+  abstract fire(): void;
 
   cancel(): void {
     this.cancelled = true;
+  }
+}
+
+/** An event that calls a function (timers, resumes: the rarer events). */
+class CallbackEvent extends ClockEvent {
+  constructor(private readonly run: () => void) {
+    super();
+  }
+
+  fire(): void {
+    this.run();
   }
 }
 
@@ -24,7 +38,7 @@ const RESOLVED = Promise.resolve();
 /** Events run between two macrotask turns of the pump (see `VirtualClock.step`). */
 const YIELD_EVERY = 1024;
 
-function before(a: SimEvent, b: SimEvent): boolean {
+function before(a: ClockEvent, b: ClockEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
 
@@ -36,7 +50,7 @@ function before(a: SimEvent, b: SimEvent): boolean {
 export class VirtualClock {
   time = 0;
   readonly scheduler: SchedulerLike;
-  private readonly heap: SimEvent[] = [];
+  private readonly heap: ClockEvent[] = [];
   private seq = 0;
   private pumping = false;
   private sinceTurn = 0;
@@ -54,8 +68,14 @@ export class VirtualClock {
 
   /** Runs `run` at virtual time `time` (never earlier than now). */
   at(time: number, run: () => void): ScheduledEvent {
+    return this.post(time, new CallbackEvent(run));
+  }
+
+  /** Fires `event` at virtual time `time` (never earlier than now); ties run in the order they were posted. */
+  post<E extends ClockEvent>(time: number, event: E): E {
     if (Number.isNaN(time)) throw new RangeError('sim clock: event time is NaN');
-    const event = new SimEvent(Math.max(time, this.time), this.seq++, run);
+    event.time = Math.max(time, this.time);
+    event.seq = this.seq++;
     if (this.stopped) return event;
     this.push(event);
     this.kick();
@@ -104,7 +124,7 @@ export class VirtualClock {
       this.time = event.time;
       this.eventsRun++;
       try {
-        event.run();
+        event.fire();
       } catch (error) {
         this.onError(error);
       }
@@ -128,7 +148,7 @@ export class VirtualClock {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private push(event: SimEvent): void {
+  private push(event: ClockEvent): void {
     const heap = this.heap;
     let i = heap.length;
     heap.push(event);
@@ -141,7 +161,7 @@ export class VirtualClock {
     heap[i] = event;
   }
 
-  private pop(): SimEvent | undefined {
+  private pop(): ClockEvent | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();

@@ -1,6 +1,6 @@
 import type { Device, DeviceOp } from '../../actor/context.ts';
 import type { ActorId } from '../../actor/ids.ts';
-import type { VirtualClock } from './clock.ts';
+import { ClockEvent, type VirtualClock } from './clock.ts';
 import { Fifo } from '../../collections/fifo.ts';
 
 /** How long an op takes on an actor's device, ms of virtual time. */
@@ -27,6 +27,31 @@ export function rooflineCost(profile: RooflineProfile): DeviceCost {
 /** One core of this machine with 128-bit SIMD kernels (see DESIGN.md platform facts). */
 export const DEFAULT_DEVICE_COST: DeviceCost = rooflineCost({ gflops: 30, gbps: 30 });
 
+/** An op's end: settles its promise with what the kernel gave when the op was submitted. */
+class OpEnd extends ClockEvent {
+  resolve: (value: unknown) => void = NOTHING;
+  reject: (error: unknown) => void = NOTHING;
+
+  constructor(
+    private readonly pending: Fifo<OpEnd>,
+    private readonly failed: boolean,
+    private readonly outcome: unknown,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    // Empty only if `fail` rejected this op already (its settling below is then a no-op).
+    if (this.pending.size > 0) this.pending.take();
+    if (this.failed) this.reject(this.outcome);
+    else this.resolve(this.outcome);
+  }
+}
+
+const NOTHING = (): void => {};
+/** What `idle` gives a device with nothing running: one resolved promise, awaited in as many steps as a new one. */
+const IDLE = Promise.resolve();
+
 /**
  * The sim host's device: one op at a time, each costing what the cost function says. The kernel runs when
  * the op is submitted (its inputs are read then, as under threads); its result is handed back when the op ends.
@@ -35,8 +60,15 @@ export class SimDevice implements Device {
   ops = 0;
   busyMs = 0;
   private freeAt = 0;
-  /** Rejects each op not yet ended, for `fail`; ops end in the order they were submitted (one at a time). */
-  private readonly pending = new Fifo<(error: Error) => void>();
+  /** Each op not yet ended, for `fail`; ops end in the order they were submitted (one at a time). */
+  private readonly pending = new Fifo<OpEnd>();
+  /** The op being submitted, whose promise's settle functions `capture` stores: one executor for every op. */
+  private submitting: OpEnd | undefined;
+  private readonly capture = (resolve: (value: unknown) => void, reject: (error: unknown) => void): void => {
+    const op = this.submitting as OpEnd;
+    op.resolve = resolve;
+    op.reject = reject;
+  };
   private failure: Error | undefined;
   /** Rejects each `idle` not yet resolved, for `fail`. */
   private readonly idleWaiters = new Set<(error: Error) => void>();
@@ -63,26 +95,26 @@ export class SimDevice implements Device {
     this.ops++;
     this.busyMs += ms;
     if (this.logging()) this.record('device', { op: op.name, start, end });
-    let outcome: { value: T } | { error: unknown };
+    let failed = false;
+    let outcome: unknown;
     try {
-      outcome = { value: compute() };
+      outcome = compute();
     } catch (error) {
-      outcome = { error };
+      failed = true;
+      outcome = error;
     }
-    return new Promise<T>((resolve, reject) => {
-      this.pending.put(reject);
-      this.clock.at(end, () => {
-        // Empty only if `fail` rejected this op already (its settling below is then a no-op).
-        if (this.pending.size > 0) this.pending.take();
-        if ('value' in outcome) resolve(outcome.value);
-        else reject(outcome.error);
-      });
-    });
+    const done = new OpEnd(this.pending, failed, outcome);
+    this.submitting = done;
+    const result = new Promise<unknown>(this.capture) as Promise<T>;
+    this.submitting = undefined;
+    this.pending.put(done);
+    this.clock.post(end, done);
+    return result;
   }
 
   idle(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.freeAt <= this.clock.time) return Promise.resolve();
+    if (this.freeAt <= this.clock.time) return IDLE;
     return new Promise<void>((resolve, reject) => {
       this.idleWaiters.add(reject);
       this.clock.at(this.freeAt, () => {
@@ -95,7 +127,7 @@ export class SimDevice implements Device {
   /** The host stops: ops not yet ended, and later ones, reject with `error` (their end never comes). */
   fail(error: Error): void {
     this.failure ??= error;
-    while (this.pending.size > 0) this.pending.take()(error);
+    while (this.pending.size > 0) this.pending.take().reject(error);
     for (const reject of this.idleWaiters) reject(error);
     this.idleWaiters.clear();
   }

@@ -3,13 +3,14 @@ import type { Envelope } from '../../actor/context.ts';
 import { type ActorDefinition, loadActorDefinition } from '../../actor/definition.ts';
 import { ActorCrashedError, ActorSpawnError, ActorStoppedError } from '../../errors.ts';
 import { type ActorId, DRIVER } from '../../actor/ids.ts';
-import { type ActorPort, ActorRunner, type ActorStats } from '../../actor/runner.ts';
+import { type ActorPort, ActorRunner, type ActorStats, type Sender } from '../../actor/runner.ts';
+import { ActorIndex } from '../../actor/id-set.ts';
 import { SeededRandom } from '../../random/seeded-random.ts';
 import { MessageTooLargeError } from '../../errors.ts';
 import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
-import { measureMessage } from '../../channel/record.ts';
+import { type MeasuredMessage, measureMessage } from '../../channel/record.ts';
 import { NOT_PLAIN, clonePlainData, copyPlainData } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
@@ -18,7 +19,8 @@ import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
 import { DEFAULT_EVENT_LOG_LIMIT, EventLog } from './event-log.ts';
 import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
-import { DEFAULT_LINK, type LinkProfile, type LinkReceiver, NetworkPort, SimLink, checkLinkProfile } from './link.ts';
+import { DEFAULT_LINK, type LinkProfile, NetworkPort, SimLink, checkLinkProfile } from './link.ts';
+import { type Arrivals, Inbound, LinkEnd, type SimActor } from './inbound.ts';
 
 export interface SimHostOptions extends HostOptions {
   /** Every link's cost, or a cost per directed pair (the driver's links too). Default DEFAULT_LINK. */
@@ -54,13 +56,14 @@ export interface SimHost extends Host {
   readonly eventsRun: number;
 }
 
-type SimState = 'starting' | 'running' | 'crashed' | 'stopped';
+const NOTHING = (): void => {};
 
-interface SimActor {
-  readonly plan: PlannedActor;
-  readonly runner: ActorRunner;
-  state: SimState;
-  stopReason: string;
+/** The message its receiver gets: the measured (copied) meta, and a copy of each tensor. */
+function receivedCopy(kind: string, measured: MeasuredMessage): ChannelMessage {
+  const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind };
+  if (measured.meta !== undefined) copy.meta = measured.meta;
+  if (measured.tensors.length > 0) copy.tensors = measured.tensors.map((t) => t.clone());
+  return copy;
 }
 
 /**
@@ -83,12 +86,14 @@ class VirtualHost implements SimHost {
    * Each sender's links by destination, made on first use: a host has a link per directed pair, most of them
    * idle at hundreds of actors. Looked up by ids, not by a name built per message.
    */
-  private readonly linksFrom = new Map<ActorId, Map<ActorId, SimLink>>();
-  /** Links into each actor, and those holding messages it was not ready for: a resume flushes only these. */
-  private readonly linksInto = new Map<ActorId, SimLink[]>();
-  private readonly blockedInto = new Map<ActorId, Set<SimLink>>();
-  /** The receiving end every link into an actor shares. */
-  private readonly receivers = new Map<ActorId, LinkReceiver>();
+  private readonly linksFrom = new Map<ActorId, Map<ActorId, SimLink<LinkEnd>>>();
+  /** Each actor's receiving side (the driver's first, then the actors' in plan order). */
+  private readonly inbound = new Map<ActorId, Inbound>();
+  /** What links hand their messages to. */
+  private readonly arrivals: Arrivals = {
+    toDriver: (from, message) => this.arriveAtDriver(from, message),
+    toActor: (to, from, message) => this.arriveAtActor(to, from, message),
+  };
   /** Each actor's network ports, shared by its links out and in. */
   private readonly egress = new Map<ActorId, NetworkPort>();
   private readonly ingress = new Map<ActorId, NetworkPort>();
@@ -122,10 +127,11 @@ class VirtualHost implements SimHost {
     this.linkRandom = (): number => links.next();
     const link = options.link;
     this.sharedProfile = typeof link === 'function' ? undefined : checkLinkProfile(link ?? DEFAULT_LINK, 'startSimHost: link');
-    this.addReceiver(DRIVER);
+    this.addEndpoint(DRIVER, undefined);
+    const ids = new ActorIndex();
     for (const p of plan) {
       const id = p.placement.id;
-      this.addReceiver(id);
+      this.linksFrom.set(id, new Map());
       // Checked now, so a bad profile fails the start rather than a send; the link itself is made on first use.
       if (typeof link === 'function') {
         for (const to of p.placement.destinations) checkLinkProfile(link(id, to), `startSimHost: link ${id}->${to}`);
@@ -133,8 +139,9 @@ class VirtualHost implements SimHost {
       }
       const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging);
       this.devices.set(id, device);
-      const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device)), state: 'starting', stopReason: 'it is starting' };
+      const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device), ids), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);
+      this.addEndpoint(id, actor);
     }
     this.releaseRejections = claimRejections((runner, reason) => {
       if (this.simActors.get(runner.id)?.runner !== runner) return false;
@@ -213,7 +220,7 @@ class VirtualHost implements SimHost {
 
   async send(to: ActorId, message: ChannelMessage): Promise<void> {
     this.simActor(to, 'send');
-    return this.transmit(DRIVER, to, message, this.linksFrom.get(DRIVER) as Map<ActorId, SimLink>);
+    return this.transmit(DRIVER, to, message, this.linksFrom.get(DRIVER) as Map<ActorId, SimLink<LinkEnd>>);
   }
 
   async stats(actor: ActorId): Promise<ActorStats> {
@@ -244,9 +251,9 @@ class VirtualHost implements SimHost {
       }
     }
     // Nothing runs after the clock stops: whatever waits for it (ring space, a device result) fails now.
-    for (const [to, links] of this.linksInto) {
+    for (const [to, into] of this.inbound) {
       const error = new ActorStoppedError(to, 'the host shut down');
-      for (const link of links) link.fail(error);
+      for (const link of into.links) link.fail(error);
     }
     for (const [id, device] of this.devices) device.fail(new ActorStoppedError(id, 'the host shut down'));
     this.clock.stop();
@@ -256,39 +263,61 @@ class VirtualHost implements SimHost {
     setImmediate(this.releaseRejections);
   }
 
-  /** Puts a message on the from→to link: measured and copied now, delivered at its arrival time. */
-  private async transmit(from: ActorId, to: ActorId, message: ChannelMessage, out: Map<ActorId, SimLink>): Promise<void> {
-    const target = to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
-    if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
-    const link = out.get(to) ?? this.addLink(from, to, out);
-    const measured = measureMessage(link.name, message);
-    if (measured.recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, measured.recordBytes, link.capacityBytes);
-    const copy: { kind: string; meta?: unknown; tensors?: ChannelMessage['tensors'] } = { kind: message.kind };
-    if (measured.meta !== undefined) copy.meta = measured.meta;
-    if (measured.tensors.length > 0) copy.tensors = measured.tensors.map((t) => t.clone());
-    const virtualBytes = message.virtualBytes ?? 0;
-    if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
-    if (this.logging()) this.record(from, 'send', { to, kind: message.kind, bytes: measured.recordBytes + virtualBytes });
-    await link.send(measured.recordBytes, () => this.arrive(from, to, copy), measured.recordBytes + virtualBytes);
+  /**
+   * Puts a message on the from→to link: measured and copied now, delivered at its arrival time. Resolves one
+   * promise step after the link admits it, rejects (never throws) on a bad message or a stopped receiver.
+   */
+  private transmit(from: ActorId, to: ActorId, message: ChannelMessage, out: Map<ActorId, SimLink<LinkEnd>>): Promise<void> {
+    let link: SimLink<LinkEnd>;
+    let recordBytes: number;
+    let wireBytes: number;
+    let copy: ChannelMessage;
+    try {
+      const known = out.get(to);
+      // The link's receiving end knows its actor: no lookup by id per message once the link exists.
+      const target = known ? known.receiver.into.actor : to === DRIVER ? undefined : (this.simActors.get(to) as SimActor);
+      if (target && target.state !== 'running' && target.state !== 'starting') throw new ActorStoppedError(to, target.stopReason);
+      link = known ?? this.addLink(from, to, out);
+      const measured = measureMessage(link.name, message);
+      recordBytes = measured.recordBytes;
+      if (recordBytes > link.capacityBytes) throw new MessageTooLargeError(link.name, recordBytes, link.capacityBytes);
+      copy = receivedCopy(message.kind, measured);
+      const virtualBytes = message.virtualBytes ?? 0;
+      if (!(Number.isFinite(virtualBytes) && virtualBytes >= 0)) throw new RangeError(`${link.name}: virtualBytes must be a finite number >= 0, got ${virtualBytes}`);
+      wireBytes = recordBytes + virtualBytes;
+      if (this.logging()) this.record(from, 'send', { to, kind: message.kind, bytes: wireBytes });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const admitted = link.send(recordBytes, copy, wireBytes);
+    // What `await admitted` then return gives, as a plain reaction: the sender's continuation runs at the
+    // same promise step as before, so actors' interleaving (and the device-op order) is unchanged.
+    if (!link.mayDuplicate) return admitted.then(NOTHING);
+    return this.maybeAgain(admitted, link, recordBytes, copy, wireBytes);
+  }
+
+  /** A link that may deliver twice draws for it once the first copy is admitted, and sends the second. */
+  private async maybeAgain(admitted: Promise<void>, link: SimLink, recordBytes: number, copy: ChannelMessage, wireBytes: number): Promise<void> {
+    await admitted;
     if (link.duplicates()) {
       const again = { ...copy, tensors: copy.tensors?.map((t) => t.clone()) };
-      await link.send(measured.recordBytes, () => this.arrive(from, to, again), measured.recordBytes + virtualBytes);
+      await link.send(recordBytes, again, wireBytes);
     }
   }
 
-  private arrive(from: ActorId, to: ActorId, message: ChannelMessage): void {
-    if (to === DRIVER) {
-      if (this.logging()) this.record(DRIVER, 'receive', { from, kind: message.kind });
-      this.driver.deliver(from, message);
-      return;
-    }
-    const target = this.simActors.get(to) as SimActor;
+  private arriveAtDriver(from: ActorId, message: ChannelMessage): void {
+    if (this.logging()) this.record(DRIVER, 'receive', { from, kind: message.kind });
+    this.driver.deliver(from, message);
+  }
+
+  private arriveAtActor(target: SimActor, from: Sender, message: ChannelMessage): void {
+    const to = target.plan.placement.id;
     if (target.state !== 'running' && target.state !== 'starting') {
-      this.record(to, 'drop', { from, kind: message.kind });
+      this.record(to, 'drop', { from: from.id, kind: message.kind });
       return;
     }
-    if (this.logging()) this.record(to, 'receive', { from, kind: message.kind });
-    target.runner.deliver(from, message);
+    if (this.logging()) this.record(to, 'receive', { from: from.id, kind: message.kind });
+    target.runner.deliverFrom(from, message);
   }
 
   /** An actor threw: fail everything that waits on it, and let peers drain what it sent before it died. */
@@ -302,7 +331,7 @@ class VirtualHost implements SimHost {
     this.record(id, 'crash', { message: error.message });
     this.failStart?.(new ActorSpawnError(id, actor.plan.moduleUrl, cause));
     this.driver.actorCrashed(error);
-    for (const link of this.linksInto.get(id) ?? []) link.fail(new ActorStoppedError(id, actor.stopReason));
+    for (const link of this.inbound.get(id)?.links ?? []) link.fail(new ActorStoppedError(id, actor.stopReason));
     for (const peer of this.simActors.values()) {
       if (peer === actor) continue;
       const drainedAt = this.linksFrom.get(id)?.get(peer.plan.placement.id)?.drainedAt ?? this.clock.time;
@@ -315,7 +344,7 @@ class VirtualHost implements SimHost {
   }
 
   private portFor(id: ActorId, device: SimDevice): ActorPort {
-    const out = this.linksFrom.get(id) as Map<ActorId, SimLink>;
+    const out = this.linksFrom.get(id) as Map<ActorId, SimLink<LinkEnd>>;
     return {
       host: 'sim',
       scheduler: this.clock.scheduler,
@@ -330,30 +359,23 @@ class VirtualHost implements SimHost {
     };
   }
 
-  private addReceiver(to: ActorId): void {
-    const blocked = new Set<SimLink>();
-    this.blockedInto.set(to, blocked);
-    this.linksInto.set(to, []);
-    this.linksFrom.set(to, new Map());
-    this.receivers.set(to, { ready: () => this.takes(to), blocked: (link) => blocked.add(link) });
+  /** The receiving side of `to` (the driver when `actor` is undefined), and its network ports. */
+  private addEndpoint(to: ActorId, actor: SimActor | undefined): void {
+    this.inbound.set(to, new Inbound(actor));
+    if (!this.linksFrom.has(to)) this.linksFrom.set(to, new Map());
     this.egress.set(to, new NetworkPort());
     this.ingress.set(to, new NetworkPort());
   }
 
   /** Makes the from→to link (`out`: from's links), on first use. The runner (or `send`, for the driver) has checked the route. */
-  private addLink(from: ActorId, to: ActorId, out: Map<ActorId, SimLink>): SimLink {
+  private addLink(from: ActorId, to: ActorId, out: Map<ActorId, SimLink<LinkEnd>>): SimLink<LinkEnd> {
     const profile = this.sharedProfile ?? checkLinkProfile((this.options.link as (from: ActorId, to: ActorId) => LinkProfile)(from, to), `sim host: link ${from}->${to}`);
-    const link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, this.receivers.get(to) as LinkReceiver, this.egress.get(from), this.ingress.get(to));
+    const into = this.inbound.get(to) as Inbound;
+    const end = new LinkEnd(into, into.actor?.runner.sender(from), this.arrivals);
+    const link = new SimLink(from, to, this.clock, profile, this.capacityBytes, this.linkRandom, end, this.egress.get(from), this.ingress.get(to));
     out.set(to, link);
-    (this.linksInto.get(to) as SimLink[]).push(link);
+    into.links.push(link);
     return link;
-  }
-
-  /** Whether `to` takes a message now: an actor at its in-flight limit (or setting up) leaves it in the link. */
-  private takes(to: ActorId): boolean {
-    if (to === DRIVER) return true;
-    const target = this.simActors.get(to) as SimActor;
-    return target.state === 'crashed' || target.state === 'stopped' || target.runner.ready;
   }
 
   /**
@@ -361,7 +383,7 @@ class VirtualHost implements SimHost {
    * as a virtual-time event. Only those links are visited, so the cost does not grow with the actor count.
    */
   private resume(to: ActorId): void {
-    const blocked = this.blockedInto.get(to);
+    const blocked = this.inbound.get(to)?.blocked;
     if (!blocked || blocked.size === 0) return;
     this.clock.at(this.clock.time, () => {
       const links = [...blocked];

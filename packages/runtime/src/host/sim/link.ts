@@ -1,4 +1,6 @@
-import type { VirtualClock } from './clock.ts';
+import type { ActorId } from '../../actor/ids.ts';
+import type { ChannelMessage } from '../../channel/message.ts';
+import { ClockEvent, type VirtualClock } from './clock.ts';
 
 /** What a message costs on one directed link. */
 export interface LinkProfile {
@@ -43,6 +45,8 @@ export interface LinkReceiver {
   ready(): boolean;
   /** `link` holds messages the receiver was not ready for: its resume must flush it. */
   blocked(link: SimLink): void;
+  /** The receiver takes `message`, sent by `from`: at its arrival time, or when the receiver is ready again. */
+  take(from: ActorId, message: ChannelMessage): void;
 }
 
 /**
@@ -57,14 +61,29 @@ export class NetworkPort {
 interface Waiting {
   readonly bytes: number;
   readonly wireBytes: number;
-  readonly arrive: () => void;
+  readonly message: ChannelMessage;
   readonly admitted: () => void;
   readonly rejected: (error: Error) => void;
 }
 
-interface Landed {
-  readonly bytes: number;
-  readonly arrive: () => void;
+const ADMITTED = Promise.resolve();
+
+/**
+ * One message on its way: the event of its arrival, and then (while the receiver is not ready) its place in
+ * the ring. One object per message, not a closure for the arrival and a record for the wait.
+ */
+class Delivery extends ClockEvent {
+  constructor(
+    private readonly link: SimLink,
+    readonly bytes: number,
+    readonly message: ChannelMessage,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.link.land(this);
+  }
 }
 
 /**
@@ -75,14 +94,14 @@ interface Landed {
  * is not `ready` (at its in-flight limit), as a ring receiver stops reading then. A sender whose messages
  * would overflow the ring waits (backpressure, as on the threads host). Per link, delivery order is send order.
  */
-export class SimLink {
+export class SimLink<R extends LinkReceiver = LinkReceiver> {
   readonly name: string;
   private lastArrival = 0;
   private inFlightBytes = 0;
   // Made when first needed: a host with hundreds of actors has a link per pair, most of them idle.
   private waiting: Waiting[] | undefined;
   /** Arrived, but the receiver was not ready: still in the ring. */
-  private landed: Landed[] | undefined;
+  private landed: Delivery[] | undefined;
   private failure: Error | undefined;
 
   constructor(
@@ -92,12 +111,17 @@ export class SimLink {
     private readonly profile: LinkProfile,
     readonly capacityBytes: number,
     private readonly random: () => number,
-    private readonly receiver: LinkReceiver = ALWAYS_READY,
+    readonly receiver: R,
     private readonly egress: NetworkPort = new NetworkPort(),
     private readonly ingress: NetworkPort = new NetworkPort(),
   ) {
     // Kept (a send names its channel): links are made on first use, so only pairs that talk hold one.
     this.name = `${from}->${to}`;
+  }
+
+  /** Whether this link ever delivers a message twice (its profile injects duplicates). */
+  get mayDuplicate(): boolean {
+    return (this.profile.duplicateProbability ?? 0) > 0;
   }
 
   /** Whether the next message is also delivered a second time (fault injection, seeded). */
@@ -117,27 +141,28 @@ export class SimLink {
     if (!landed) return;
     let freed = false;
     while (landed.length > 0 && this.receiver.ready()) {
-      const next = landed.shift() as Landed;
+      const next = landed.shift() as Delivery;
       this.inFlightBytes -= next.bytes;
       freed = true;
-      next.arrive();
+      this.receiver.take(this.from, next.message);
     }
     if (landed.length > 0) this.receiver.blocked(this);
     if (freed) this.admitWaiting();
   }
 
   /**
-   * Resolves when the message is admitted to the ring; `arrive` runs at its arrival time. It holds `bytes`
-   * of ring space and takes `wireBytes` (default `bytes`) of wire time.
+   * Resolves when the message is admitted to the ring; the receiver takes it at its arrival time (or once
+   * ready). It holds `bytes` of ring space and takes `wireBytes` (default `bytes`) of wire time. A message
+   * admitted at once gets a shared resolved promise: nothing is made for it.
    */
-  send(bytes: number, arrive: () => void, wireBytes = bytes): Promise<void> {
+  send(bytes: number, message: ChannelMessage, wireBytes = bytes): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.waiting?.length && this.inFlightBytes + bytes <= this.capacityBytes) {
-      this.transmit(bytes, wireBytes, arrive);
-      return Promise.resolve();
+      this.transmit(bytes, wireBytes, message);
+      return ADMITTED;
     }
     const waiting = (this.waiting ??= []);
-    return new Promise<void>((admitted, rejected) => waiting.push({ bytes, wireBytes, arrive, admitted, rejected }));
+    return new Promise<void>((admitted, rejected) => waiting.push({ bytes, wireBytes, message, admitted, rejected }));
   }
 
   /** The receiver is gone (or the host stops): senders waiting for ring space, and later ones, get `error`. */
@@ -146,7 +171,7 @@ export class SimLink {
     for (const w of this.waiting?.splice(0) ?? []) w.rejected(error);
   }
 
-  private transmit(bytes: number, wireBytes: number, arrive: () => void): void {
+  private transmit(bytes: number, wireBytes: number, message: ChannelMessage): void {
     const wireMs = wireBytes / (this.profile.gbps * 1e6);
     const { latencyMs } = this.profile;
     const start = Math.max(this.clock.time, this.egress.freeAt);
@@ -156,19 +181,22 @@ export class SimLink {
     const arrival = Math.max(this.lastArrival, this.ingress.freeAt + jitter);
     this.lastArrival = arrival;
     this.inFlightBytes += bytes;
-    this.clock.at(arrival, () => this.land(bytes, arrive));
+    this.clock.post(arrival, new Delivery(this, bytes, message));
   }
 
-  /** A message arrives: the receiver takes it now if nothing landed before it waits and it is ready, else it waits in the ring. */
-  private land(bytes: number, arrive: () => void): void {
+  /**
+   * A message arrives (its Delivery fires): the receiver takes it now if nothing landed before it waits and
+   * it is ready, else it waits in the ring.
+   */
+  land(delivery: Delivery): void {
     if (this.landed?.length || !this.receiver.ready()) {
       // Only links into a receiver that was once not ready hold a queue: most of a large host's links never do.
-      (this.landed ??= []).push({ bytes, arrive });
+      (this.landed ??= []).push(delivery);
       this.flush();
       return;
     }
-    this.inFlightBytes -= bytes;
-    arrive();
+    this.inFlightBytes -= delivery.bytes;
+    this.receiver.take(this.from, delivery.message);
     this.admitWaiting();
   }
 
@@ -177,10 +205,8 @@ export class SimLink {
     if (!waiting) return;
     while (waiting.length > 0 && this.inFlightBytes + waiting[0].bytes <= this.capacityBytes) {
       const next = waiting.shift() as Waiting;
-      this.transmit(next.bytes, next.wireBytes, next.arrive);
+      this.transmit(next.bytes, next.wireBytes, next.message);
       next.admitted();
     }
   }
 }
-
-const ALWAYS_READY: LinkReceiver = { ready: () => true, blocked: () => {} };
