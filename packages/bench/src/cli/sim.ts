@@ -37,9 +37,9 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   deadline, S × that curve, as the sweep's do: asap schedules by it, sync keeps arrival order); or --sweep: each engine's
   configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
   colocated or an attention/expert split, two micro-batch sizes), then the goodput (highest rate with >= 90%
-  of requests within sloScale × their unloaded TTFT) of its --finalists best, then every other configuration
-  once at that goodput and the best of those keeping the SLO there searched too, the best kept; and the
-  ablation. Points run in parallel (one per core).
+  of requests within sloScale × their unloaded TTFT, at a rate within the run's ideal bound) of its --finalists
+  best, then every other configuration once at that goodput and the two most efficient keeping the SLO there
+  searched too, the best kept; and the ablation. Points run in parallel (one per core).
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 
