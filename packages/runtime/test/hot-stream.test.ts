@@ -6,6 +6,7 @@ import { HotStream } from '../src/actor/hot-stream.ts';
 import { ActorRunner } from '../src/actor/runner.ts';
 import { defineActor } from '../src/index.ts';
 import { VirtualClock } from '../src/host/sim/clock.ts';
+import { testRunnerPort } from './support/runner-port.ts';
 
 type Pushable = { next(x: number): void; error(e: unknown): void; complete(): void; readonly observed: boolean };
 
@@ -66,16 +67,7 @@ test('hot stream: an item goes to the subscribers there were when it was pushed'
 test('runner: endOf(peer) carries no messages, errors when the peer goes down, completes when the actor stops', async () => {
   const placement = { id: 'x', peers: ['p', 'q'], destinations: [], seed: 1, arenaBytes: 1024, maxInFlight: 1 };
   const clock = new VirtualClock(() => {});
-  const port = {
-    host: 'sim' as const,
-    scheduler: clock.scheduler,
-    device: { run: async <T>(_op: unknown, compute: () => T): Promise<T> => compute(), idle: async () => {}, ops: 0, busyMs: 0 },
-    now: () => 0,
-    send: async () => {},
-    log: () => {},
-    crash: (error: unknown) => assert.fail(String(error)),
-    resume: () => {},
-  };
+  const port = testRunnerPort(clock);
   const runner = new ActorRunner(placement, port);
   const seen: string[] = [];
   const watch = (name: string, peer: string): void => {

@@ -5,6 +5,7 @@ import { type ActorEvent, Tensor, startSimHost } from '../src/index.ts';
 import { VirtualClock } from '../src/host/sim/clock.ts';
 import { EventLog } from '../src/host/sim/event-log.ts';
 import { ActorRunner } from '../src/actor/runner.ts';
+import { testRunnerPort } from './support/runner-port.ts';
 
 test('sim clock: every continuation an event starts runs before the next event, in (time, seq) order', async () => {
   const clock = new VirtualClock((error) => assert.fail(String(error)));
@@ -93,16 +94,7 @@ test('sim host: the event log stays bounded over a long run (eventLogLimit), the
 test('runner: a host that delivers while the actor is not ready is told so (the runner buffers nothing)', () => {
   const placement = { id: 'x', peers: [], destinations: [], seed: 1, arenaBytes: 1024, maxInFlight: 1 };
   const clock = new VirtualClock(() => {});
-  const port = {
-    host: 'sim' as const,
-    scheduler: clock.scheduler,
-    device: { run: async <T>(_op: unknown, compute: () => T): Promise<T> => compute(), idle: async () => {}, ops: 0, busyMs: 0 },
-    now: () => 0,
-    send: async () => {},
-    log: () => {},
-    crash: (error: unknown) => assert.fail(String(error)),
-    resume: () => {},
-  };
+  const port = testRunnerPort(clock);
   const runner = new ActorRunner(placement, port);
   assert.equal(runner.ready, false, 'not ready while it sets up');
   assert.throws(() => runner.deliver('driver', { kind: 'early' }), /delivered while it is setting up: a host delivers only while `ready` holds/);
