@@ -83,6 +83,7 @@ describe('each feature off and on keeps the results exact', () => {
     ['asap with 3 micro-batches in flight', asap({ asap: { microBatches: 3, microBatchTokens: 8 } })],
     ['asap without expert-side batching', asap({ asap: { expertBatching: false } })],
     ['asap with a bounded batch wait of 0.5 ms', asap({ asap: { batchWaitMs: 0.5 } })],
+    ['asap with expert-side convoys (2 ms)', asap({ asap: { convoyWaitMs: 2, microBatchTokens: 8 } })],
     ['asap without expert load balancing', asap({ asap: { expertLoadBalancing: false }, experts: { routingCounts: counts } })],
     ['asap with hot-expert replicas on 3 expert ranks', asap({ expertRanks: 3, experts: { routingCounts: counts, redundantExperts: 3 } })],
     ['asap with 1 attention and 1 expert rank', asap({ attentionRanks: 1, expertRanks: 1 })],
@@ -110,6 +111,12 @@ describe('asap under randomized link delays', () => {
       (e) => assertMatchesReference(e, model, prompts),
     );
   });
+  test('convoys held at the expert ranks, seed 8: results stay exact', () =>
+    // Expert ranks busy enough to hold convoys, and one attention rank far slower than the other: rows of a
+    // convoy come back apart.
+    withEngine({ model, host: 'sim', ...asap({ asap: { microBatchTokens: 8, convoyWaitMs: 10 } }), sim: { seed: 8, deviceCost: (_op, actor) => (actor === 'attn-1' ? 9 : actor === 'attn-0' ? 1 : 5), link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } }, (e) =>
+      assertMatchesReference(e, model, prompts),
+    ));
   test('colocated, seed 7', () =>
     withEngine(
       { model, host: 'sim', engine: 'asap', ranks: 3, asap: { placement: 'colocated', microBatchTokens: 8 }, sim: { seed: 7, link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } },

@@ -42,10 +42,8 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
   const balancing = asap.expertLoadBalancing ?? true;
   const holders = expertHolders(c, expertIds.length, { ...common.experts, redundantExperts: balancing ? redundantExperts(c, common.experts) : 0 });
   const microBatchTokens = positiveInteger(asap.microBatchTokens, 'asap.microBatchTokens', 256);
-  const batchWaitMs = asap.batchWaitMs ?? 0;
-  if (!(typeof batchWaitMs === 'number' && batchWaitMs >= 0 && Number.isFinite(batchWaitMs))) {
-    throw new EngineConfigError(`asap.batchWaitMs must be a finite number of ms >= 0, got ${String(asap.batchWaitMs)}`);
-  }
+  const batchWaitMs = waitMs(asap.batchWaitMs, 'asap.batchWaitMs');
+  const convoyWaitMs = waitMs(asap.convoyWaitMs, 'asap.convoyWaitMs');
   const rank: AsapRankConfig = {
     modelDir: common.modelDir,
     backend: common.backend,
@@ -59,7 +57,7 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
       leastLoadedReplica: balancing,
       kvBudgetBytes: common.kvBudgetBytes,
     },
-    experts: { continuousBatching: asap.expertBatching ?? true, batchWaitMs, batchRows: microBatchTokens * c.topK },
+    experts: { continuousBatching: asap.expertBatching ?? true, batchWaitMs, batchRows: microBatchTokens * c.topK, convoyWaitMs },
     logSpans: common.spans,
     fault: options.fault,
     shapesOnly: common.shapesOnly,
@@ -93,4 +91,11 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
 
 export async function startAsapEngine(options: EngineOptions): Promise<Engine> {
   return startActorEngine(await asapPlan(options));
+}
+
+/** A wait option: a finite number of ms >= 0 (default 0). */
+function waitMs(value: unknown, name: string): number {
+  const ms = value ?? 0;
+  if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) throw new EngineConfigError(`${name} must be a finite number of ms >= 0, got ${String(value)}`);
+  return ms;
 }

@@ -40,6 +40,11 @@ export interface AsapOptions {
    * previous one computed (so it grows with load); timers here are 1 ms coarse on the threads host.
    */
   readonly batchWaitMs?: number;
+  /**
+   * Most time an expert rank holds a layer's batch for the rest of its convoy (the micro-batches served with
+   * it at the layer before), serving other layers meanwhile, ms. Default 0: no convoys.
+   */
+  readonly convoyWaitMs?: number;
   /** Replicate hot experts and send each row to the least-loaded replica (false: one copy of each expert). */
   readonly expertLoadBalancing?: boolean;
 }

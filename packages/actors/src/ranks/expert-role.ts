@@ -5,6 +5,7 @@
 import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
 import { type IncomingRows, groupRows, keepRows, restoreRows, rowsOf, rowsPerExpert, runExpertBatch, withRows } from './dispatch-rows.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
+import { ExpertConvoys } from './expert-convoys.ts';
 import { expertsOp } from './op-costs.ts';
 import { Wakeup } from './pull-queue.ts';
 import type { RankCompute } from './rank-model.ts';
@@ -17,6 +18,11 @@ export interface ExpertRoleOptions {
   readonly batchWaitMs: number;
   /** A batch is run without waiting once it holds this many rows. */
   readonly batchRows: number;
+  /**
+   * Most time a layer's batch waits for the rest of its convoy (the dispatches served with it at the layer
+   * before), ms, while the rank serves other ready layers. 0: no convoys, a batch is whatever has arrived.
+   */
+  readonly convoyWaitMs?: number;
   /** Record idle time (false where the rank's attention side records it: colocated, both idle at once). */
   readonly recordIdle?: boolean;
 }
@@ -27,6 +33,10 @@ interface Waiting extends IncomingRows {
   readonly meta: DispatchMeta;
   readonly arrivedMs: number;
   readonly rowCount: number;
+  /** Attention rank and micro-batch: what a convoy is made of. */
+  readonly source: string;
+  /** The convoy it came back with (-1: none). */
+  readonly convoy: number;
   /** In the batch being taken (takeBatch). */
   taken: boolean;
 }
@@ -41,6 +51,10 @@ export class ExpertRole {
   private readonly wake = new Wakeup();
   private readonly cancelled = new Set<number>();
   private stopped = false;
+  private readonly convoys: ExpertConvoys | undefined;
+  private readonly lastMoeLayer: number;
+  /** MoE layers from each layer to the last, that one included. */
+  private readonly moeLayersLeft: number[];
   calls = 0;
   rows = 0;
   batches = 0;
@@ -54,7 +68,13 @@ export class ExpertRole {
     private readonly timeline: Timeline,
     private readonly options: ExpertRoleOptions,
     private readonly reply: CombineSink,
-  ) {}
+  ) {
+    const wait = options.convoyWaitMs ?? 0;
+    this.convoys = options.continuousBatching && wait > 0 ? new ExpertConvoys(wait) : undefined;
+    const kinds = model.config.layerKinds;
+    this.lastMoeLayer = kinds.lastIndexOf('moe');
+    this.moeLayersLeft = kinds.map((_, l) => kinds.slice(l).filter((k) => k === 'moe').length);
+  }
 
   get queuedRows(): number {
     return this.waitingRows;
@@ -64,7 +84,10 @@ export class ExpertRole {
   accept(from: ActorId, message: ChannelMessage): void {
     const meta = message.meta as DispatchMeta;
     const rows = rowsOf(message, groupRows(meta.groups), this.model.numerics ? this.model.config.hiddenSize : 0);
-    this.waiting.push({ from, meta, groups: meta.groups, rows, arrivedMs: this.ctx.now(), rowCount: rows.rowCount, taken: false });
+    const now = this.ctx.now();
+    const source = this.convoys ? `${from}#${meta.batch}` : '';
+    const convoy = this.convoys ? this.convoys.arrive(source, now) : -1;
+    this.waiting.push({ from, meta, groups: meta.groups, rows, arrivedMs: now, rowCount: rows.rowCount, source, convoy, taken: false });
     this.waitingRows += rows.rowCount;
     this.wake.notify();
   }
@@ -93,8 +116,48 @@ export class ExpertRole {
         // rows that arrive while its ops run join this batch, so batches (and weight reuse) grow with load.
         await this.ctx.device.idle();
       }
-      await this.serve(this.takeBatch());
+      const batch = this.takeBatch();
+      if (batch.length > 0) await this.serve(batch);
+      else {
+        const left = this.convoyWaitLeft();
+        await this.timeline.wait('queue-wait', 'convoy', Number.isFinite(left) ? Promise.race([this.wake.wait(), this.ctx.after(left)]) : this.wake.wait());
+      }
     }
+  }
+
+  /** ms until the first waiting convoy's bound ends (none is ready before then, or an arrival). */
+  private convoyWaitLeft(): number {
+    const now = this.ctx.now();
+    let at = Infinity;
+    for (const w of this.waiting) {
+      const ready = this.convoys?.readyAt(w.convoy) ?? -Infinity;
+      if (ready > now) at = Math.min(at, ready);
+    }
+    return at - now;
+  }
+
+  private moeLayersFrom(layer: number): number {
+    return this.moeLayersLeft[layer] ?? 0;
+  }
+
+  /** The layer to serve: the earliest deadline's, among layers whose convoys are all back or waited enough. */
+  private readyLayer(order: readonly Waiting[]): number | undefined {
+    const convoys = this.convoys;
+    if (!convoys) return order[0].meta.layer;
+    const now = this.ctx.now();
+    // `order` is by deadline: a layer's first dispatch in it has the layer's earliest deadline.
+    const held = new Set<number>();
+    const judged = new Set<number>();
+    for (const w of order) {
+      const layer = w.meta.layer;
+      if (judged.has(layer)) continue;
+      judged.add(layer);
+      if (convoys.holding(now, w.meta.deadlineMs ?? Infinity, this.moeLayersFrom(layer))) held.add(layer);
+    }
+    const waitingFor = new Set<number>();
+    for (const w of this.waiting) if (held.has(w.meta.layer) && !convoys.ready(w.convoy, now)) waitingFor.add(w.meta.layer);
+    for (const w of order) if (!waitingFor.has(w.meta.layer)) return w.meta.layer;
+    return undefined;
   }
 
   /**
@@ -116,7 +179,8 @@ export class ExpertRole {
     }
     // Earliest deadline first (no deadline: by arrival); the batch is that layer's rows, in that order.
     const order = [...this.waiting].sort(byDeadline);
-    const layer = order[0].meta.layer;
+    const layer = this.readyLayer(order);
+    if (layer === undefined) return [];
     const batch: Waiting[] = [];
     let rows = 0;
     for (const w of order) {
@@ -159,16 +223,22 @@ export class ExpertRole {
     this.dropped += batch.length - sources.length;
     const sizes = rowsPerExpert(sources);
     const layer = batch[0].meta.layer;
+    if (this.convoys) {
+      this.convoys.served(batch.map(sourceOfWaiting), layer === this.lastMoeLayer, this.ctx.now());
+      for (const w of batch) this.convoys.settle(w.convoy);
+    }
     let outputs: Tensor[] = [];
     if (sources.length > 0) {
       let total = 0;
       for (const k of sizes.values()) total += k;
+      const started = this.ctx.now();
       ({ outputs } = await this.timeline.compute(
         expertsOp(this.model.config, sizes.values(), this.model.weightBytes),
         () => runExpertBatch(sources, (expert, rows) => this.model.expert(layer, expert, rows)),
         undefined,
         total,
       ));
+      this.convoys?.busy(started, this.ctx.now());
       this.calls += sizes.size;
       this.rows += total;
       this.batches++;
@@ -192,6 +262,10 @@ export class ExpertRole {
 /** Earliest deadline first (no deadline: by arrival). */
 function byDeadline(a: Waiting, b: Waiting): number {
   return (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs;
+}
+
+function sourceOfWaiting(w: Waiting): string {
+  return w.source;
 }
 
 function notTaken(w: Waiting): boolean {

@@ -1,0 +1,65 @@
+// Convoys at an expert rank: who is expected back, when a layer may be served, when holding is allowed, and
+// that records of convoys nobody returns to are forgotten (memory stays bounded over a long run).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ExpertConvoys } from '../src/ranks/expert-convoys.ts';
+
+/** A rank that has been fully busy for a while (holding needs load). */
+function busyConvoys(waitMs: number): ExpertConvoys {
+  const c = new ExpertConvoys(waitMs);
+  c.busy(0, 100);
+  return c;
+}
+
+test('dispatches served together are expected back together; the layer is ready once all are back', () => {
+  const c = busyConvoys(5);
+  c.served(['a#1', 'b#1', 'c#1'], false, 100);
+  const a = c.arrive('a#1', 101);
+  assert.ok(a >= 0);
+  assert.equal(c.ready(a, 101), false, 'b and c are still away');
+  assert.equal(c.readyAt(a), 106, 'the bound runs from the first member back');
+  assert.equal(c.arrive('b#1', 102), a);
+  assert.equal(c.ready(a, 102), false);
+  assert.equal(c.arrive('c#1', 103), a);
+  assert.equal(c.ready(a, 103), true, 'all back');
+  assert.equal(c.readyAt(a), -Infinity);
+});
+
+test('a late member does not hold the batch past the bound', () => {
+  const c = busyConvoys(5);
+  c.served(['a#1', 'b#1'], false, 100);
+  const a = c.arrive('a#1', 101);
+  assert.equal(c.ready(a, 105.9), false);
+  assert.equal(c.ready(a, 106), true);
+});
+
+test('no convoy: a lone dispatch, a new source, the last layer', () => {
+  const c = busyConvoys(5);
+  assert.equal(c.arrive('x#1', 0), -1, 'never served here');
+  assert.equal(c.ready(-1, 0), true);
+  c.served(['a#1'], false, 100);
+  assert.equal(c.arrive('a#1', 101), -1, 'a batch of one is no convoy');
+  c.served(['a#2', 'b#2'], true, 100);
+  assert.equal(c.arrive('a#2', 101), -1, 'nothing comes back after the last layer');
+});
+
+test('holding needs a busy rank and a deadline that affords the wait at every layer left', () => {
+  const idle = new ExpertConvoys(5);
+  assert.equal(idle.holding(0, Infinity, 10), false, 'no load');
+  const c = busyConvoys(5);
+  c.served(['a#1', 'b#1'], false, 100);
+  c.arrive('a#1', 102); // a layer takes 2 ms here
+  assert.equal(c.holding(102, Infinity, 58), true, 'no deadline');
+  assert.equal(c.holding(102, 102 + 10 * 7, 10), true, '10 layers × (2 + 5) ms fit');
+  assert.equal(c.holding(102, 102 + 10 * 7 - 1, 10), false, 'they do not');
+  assert.equal(c.holding(102 + 400, Infinity, 10), false, 'the load decayed');
+});
+
+test('convoys nobody comes back to are forgotten', () => {
+  const c = busyConvoys(5);
+  for (let i = 0; i < 100; i++) c.served([`a#${i}`, `b#${i}`], false, i);
+  assert.ok(c.size > 0);
+  c.served(['late#1', 'late#2'], false, 10_000);
+  assert.equal(c.size, 3, 'only the newest convoy and its two members are left');
+  assert.equal(c.arrive('a#5', 10_001), -1);
+});
