@@ -2,13 +2,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterFamily } from '../src/run/cluster-families.ts';
-import { ASAP, SYNC } from '../src/run/engines.ts';
+import { ASAP, SYNC, withKnobs } from '../src/run/engines.ts';
 
-test('asap at 16 ranks: colocated and five attention/expert splits in eighths, each at two micro-batch sizes, every optimization on', () => {
+test('asap at 16 ranks: colocated and five attention/expert splits in eighths, each at three micro-batch sizes with and without convoys, every optimization on', () => {
   const candidates = clusterFamily(ASAP).candidates(16, 'full');
   const layouts = [...new Set(candidates.map((k) => `${k.placement} ${k.attentionRanks}+${k.expertRanks}`))];
   assert.deepEqual(layouts, ['colocated 16+16', 'disaggregated 4+12', 'disaggregated 6+10', 'disaggregated 8+8', 'disaggregated 10+6', 'disaggregated 12+4']);
-  assert.equal(candidates.length, 12);
+  assert.equal(candidates.length, 36);
+  const batching = new Set(candidates.map((k) => `${k.microBatchTokens}/${k.convoyWaitMs}`));
+  assert.deepEqual([...batching], ['1024/0', '1024/5', '2048/0', '2048/5', '4096/0', '4096/5']);
   assert.ok(candidates.every((k) => k.expertBatching && k.expertLoadBalancing && k.microBatchPipelining && k.loadAwarePlacement));
 });
 
@@ -16,4 +18,10 @@ test('asap at 2 ranks: the splits collapse to one (each role needs a rank); sync
   const layouts = new Set(clusterFamily(ASAP).candidates(2, 'full').map((k) => `${k.attentionRanks}+${k.expertRanks}`));
   assert.deepEqual([...layouts], ['2+2', '1+1']);
   assert.equal(clusterFamily(SYNC).candidates(384, 'full').length, 8);
+});
+
+test('--knobs: a knob the engine does not have is refused by name, not silently ignored', () => {
+  assert.equal(withKnobs(clusterFamily(ASAP), { convoyWaitMs: 2 }).convoyWaitMs, 2);
+  assert.throws(() => withKnobs(ASAP, { convoyWait: 2 }), /"convoyWait" is not a knob of asap \(its knobs: .*convoyWaitMs/);
+  assert.throws(() => withKnobs(SYNC, { microBatchTokens: 512 }), /"microBatchTokens" is not a knob of sync/);
 });

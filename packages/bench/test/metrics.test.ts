@@ -1,11 +1,11 @@
 // Metric arithmetic on hand-made request logs: percentiles, SLO interpolation and attainment, SLO
-// throughput, the goodput search on a synthetic attainment curve, rank usage and the ideal bound.
+// throughput, the goodput search on a synthetic attainment curve, rank usage by rank and by role, the ideal bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RankReport } from '@asap/actors';
 import { searchGoodput } from '../src/metrics/goodput.ts';
 import { percentile, percentiles } from '../src/metrics/percentile.ts';
-import { idealBound, rankUsage } from '../src/metrics/ranks.ts';
+import { idealBound, rankUsage, roleUsage } from '../src/metrics/ranks.ts';
 import type { RequestRecord } from '../src/metrics/request-log.ts';
 import { attainment, sloThroughput, unloadedTtftAt } from '../src/metrics/slo.ts';
 
@@ -85,4 +85,15 @@ test('rank usage is the difference of two stats snapshots over the window; the i
   // 1,200 ms of kernels over 2 ranks: 0.6 s for 6,000 tokens and 12 requests.
   const ideal = idealBound(u, 6000, 12);
   assert.ok(Math.abs(ideal.tokensPerS - 10_000) < 1e-6 && Math.abs(ideal.requestsPerS - 20) < 1e-9, JSON.stringify(ideal));
+});
+
+test('role usage groups ranks by name without index: utilization spread and rows per expert call', () => {
+  const usage = (rank: string, utilization: number, expertCalls: number, expertRows: number) => ({
+    rank, tokens: 0, computeMs: 0, barrierWaitMs: 0, queueWaitMs: 0, idleMs: 0, utilization, kernelShare: 0, expertCalls, expertRows,
+  });
+  const roles = roleUsage([usage('attn-0', 0.4, 0, 0), usage('expert-0', 0.8, 10, 500), usage('attn-1', 0.6, 0, 0), usage('expert-1', 0.7, 30, 700)]);
+  assert.deepEqual(roles, [
+    { role: 'attn', ranks: 2, utilization: { mean: 0.5, min: 0.4, max: 0.6 }, rowsPerExpertCall: 0 },
+    { role: 'expert', ranks: 2, utilization: { mean: 0.75, min: 0.7, max: 0.8 }, rowsPerExpertCall: 30 },
+  ]);
 });

@@ -7,7 +7,7 @@ import { comparisonTable } from '../report/comparison-table.ts';
 import { comparisonReport } from '../report/comparison.ts';
 import { progressBar } from '../report/progress.ts';
 import { writeTrace } from '../report/trace.ts';
-import { type ComparedName, type EngineSetup, type Knobs, describeSetup, engineAvailable, family } from '../run/engines.ts';
+import { type ComparedName, type EngineSetup, type Knobs, describeSetup, engineAvailable, family, withKnobs } from '../run/engines.ts';
 import { runEngine } from '../run/run-engine.ts';
 import { measureUnloaded, unloadedLengths } from '../run/unloaded.ts';
 import { buildWorkload, describeWorkload } from '../workload/spec.ts';
@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<void> {
   const config = await readModelConfig(model);
   const spec = workloadSpec(values, config.maxPositionEmbeddings, { rate: 2, requests: 32, workload: 'poisson' });
   const ranks = positiveInteger('ranks', values.ranks, 2);
-  const setup: EngineSetup = { engine: name, host, ranks, knobs: { ...family(name).defaults, ...parseKnobs(values.knobs) } };
+  const setup: EngineSetup = { engine: name, host, ranks, knobs: withKnobs(family(name), parseKnobs(values.knobs)) };
   const requests = await buildWorkload(spec);
   const progress = progressBar(values.json);
   progress.stage('unloaded TTFT (sync)', 1);

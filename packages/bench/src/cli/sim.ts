@@ -8,13 +8,14 @@ import { MODEL_SHAPES, modelShapeDir, readModelConfig } from '@asap/actors';
 import { PROFILE_NAMES } from '../calibrate/local-profile.ts';
 import { type UnloadedTtft, SLO_SCALES, unloadedTtftAt } from '../metrics/slo.ts';
 import { loadFigures, summarize } from '../metrics/summary.ts';
+import { type RoleUsage, roleUsage } from '../metrics/ranks.ts';
 import { comparisonTable } from '../report/comparison-table.ts';
 import { writeReportHtml } from '../report/html.ts';
 import { progressBar } from '../report/progress.ts';
 import type { SimSettings } from '../run/cluster.ts';
 import { clusterFamily } from '../run/cluster-families.ts';
 import { runComparisonJob } from '../run/comparison-job.ts';
-import { ASAP, type ComparedName, type EngineSetup, SYNC, describeSetup, family } from '../run/engines.ts';
+import { ASAP, type ComparedName, type EngineSetup, SYNC, describeSetup, family, withKnobs } from '../run/engines.ts';
 import { runEngine } from '../run/run-engine.ts';
 import { readSavedYardstick } from '../run/saved-yardstick.ts';
 import { measureUnloaded, unloadedLengths } from '../run/unloaded.ts';
@@ -127,7 +128,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const name = oneOf<ComparedName>('engine', values.engine, ['sync', 'asap'], 'sync');
   const yardstick = values.yardstick ?? 'sync';
-  const setup: EngineSetup = { engine: name, host: 'sim', ranks, knobs: { ...clusterFamily(family(name)).defaults, ...parseKnobs(values.knobs) }, ...sim };
+  const setup: EngineSetup = { engine: name, host: 'sim', ranks, knobs: withKnobs(clusterFamily(family(name)), parseKnobs(values.knobs)), ...sim };
   const requests = await buildWorkload(spec);
   const progress = progressBar(json);
   const started = performance.now();
@@ -156,6 +157,7 @@ export async function run(args: string[]): Promise<void> {
   const figures = {
     ...loadFigures(result.records, result.elapsedMs, result.usage),
     attainment: curve ? summarize(setup, result.records, result.elapsedMs, result.usage, curve).attainment : undefined,
+    roles: roleUsage(result.usage),
   };
   const perRank = figures.tokensPerS / ranks;
   const speed = `${events.toLocaleString('en-US')} events in ${wall.runS.toFixed(1)} s wall (${Math.round(events / wall.runS).toLocaleString('en-US')} events/s)${curve ? `; unloaded yardstick ${wall.unloadedS.toFixed(1)} s` : ''}`;
@@ -171,7 +173,14 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(
     `${describeSetup(setup)}, ${modelName}\nworkload: ${describeWorkload(spec)}\n` +
       `TTFT ms p50 ${ttftMs.p50.toFixed(1)}, p90 ${ttftMs.p90.toFixed(1)}, p99 ${ttftMs.p99.toFixed(1)}${slo}\n` +
+      `${figures.roles.map(describeRole).join('\n')}\n` +
       `throughput ${figures.tokensPerS.toFixed(0)} tokens/s (${perRank.toFixed(0)} per rank), ideal bound ${figures.ideal.requestsPerS.toFixed(1)} req/s; simulated ${(result.elapsedMs / 1000).toFixed(2)} s\n` +
       `sim speed: ${speed}\n`,
   );
+}
+
+function describeRole(r: RoleUsage): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const rows = r.rowsPerExpertCall > 0 ? `, ${r.rowsPerExpertCall.toFixed(1)} rows per expert call` : '';
+  return `${r.role} × ${r.ranks}: utilization ${pct(r.utilization.mean)} (${pct(r.utilization.min)}–${pct(r.utilization.max)})${rows}`;
 }

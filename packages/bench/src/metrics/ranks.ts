@@ -48,3 +48,39 @@ export function idealBound(usage: readonly RankUsage[], tokens: number, requests
   const makespanS = computeMs / usage.length / 1000;
   return makespanS > 0 ? { tokensPerS: tokens / makespanS, requestsPerS: requests / makespanS } : { tokensPerS: 0, requestsPerS: 0 };
 }
+
+/** One role's ranks over a run (attention, expert, or both roles on one rank): where the time went. */
+export interface RoleUsage {
+  readonly role: string;
+  readonly ranks: number;
+  /** Mean, least and most kernel time / window over the role's ranks. */
+  readonly utilization: { readonly mean: number; readonly min: number; readonly max: number };
+  /** Rows per expert call over the role's ranks (0: they ran no experts). */
+  readonly rowsPerExpertCall: number;
+}
+
+/** Ranks grouped by role, the name without its index (`attn-3` → `attn`): what a per-rank table shows at a glance. */
+export function roleUsage(usage: readonly RankUsage[]): RoleUsage[] {
+  const roles = new Map<string, RankUsage[]>();
+  for (const u of usage) {
+    const role = u.rank.replace(/-\d+$/, '');
+    const group = roles.get(role);
+    if (group) group.push(u);
+    else roles.set(role, [u]);
+  }
+  return [...roles].map(([role, ranks]) => {
+    let sum = 0;
+    let min = Infinity;
+    let max = 0;
+    let calls = 0;
+    let rows = 0;
+    for (const u of ranks) {
+      sum += u.utilization;
+      min = Math.min(min, u.utilization);
+      max = Math.max(max, u.utilization);
+      calls += u.expertCalls;
+      rows += u.expertRows;
+    }
+    return { role, ranks: ranks.length, utilization: { mean: sum / ranks.length, min, max }, rowsPerExpertCall: calls > 0 ? rows / calls : 0 };
+  });
+}

@@ -70,6 +70,8 @@ export const ASAP: EngineFamily = {
     microBatchPipelining: true,
     expertBatching: true,
     expertLoadBalancing: true,
+    batchWaitMs: 0,
+    convoyWaitMs: 0,
   },
   candidates: (ranks, level) => {
     const on = { loadAwarePlacement: true, microBatchPipelining: true, expertBatching: true, expertLoadBalancing: true };
@@ -87,6 +89,8 @@ export const ASAP: EngineFamily = {
       microBatchPipelining: k.microBatchPipelining as boolean,
       expertBatching: k.expertBatching as boolean,
       expertLoadBalancing: k.expertLoadBalancing as boolean,
+      batchWaitMs: (k.batchWaitMs ?? 0) as number,
+      convoyWaitMs: (k.convoyWaitMs ?? 0) as number,
     };
     return k.placement === 'colocated'
       ? { engine: 'asap', ranks, asap }
@@ -94,6 +98,14 @@ export const ASAP: EngineFamily = {
   },
   ablation: ['loadAwarePlacement', 'microBatchPipelining', 'expertBatching', 'expertLoadBalancing'],
 };
+
+/** A family's defaults with `overrides` on top; a knob the family does not have is an error, not silently ignored. */
+export function withKnobs(f: EngineFamily, overrides: Knobs): Knobs {
+  for (const key of Object.keys(overrides)) {
+    if (!(key in f.defaults)) throw new Error(`--knobs: "${key}" is not a knob of ${f.name} (its knobs: ${Object.keys(f.defaults).join(', ')})`);
+  }
+  return { ...f.defaults, ...overrides };
+}
 
 export const COMPARED: readonly EngineFamily[] = [SYNC, ASAP];
 
