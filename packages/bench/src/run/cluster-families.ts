@@ -2,18 +2,18 @@
 // that matter there, rather than every split a two-core machine can try.
 import { type EngineFamily, type Knobs, grid } from './engines.ts';
 
-/**
- * The searches at cluster scale: `sync` over token budgets 256 to 16K with and without two-batch overlap
- * (production's knobs); `asap` colocated, or split with 2/8 to 6/8 of the ranks on attention (in eighths:
- * the best split moves with load — at 16 ranks and 45 Poisson req/s, 6 + 10 beat both 8 + 8 and 4 + 12), at
- * micro-batches of 1K, 2K or 4K tokens two in flight or 2K three in flight (6 + 10 on the trace at 37.5 req/s,
- * SLO×5, both with convoys: 2K × 3 keeps 85.3%, 4K × 2 78.8%), with and without expert-side convoys (at 16 ranks, Poisson 60 req/s,
- * 8 + 8 2K: rows per expert call 60 → 87, the ideal bound 54 → 62 req/s). Every optimization on; the ablation
- * switches them off.
- */
 /** An expert rank's bound on waiting for a convoy at cluster scale: several attention ops of a DeepSeek-V3 layer. */
 const CONVOY_WAIT_MS = 5;
 
+/**
+ * The searches at cluster scale: `sync` over token budgets 256 to 16K with and without two-batch overlap
+ * (production's knobs); `asap` colocated, or split with 2/8 to 6/8 of the ranks on attention (in eighths:
+ * the best split moves with load — at 16 ranks and 45 Poisson req/s, 6 + 10 beat both 8 + 8 and 4 + 12), with
+ * micro-batches of 1K, 2K or 4K tokens two in flight, or 2K three in flight (6 + 10, trace, 37.5 req/s, SLO×5,
+ * convoys on: 2K × 3 keeps 85.3% within the SLO, 4K × 2 78.8%), each with and without expert-side convoys
+ * (16 ranks, Poisson 60 req/s, 8 + 8 2K: rows per expert call 60 → 87, ideal bound 54 → 62 req/s). Every
+ * optimization on; the ablation switches them off.
+ */
 export function clusterFamily(family: EngineFamily): EngineFamily {
   if (family.name === 'sync') {
     // Default: production-sized chunks.
