@@ -11,7 +11,7 @@ const CONVOY_WAIT_MS = 5;
  * the best split moves with load — at 16 ranks and 45 Poisson req/s, 6 + 10 beat both 8 + 8 and 4 + 12), with
  * micro-batches of 1K, 2K or 4K tokens two in flight, or 2K three in flight (6 + 10, trace, 37.5 req/s, SLO×5,
  * convoys on: 2K × 3 keeps 85.3% within the SLO, 4K × 2 78.8%), each with and without expert-side convoys
- * (16 ranks, Poisson 60 req/s, 8 + 8 2K: rows per expert call 60 → 87, ideal bound 54 → 62 req/s). Every
+ * (16 ranks, Poisson 60 req/s, 8 + 8 2K: rows per expert call 60 → 74, ideal bound 54.3 → 59.0 req/s). Every
  * optimization on; the ablation switches them off.
  */
 export function clusterFamily(family: EngineFamily): EngineFamily {
