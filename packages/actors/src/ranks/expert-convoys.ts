@@ -42,7 +42,8 @@ export class ExpertConvoys {
     this.lastServed.delete(source);
     const convoy = this.convoys.get(id);
     if (!convoy) return -1;
-    convoy.away--;
+    // Once all of it is back its record is not needed: a convoy with none away is ready, as is one unknown.
+    if (--convoy.away === 0) this.convoys.delete(id);
     this.layerMs = this.layerMs === 0 ? nowMs - convoy.createdMs : 0.9 * this.layerMs + 0.1 * (nowMs - convoy.createdMs);
     if (convoy.firstBackMs === Infinity) convoy.firstBackMs = nowMs;
     return id;
@@ -64,15 +65,14 @@ export class ExpertConvoys {
 
   /** Whether a dispatch of convoy `id` may be served now: all of the convoy is back, or it waited its bound. */
   ready(id: number, nowMs: number): boolean {
-    const convoy = id < 0 ? undefined : this.convoys.get(id);
     // A timer set for readyAt lands on it up to rounding: a nanosecond's slack.
-    return !convoy || convoy.away <= 0 || nowMs + 1e-6 >= convoy.firstBackMs + this.waitMs;
+    return nowMs + 1e-6 >= this.readyAt(id);
   }
 
   /** When the wait of convoy `id` ends, ms (-Infinity: it has none left). */
   readyAt(id: number): number {
     const convoy = id < 0 ? undefined : this.convoys.get(id);
-    return !convoy || convoy.away <= 0 ? -Infinity : convoy.firstBackMs + this.waitMs;
+    return convoy ? convoy.firstBackMs + this.waitMs : -Infinity;
   }
 
   /** These sources were served together; `last`: at their last layer, so none comes back. */
@@ -82,12 +82,6 @@ export class ExpertConvoys {
     const id = this.nextId++;
     this.convoys.set(id, { away: sources.length, firstBackMs: Infinity, createdMs: nowMs });
     for (const s of sources) this.lastServed.set(s, id);
-  }
-
-  /** Done with convoy `id` once none of it is away (its record is not needed to judge readiness). */
-  settle(id: number): void {
-    const convoy = this.convoys.get(id);
-    if (convoy && convoy.away <= 0) this.convoys.delete(id);
   }
 
   private loadAt(nowMs: number): number {

@@ -146,16 +146,13 @@ export class ExpertRole {
     if (!convoys) return order[0].meta.layer;
     const now = this.ctx.now();
     // `order` is by deadline: a layer's first dispatch in it has the layer's earliest deadline.
-    const held = new Set<number>();
-    const judged = new Set<number>();
+    const held = new Map<number, boolean>();
     for (const w of order) {
       const layer = w.meta.layer;
-      if (judged.has(layer)) continue;
-      judged.add(layer);
-      if (convoys.holding(now, w.meta.deadlineMs ?? Infinity, this.moeLayersFrom(layer))) held.add(layer);
+      if (!held.has(layer)) held.set(layer, convoys.holding(now, w.meta.deadlineMs ?? Infinity, this.moeLayersFrom(layer)));
     }
     const waitingFor = new Set<number>();
-    for (const w of this.waiting) if (held.has(w.meta.layer) && !convoys.ready(w.convoy, now)) waitingFor.add(w.meta.layer);
+    for (const w of this.waiting) if (held.get(w.meta.layer) && !convoys.ready(w.convoy, now)) waitingFor.add(w.meta.layer);
     for (const w of order) if (!waitingFor.has(w.meta.layer)) return w.meta.layer;
     return undefined;
   }
@@ -223,10 +220,7 @@ export class ExpertRole {
     this.dropped += batch.length - sources.length;
     const sizes = rowsPerExpert(sources);
     const layer = batch[0].meta.layer;
-    if (this.convoys) {
-      this.convoys.served(batch.map(sourceOfWaiting), layer === this.lastMoeLayer, this.ctx.now());
-      for (const w of batch) this.convoys.settle(w.convoy);
-    }
+    this.convoys?.served(batch.map(sourceOfWaiting), layer === this.lastMoeLayer, this.ctx.now());
     let outputs: Tensor[] = [];
     if (sources.length > 0) {
       let total = 0;
