@@ -31,6 +31,12 @@ export interface AsapOptions {
   readonly microBatchPipelining?: boolean;
   /** Micro-batches in flight when pipelining. Default 2. */
   readonly microBatches?: number;
+  /**
+   * The express lane: a request waiting for a micro-batch slot opens one beyond `microBatches` when its
+   * deadline is this many measured micro-batch round trips away, so it is not queued into a miss. Default 1.5;
+   * 0: never. Acts only on requests with deadlines, and only with pipelining.
+   */
+  readonly expressRoundTrips?: number;
   /** Prompt tokens per micro-batch. Default 256. */
   readonly microBatchTokens?: number;
   /** Expert ranks batch rows from every source by deadline with a bounded wait (false: one dispatch at a time). */

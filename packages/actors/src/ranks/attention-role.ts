@@ -24,6 +24,11 @@ export interface AttentionRoleOptions {
   readonly microBatchTokens: number;
   /** Micro-batches in flight at once (1: no pipelining). */
   readonly pipelineDepth: number;
+  /**
+   * A request waiting for a slot whose deadline is this many measured micro-batch round trips away opens one
+   * micro-batch beyond `pipelineDepth` (0: never). Only requests with deadlines.
+   */
+  readonly expressRoundTrips?: number;
   /** Send each row to the replica with the least queued rows (false: always the first holder). */
   readonly leastLoadedReplica: boolean;
   readonly kvBudgetBytes: number;
@@ -62,6 +67,8 @@ export class AttentionRole {
   private readonly expertIndex: ReadonlyMap<ActorId, number>;
   private readonly active = new Set<Promise<void>>();
   private nextBatch = 0;
+  /** Exponentially weighted mean of a micro-batch's time through the layers, ms (0: none finished yet). */
+  private roundTripMs = 0;
   private stopped = false;
   private failure: { error: unknown } | undefined;
   received = 0;
@@ -129,17 +136,26 @@ export class AttentionRole {
     this.stop(error);
   }
 
-  /** Keeps up to `pipelineDepth` micro-batches in flight while there is work. */
+  /**
+   * Keeps up to `pipelineDepth` micro-batches in flight while there is work, and one more while a waiting
+   * request would otherwise miss its deadline (the express lane).
+   */
   async run(): Promise<void> {
     while (!this.stopped) {
-      const chunks = this.active.size < this.options.pipelineDepth ? this.queue.take(this.options.microBatchTokens) : [];
+      const expressIn = this.expressLaneIn();
+      const room = this.active.size < this.options.pipelineDepth || expressIn <= 0;
+      const chunks = room ? this.queue.take(this.options.microBatchTokens) : [];
       if (chunks.length === 0) {
-        await this.timeline.wait('idle', 'idle', this.wake.wait());
+        const woken = this.wake.wait();
+        await this.timeline.wait('idle', 'idle', room || !Number.isFinite(expressIn) ? woken : Promise.race([woken, this.ctx.after(expressIn)]));
         continue;
       }
       for (const ch of chunks) ch.request.busy = true;
       const batch = this.nextBatch++;
+      const started = this.ctx.now();
       const running: Promise<void> = this.runBatch(batch, chunks).then(() => {
+        const took = this.ctx.now() - started;
+        this.roundTripMs = this.roundTripMs === 0 ? took : 0.8 * this.roundTripMs + 0.2 * took;
         this.active.delete(running);
         this.wake.notify();
       });
@@ -148,6 +164,17 @@ export class AttentionRole {
       running.catch((error: unknown) => this.fail(error));
     }
     if (this.failure) throw this.failure.error;
+  }
+
+  /**
+   * ms until the most urgent request waiting for a slot is `expressRoundTrips` round trips from its deadline
+   * (<= 0: open the express micro-batch now). Infinity while the lane is off or taken, before a round trip was
+   * measured, or when no waiting request has a deadline.
+   */
+  private expressLaneIn(): number {
+    const roundTrips = this.options.expressRoundTrips ?? 0;
+    if (roundTrips === 0 || this.active.size !== this.options.pipelineDepth || this.roundTripMs === 0) return Infinity;
+    return this.queue.earliestWaitingDeadline() - roundTrips * this.roundTripMs - this.ctx.now();
   }
 
   private async runBatch(batch: number, chunks: readonly Chunk[]): Promise<void> {

@@ -70,6 +70,16 @@ export class RequestQueue {
     return n;
   }
 
+  /** The earliest deadline of a request with tokens not yet handed out and no chunk in flight (Infinity: none). */
+  earliestWaitingDeadline(): number {
+    let at = Infinity;
+    for (const r of this.held) {
+      if (r.cancelled || r.busy || r.taken === r.tokens.length) continue;
+      at = Math.min(at, r.meta.deadlineMs ?? Infinity);
+    }
+    return at;
+  }
+
   get kvBytes(): number {
     return this.kvBytesHeld;
   }

@@ -72,6 +72,7 @@ export const ASAP: EngineFamily = {
     expertLoadBalancing: true,
     batchWaitMs: 0,
     convoyWaitMs: 0,
+    expressRoundTrips: 1.5,
   },
   candidates: (ranks, level) => {
     const on = { loadAwarePlacement: true, microBatchPipelining: true, expertBatching: true, expertLoadBalancing: true };
@@ -91,6 +92,7 @@ export const ASAP: EngineFamily = {
       expertLoadBalancing: k.expertLoadBalancing as boolean,
       batchWaitMs: (k.batchWaitMs ?? 0) as number,
       convoyWaitMs: (k.convoyWaitMs ?? 0) as number,
+      expressRoundTrips: (k.expressRoundTrips ?? 1.5) as number,
     };
     return k.placement === 'colocated'
       ? { engine: 'asap', ranks, asap }
