@@ -43,6 +43,8 @@ export class Timeline {
   readonly startMs: number;
   private readonly loopAtStart = performance.eventLoopUtilization();
   private ops = 0;
+  /** When the last device op recorded ended. */
+  private deviceFreeAt = -Infinity;
   private readonly faultAt: number;
   private readonly fault: InjectedFault | undefined;
 
@@ -61,12 +63,18 @@ export class Timeline {
     throw new Error(`injected fault: crash in device op ${this.ops} (${op})`);
   }
 
-  /** Runs `compute` as one device op and records its span. */
+  /**
+   * Runs `compute` as one device op and records its span: from when the device started it, not when it was
+   * submitted — the device runs one op at a time in order, so an op submitted while another ran (a second
+   * micro-batch's, an expert batch beside attention) started when that one ended. Counting from submission
+   * drew overlapping compute spans in the trace and summed the queueing into the timeline's compute total.
+   */
   async compute<T>(op: DeviceOp, compute: () => T, requests?: readonly number[], rows?: number): Promise<T> {
-    const start = this.ctx.now();
+    const submitted = this.ctx.now();
     if (++this.ops >= this.faultAt) this.injectFault(op.name);
     const result = await this.ctx.device.run(op, compute);
-    this.record('compute', start, op.name, requests, rows);
+    this.record('compute', Math.max(submitted, this.deviceFreeAt), op.name, requests, rows);
+    this.deviceFreeAt = this.ctx.now();
     return result;
   }
 
