@@ -1,8 +1,11 @@
-// Convoys at an expert rank: dispatches served together at one layer come back together at the next, one
-// attention op later. Serving a layer before its convoy is back splits the batch, and each part re-reads
-// the experts' weights for fewer rows; a bounded wait keeps it whole, as a synchronous step would, without
-// its barrier: a member later than the bound is left to a later batch, and the rank serves other ready
-// layers meanwhile. Micro-batches that finish together start their next ones together, so convoys last.
+// Convoys at an expert rank: dispatches served at one layer close together in time come back at the next
+// layer close together too, one attention op later. Serving a layer before its convoy is back splits the
+// batch, and each part re-reads the experts' weights for fewer rows; a bounded wait keeps it whole, as a
+// synchronous step would, without its barrier: a member later than the bound is left to a later batch, and
+// the rank serves other ready layers meanwhile. A convoy is every dispatch served at its layer within the
+// bound of its first, not only those served in one batch: a micro-batch a little behind another is caught up
+// with at the next layer, and from then on the two travel together (they finish together and start their
+// next micro-batches together), so convoys form as well as last.
 // Only a busy rank holds convoys (at light load a split costs no one: the weights' re-read fits in idle
 // time), and only for members whose deadlines afford the wait at every layer left: batching grows with
 // load where SLOs are loose and stays out of the way where they are tight.
@@ -27,6 +30,8 @@ export class ExpertConvoys {
   private readonly convoys = new Map<number, Convoy>();
   /** The convoy each dispatch source (attention rank + micro-batch) was last served in here. */
   private readonly lastServed = new Map<string, number>();
+  /** Per layer, the convoy that dispatches served there now join (at most one per layer). */
+  private readonly openAt = new Map<number, number>();
   /** Busy share, exponentially weighted over LOAD_WINDOW_MS, as of `loadAtMs`. */
   private load = 0;
   private loadAtMs = 0;
@@ -75,12 +80,22 @@ export class ExpertConvoys {
     return convoy ? convoy.firstBackMs + this.waitMs : -Infinity;
   }
 
-  /** These sources were served together; `last`: at their last layer, so none comes back. */
-  served(sources: readonly string[], last: boolean, nowMs: number): void {
+  /**
+   * These sources were served together at `layer`; `last`: their last layer, so none comes back. They join
+   * the layer's open convoy (one started within the bound, none of it back yet), or start one.
+   */
+  served(sources: readonly string[], layer: number, last: boolean, nowMs: number): void {
     this.forgetStale(nowMs);
-    if (last || sources.length < 2) return;
-    const id = this.nextId++;
-    this.convoys.set(id, { away: sources.length, firstBackMs: Infinity, createdMs: nowMs });
+    if (last) return;
+    let id = this.openAt.get(layer);
+    let convoy = id === undefined ? undefined : this.convoys.get(id);
+    if (id === undefined || !convoy || nowMs - convoy.createdMs > this.waitMs || convoy.firstBackMs !== Infinity) {
+      id = this.nextId++;
+      convoy = { away: 0, firstBackMs: Infinity, createdMs: nowMs };
+      this.convoys.set(id, convoy);
+      this.openAt.set(layer, id);
+    }
+    convoy.away += sources.length;
     for (const s of sources) this.lastServed.set(s, id);
   }
 
