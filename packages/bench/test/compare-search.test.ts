@@ -49,3 +49,39 @@ test('goodput search: a candidate the first ranking missed gets its own search w
   assert.equal(result.goodput?.idealAtGoodput, 335, 'the ideal bound of the run at the goodput rate');
   assert.equal(log.filter(([c, rate]) => c === 2 && rate === 20).length, 1, 'the challenger\'s run at the winner\'s goodput is not repeated');
 });
+
+test('goodput search: the candidate with the most attainment to spare at the winner\'s goodput is searched too, not only the two most efficient', async () => {
+  // c = 3 keeps the SLO furthest but has the lowest ideal bound; its margin at 20 req/s is the largest.
+  const caps = [20, 30, 30, 40];
+  const ideals = [200, 300, 250, 100];
+  const log: Array<[number, number]> = [];
+  const runner: PointRunner = {
+    async run(task: PointTask) {
+      const c = task.setup.knobs.c as number;
+      const rate = task.workload.rate;
+      log.push([c, rate]);
+      // Every configuration keeps all requests at light load (so the first ranking goes by p90).
+      const kept = rate <= 10 ? 1 : rate <= caps[c] ? 0.9 + (0.1 * (caps[c] - rate)) / caps[c] : 0.5;
+      const attainment = { '2': kept, '5': kept, '10': kept };
+      const summary = { setup: task.setup, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: ideals[c] } } as unknown as RunSummary;
+      return { summary, records: [], spans: [] };
+    },
+    async close() {},
+  };
+  const family = { ...SYNC, candidates: () => caps.map((_, c) => ({ c })) };
+  const [result] = await compareEngines([family], runner, {
+    model: 'm',
+    vocabSize: 1,
+    host: 'sim',
+    ranks: 2,
+    workload: { arrivals: 'poisson', rate: 10, requests: 1, lengths: { kind: 'fixed', tokens: 1 }, seed: 1 } as never,
+    curve: { lengths: [1], ttftMs: [1] },
+    level: 'full',
+    goodput: { sloScale: 5, start: 4, max: 64, steps: 2, finalists: 1 },
+  });
+  // c = 0 wins at 4 req/s and goes to 20; at 20 the two most efficient (c = 1, c = 2) reach 30, c = 3 (its
+  // margin 0.95 against 0.933) reaches 40.
+  assert.deepEqual(result.best.knobs, { c: 3 });
+  assert.equal(result.goodput?.rate, 40);
+  assert.ok(log.some(([c, rate]) => c === 1 && rate > 20) && log.some(([c, rate]) => c === 2 && rate > 20), 'both efficient challengers were searched');
+});

@@ -37,10 +37,10 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   --json run on the same profile, model and ranks measured; --slo-scale S: every request carries its TTFT
   deadline, S × that curve, as the sweep's do: asap schedules by it, sync keeps arrival order); or --sweep: each engine's
   configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
-  colocated or an attention/expert split, two micro-batch sizes), then the goodput (highest rate with >= 90%
+  colocated or an attention/expert split, micro-batch sizes and depths, with and without convoys), then the goodput (highest rate with >= 90%
   of requests within sloScale × their unloaded TTFT, at a rate within the run's ideal bound) of its --finalists
-  best, then every other configuration once at that goodput and the two most efficient keeping the SLO there
-  searched too, the best kept; and the ablation. Points run in parallel (one per core).
+  best, then every other configuration once at that goodput and, of those keeping the SLO there, the two most
+  efficient and the one with the most attainment to spare searched too, the best kept; and the ablation. Points run in parallel (one per core).
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 

@@ -64,7 +64,7 @@ function goodputMeasure(run: PointResult, rate: number, sloScale: number): { att
   return { attainment: attainmentAt(run.summary, sloScale), overloaded: run.summary.ideal.requestsPerS < rate };
 }
 
-/** How many configurations keeping the SLO at the first winner's goodput get a search of their own. */
+/** How many configurations keeping the SLO at the first winner's goodput get a search for their capacity (one more for its margin). */
 const CHALLENGERS = 2;
 
 /** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
@@ -141,11 +141,13 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
           return { i, r, ...goodputMeasure(r, winner.goodput, g.sloScale) };
         }),
       );
-      // The most efficient there (highest ideal bound) are the likeliest to go further: the two best get a search.
-      const challengers = atWinner
-        .filter((c) => c.attainment >= GOODPUT_TARGET && !c.overloaded)
-        .sort((a, b) => b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i)
-        .slice(0, CHALLENGERS);
+      // The likeliest to go further get a search: the most efficient there (highest ideal bound: capacity) and
+      // the one with the most attainment to spare (latency margin: at a moderate SLO, small micro-batches
+      // that read the weights more often can still go furthest).
+      const keeping = atWinner.filter((c) => c.attainment >= GOODPUT_TARGET && !c.overloaded);
+      const byIdeal = [...keeping].sort((a, b) => b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i).slice(0, CHALLENGERS);
+      const byMargin = [...keeping].sort((a, b) => b.attainment - a.attainment || b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i)[0];
+      const challengers = byMargin === undefined || byIdeal.includes(byMargin) ? byIdeal : [...byIdeal, byMargin];
       const contests = await Promise.all(challengers.map((c) => search(c.i, { rate: winner.goodput, run: c.r })));
       for (const contest of contests) if (contest.goodput > winner.goodput) winner = contest;
     }
