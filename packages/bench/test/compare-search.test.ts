@@ -28,10 +28,10 @@ function fakeRunner(log: Array<[number, number]>): PointRunner {
   };
 }
 
-test('goodput search: a candidate the first ranking missed gets its own search when it keeps the SLO at the winner\'s goodput', async () => {
-  const log: Array<[number, number]> = [];
-  const family = { ...SYNC, candidates: () => CAPS.map((_, c) => ({ c })) };
-  const [result] = await compareEngines([family], fakeRunner(log), {
+/** sync's search over configurations c = 0..count-1, with goodput searches from 4 req/s at SLO×5, one finalist. */
+async function searchConfigurations(count: number, runner: PointRunner) {
+  const family = { ...SYNC, candidates: () => Array.from({ length: count }, (_, c) => ({ c })) };
+  const [result] = await compareEngines([family], runner, {
     model: 'm',
     vocabSize: 1,
     host: 'sim',
@@ -41,6 +41,12 @@ test('goodput search: a candidate the first ranking missed gets its own search w
     level: 'full',
     goodput: { sloScale: 5, start: 4, max: 64, steps: 2, finalists: 1 },
   });
+  return result;
+}
+
+test('goodput search: a candidate the first ranking missed gets its own search when it keeps the SLO at the winner\'s goodput', async () => {
+  const log: Array<[number, number]> = [];
+  const result = await searchConfigurations(CAPS.length, fakeRunner(log));
   // Ranked at 4 req/s (all keep the SLO): c = 0 has the lowest p90, and its search finds 20 (4, 8, 16 pass;
   // 32, 24 fail; 20 passes). At 20 req/s c = 1 and c = 3 fail, c = 2 keeps the SLO: its search from 20 finds
   // 35 (40 fails; 30 and 35 pass).
@@ -68,17 +74,7 @@ test('goodput search: the candidate with the most attainment to spare at the win
     },
     async close() {},
   };
-  const family = { ...SYNC, candidates: () => caps.map((_, c) => ({ c })) };
-  const [result] = await compareEngines([family], runner, {
-    model: 'm',
-    vocabSize: 1,
-    host: 'sim',
-    ranks: 2,
-    workload: { arrivals: 'poisson', rate: 10, requests: 1, lengths: { kind: 'fixed', tokens: 1 }, seed: 1 } as never,
-    curve: { lengths: [1], ttftMs: [1] },
-    level: 'full',
-    goodput: { sloScale: 5, start: 4, max: 64, steps: 2, finalists: 1 },
-  });
+  const result = await searchConfigurations(caps.length, runner);
   // c = 0 wins at 4 req/s and goes to 20; at 20 the two most efficient (c = 1, c = 2) reach 30, c = 3 (its
   // margin 0.95 against 0.933) reaches 40.
   assert.deepEqual(result.best.knobs, { c: 3 });
