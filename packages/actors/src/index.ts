@@ -59,6 +59,7 @@ export { referencePrefill, type PrefillResult, type ReferencePrefillOptions } fr
 
 // engines: the public API
 export { createEngine } from './engines/create-engine.ts';
+export { DEFAULT_EXPRESS_ROUND_TRIPS } from './engines/asap.ts';
 export {
   ENGINE_NAMES,
   type AsapOptions,

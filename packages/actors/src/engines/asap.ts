@@ -13,7 +13,7 @@ import { rankModule } from './rank-modules.ts';
 
 const GATEWAY = 'gateway';
 /** The express lane's default: 1.5 round trips (cm384, 16 ranks, trace at SLO×5: 1.0 to 2.5 all gained 3–6 points). */
-const DEFAULT_EXPRESS_ROUND_TRIPS = 1.5;
+export const DEFAULT_EXPRESS_ROUND_TRIPS = 1.5;
 
 export type AsapPlacement = 'disaggregated' | 'colocated';
 

@@ -87,9 +87,9 @@ export class ExpertConvoys {
   served(sources: readonly string[], layer: number, last: boolean, nowMs: number): void {
     this.forgetStale(nowMs);
     if (last) return;
-    let id = this.openAt.get(layer);
-    let convoy = id === undefined ? undefined : this.convoys.get(id);
-    if (id === undefined || !convoy || nowMs - convoy.createdMs > this.waitMs || convoy.firstBackMs !== Infinity) {
+    let id = this.openAt.get(layer) ?? -1;
+    let convoy = this.convoys.get(id);
+    if (!convoy || nowMs - convoy.createdMs > this.waitMs || convoy.firstBackMs !== Infinity) {
       id = this.nextId++;
       convoy = { away: 0, firstBackMs: Infinity, createdMs: nowMs };
       this.convoys.set(id, convoy);

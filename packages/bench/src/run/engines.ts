@@ -1,6 +1,6 @@
 // The engines a comparison runs, each with the knobs its configuration search may turn. Adding an engine
 // (asap) is one entry in COMPARED; `engineAvailable` reports one that createEngine does not know yet.
-import { EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
+import { DEFAULT_EXPRESS_ROUND_TRIPS, EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
 import { type BackendName, type HardwareProfile, defaultBackend, simCosts } from '@asap/runtime';
 import { resolveProfile } from '../calibrate/local-profile.ts';
 import { type ShapesOnly, shapesOnlyOptions } from './cluster.ts';
@@ -72,7 +72,7 @@ export const ASAP: EngineFamily = {
     expertLoadBalancing: true,
     batchWaitMs: 0,
     convoyWaitMs: 0,
-    expressRoundTrips: 1.5,
+    expressRoundTrips: DEFAULT_EXPRESS_ROUND_TRIPS,
   },
   candidates: (ranks, level) => {
     const on = { loadAwarePlacement: true, microBatchPipelining: true, expertBatching: true, expertLoadBalancing: true };
@@ -92,7 +92,7 @@ export const ASAP: EngineFamily = {
       expertLoadBalancing: k.expertLoadBalancing as boolean,
       batchWaitMs: (k.batchWaitMs ?? 0) as number,
       convoyWaitMs: (k.convoyWaitMs ?? 0) as number,
-      expressRoundTrips: (k.expressRoundTrips ?? 1.5) as number,
+      expressRoundTrips: k.expressRoundTrips as number | undefined,
     };
     return k.placement === 'colocated'
       ? { engine: 'asap', ranks, asap }
