@@ -107,3 +107,20 @@ test('sim: a full ring holds the sender back until messages land', { timeout: 30
     await host.shutdown();
   }
 });
+
+test('sim: actors given one config object share one frozen copy of it; the caller keeps its own', { timeout: 30_000 }, async () => {
+  const config = { peers: ['a', 'b'] };
+  const module = new URL('./actors/config-reader.ts', import.meta.url);
+  const host = await startSimHost({ actors: ['a', 'b'].map((id) => ({ id, module, config })) });
+  try {
+    for (const id of ['a', 'b']) {
+      const reply = firstValueFrom(host.inboxFrom(id));
+      await host.send(id, { kind: 'write' });
+      assert.deepEqual((await reply).meta, { peers: ['a', 'b'], refused: 'TypeError' }, `${id} cannot change what its peer reads`);
+    }
+    config.peers.push('c');
+    assert.deepEqual(config.peers, ['a', 'b', 'c'], 'the caller’s object is neither frozen nor shared');
+  } finally {
+    await host.shutdown();
+  }
+});

@@ -62,6 +62,22 @@ export function clonePlainData<T>(value: T): T {
   return copy === NOT_PLAIN ? structuredClone(value) : (copy as T);
 }
 
+/**
+ * A deep-frozen copy of plain data (as clonePlainData copies it), or NOT_PLAIN: one copy that several readers
+ * share, none of them able to change what the others see.
+ */
+export function frozenPlainCopy<T>(value: T): T | typeof NOT_PLAIN {
+  const copy = cloneTree(value, 0);
+  if (copy !== NOT_PLAIN) freezeTree(copy);
+  return copy as T | typeof NOT_PLAIN;
+}
+
+function freezeTree(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const key in value) freezeTree((value as Record<string, unknown>)[key]);
+}
+
 function cloneTree(value: unknown, depth: number): unknown {
   if (typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? NOT_PLAIN : value;
   if (value === null) return null;

@@ -11,7 +11,7 @@ import type { ChannelMessage } from '../../channel/message.ts';
 import { RECORD_ALIGN } from '../../channel/ring.ts';
 import { roundUp } from '../../memory/align.ts';
 import { type MeasuredMessage, measureMessage } from '../../channel/record.ts';
-import { NOT_PLAIN, clonePlainData, copyPlainData } from '../../channel/plain-data.ts';
+import { NOT_PLAIN, clonePlainData, copyPlainData, frozenPlainCopy } from '../../channel/plain-data.ts';
 import { DriverInbox } from '../driver.ts';
 import { type ActorEvent, type Host, type HostOptions, type PlannedActor, checkRingBytes, planActors } from '../host.ts';
 import { describeError, startTimeoutMessage, withTimeout } from '../supervision.ts';
@@ -188,10 +188,19 @@ class VirtualHost implements SimHost {
 
   async start(definitions: ReadonlyMap<ActorId, ActorDefinition>): Promise<void> {
     const pending = new Set(this.actors);
+    // An engine hands all its ranks one config object (its expert placement alone is thousands of arrays): a
+    // copy per actor made start O(actors²) in time and memory. Actors given the same object share one frozen
+    // copy, so none can change what a peer sees; a config that is not plain data is copied per actor.
+    const copies = new Map<unknown, unknown>();
+    const configFor = (config: unknown): unknown => {
+      if (!copies.has(config)) copies.set(config, frozenPlainCopy(config));
+      const shared = copies.get(config);
+      return shared === NOT_PLAIN ? clonePlainData(config) : shared;
+    };
     const setups = [...this.simActors.values()].map(async (actor) => {
       const id = actor.plan.placement.id;
       try {
-        await actor.runner.start(definitions.get(id) as ActorDefinition, clonePlainData(actor.plan.config));
+        await actor.runner.start(definitions.get(id) as ActorDefinition, configFor(actor.plan.config));
       } catch (error) {
         throw new ActorSpawnError(id, actor.plan.moduleUrl, error);
       }
