@@ -45,6 +45,7 @@ interface Waiting extends IncomingRows {
 export type CombineSink = (to: ActorId, message: ChannelMessage) => Promise<void>;
 
 export class ExpertRole {
+  /** Kept in byDeadline order under continuous batching (sorted on arrival, not per batch), else arrival order. */
   private waiting: Waiting[] = [];
   /** Rows in `waiting`, kept as it changes (read per reply: no sum over the queue each time). */
   private waitingRows = 0;
@@ -55,6 +56,11 @@ export class ExpertRole {
   private readonly lastMoeLayer: number;
   /** MoE layers from each layer to the last, that one included. */
   private readonly moeLayersLeft: number[];
+  /** Per layer, readyLayer's scratch: the call (stamp) that last saw it, held it, or found it waiting for its convoy. */
+  private readonly seenAt: Int32Array;
+  private readonly heldAt: Int32Array;
+  private readonly convoyAt: Int32Array;
+  private stamp = 0;
   calls = 0;
   rows = 0;
   batches = 0;
@@ -74,6 +80,9 @@ export class ExpertRole {
     const kinds = model.config.layerKinds;
     this.lastMoeLayer = kinds.lastIndexOf('moe');
     this.moeLayersLeft = kinds.map((_, l) => kinds.slice(l).filter((k) => k === 'moe').length);
+    this.seenAt = new Int32Array(kinds.length);
+    this.heldAt = new Int32Array(kinds.length);
+    this.convoyAt = new Int32Array(kinds.length);
   }
 
   get queuedRows(): number {
@@ -87,7 +96,9 @@ export class ExpertRole {
     const now = this.ctx.now();
     const source = this.convoys ? `${from}#${meta.batch}` : '';
     const convoy = this.convoys ? this.convoys.arrive(source, now) : -1;
-    this.waiting.push({ from, meta, groups: meta.groups, rows, arrivedMs: now, rowCount: rows.rowCount, source, convoy, taken: false });
+    const waiting: Waiting = { from, meta, groups: meta.groups, rows, arrivedMs: now, rowCount: rows.rowCount, source, convoy, taken: false };
+    if (this.options.continuousBatching) this.waiting.splice(sortedPlace(this.waiting, waiting), 0, waiting);
+    else this.waiting.push(waiting);
     this.waitingRows += rows.rowCount;
     this.wake.notify();
   }
@@ -145,15 +156,17 @@ export class ExpertRole {
     const convoys = this.convoys;
     if (!convoys) return order[0].meta.layer;
     const now = this.ctx.now();
-    // `order` is by deadline: a layer's first dispatch in it has the layer's earliest deadline.
-    const held = new Map<number, boolean>();
+    // `order` is by deadline: a layer's first dispatch in it has the layer's earliest deadline. Marks are
+    // stamps per call, in arrays by layer: no Map or Set per batch.
+    const stamp = ++this.stamp;
     for (const w of order) {
       const layer = w.meta.layer;
-      if (!held.has(layer)) held.set(layer, convoys.holding(now, w.meta.deadlineMs ?? Infinity, this.moeLayersFrom(layer)));
+      if (this.seenAt[layer] === stamp) continue;
+      this.seenAt[layer] = stamp;
+      if (convoys.holding(now, w.meta.deadlineMs ?? Infinity, this.moeLayersFrom(layer))) this.heldAt[layer] = stamp;
     }
-    const waitingFor = new Set<number>();
-    for (const w of this.waiting) if (held.get(w.meta.layer) && !convoys.ready(w.convoy, now)) waitingFor.add(w.meta.layer);
-    for (const w of order) if (!waitingFor.has(w.meta.layer)) return w.meta.layer;
+    for (const w of order) if (this.heldAt[w.meta.layer] === stamp && !convoys.ready(w.convoy, now)) this.convoyAt[w.meta.layer] = stamp;
+    for (const w of order) if (this.convoyAt[w.meta.layer] !== stamp) return w.meta.layer;
     return undefined;
   }
 
@@ -174,8 +187,9 @@ export class ExpertRole {
       this.waitingRows -= next.rowCount;
       return [next];
     }
-    // Earliest deadline first (no deadline: by arrival); the batch is that layer's rows, in that order.
-    const order = [...this.waiting].sort(byDeadline);
+    // Earliest deadline first (no deadline: by arrival; the queue is kept in that order); the batch is that
+    // layer's rows, in that order.
+    const order = this.waiting;
     const layer = this.readyLayer(order);
     if (layer === undefined) return [];
     const batch: Waiting[] = [];
@@ -256,6 +270,21 @@ export class ExpertRole {
 /** Earliest deadline first (no deadline: by arrival). */
 function byDeadline(a: Waiting, b: Waiting): number {
   return (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs;
+}
+
+/**
+ * Where `w` goes in a queue in byDeadline order: after every entry that does not sort after it, the place a
+ * stable sort of the queue in arrival order gives it (and a sort per batch used to).
+ */
+function sortedPlace(queue: readonly Waiting[], w: Waiting): number {
+  let lo = 0;
+  let hi = queue.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byDeadline(queue[mid], w) > 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function sourceOfWaiting(w: Waiting): string {
