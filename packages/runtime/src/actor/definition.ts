@@ -20,7 +20,8 @@ export interface ActorBehaviour<Stats = unknown> {
 
 /**
  * Builds one actor instance. All of its state lives in this closure, so the sim host can run several
- * instances of one module in one thread.
+ * instances of one module in one thread. `config` is read-only: the sim host hands actors given one config
+ * object one deep-frozen copy of it.
  */
 export type ActorSetup<Config = unknown, Stats = unknown> = (
   ctx: ActorContext,
