@@ -152,11 +152,12 @@ export class ExpertRole {
   }
 
   /** The layer to serve: the earliest deadline's, among layers whose convoys are all back or waited enough. */
-  private readyLayer(order: readonly Waiting[]): number | undefined {
+  private readyLayer(): number | undefined {
+    const order = this.waiting;
     const convoys = this.convoys;
     if (!convoys) return order[0].meta.layer;
     const now = this.ctx.now();
-    // `order` is by deadline: a layer's first dispatch in it has the layer's earliest deadline. Marks are
+    // The queue is by deadline: a layer's first dispatch in it has the layer's earliest deadline. Marks are
     // stamps per call, in arrays by layer: no Map or Set per batch.
     const stamp = ++this.stamp;
     for (const w of order) {
@@ -189,12 +190,11 @@ export class ExpertRole {
     }
     // Earliest deadline first (no deadline: by arrival; the queue is kept in that order); the batch is that
     // layer's rows, in that order.
-    const order = this.waiting;
-    const layer = this.readyLayer(order);
+    const layer = this.readyLayer();
     if (layer === undefined) return [];
     const batch: Waiting[] = [];
     let rows = 0;
-    for (const w of order) {
+    for (const w of this.waiting) {
       if (w.meta.layer !== layer || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
       batch.push(w);
       w.taken = true;

@@ -195,7 +195,7 @@ class VirtualHost implements SimHost {
     const configFor = (config: unknown): unknown => {
       if (!copies.has(config)) copies.set(config, frozenPlainCopy(config));
       const shared = copies.get(config);
-      return shared === NOT_PLAIN ? clonePlainData(config) : shared;
+      return shared === NOT_PLAIN ? structuredClone(config) : shared;
     };
     const setups = [...this.simActors.values()].map(async (actor) => {
       const id = actor.plan.placement.id;
