@@ -222,7 +222,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         const rowsIn = [...sizes.values()].reduce((n, k) => n + k, 0);
         const { outputs } = await timeline.compute(
           expertsOp(c, sizes.values(), model.weightBytes),
-          () => runExpertBatch(sources, (expert, rows) => model.expert(layer, expert, rows)),
+          () => runExpertBatch(sources, (expert, rows) => model.expert(layer, expert, rows), sizes),
           undefined,
           rowsIn,
         );

@@ -170,14 +170,16 @@ export function rowsPerExpert(sources: readonly IncomingRows[]): Map<number, num
 
 /**
  * Runs each expert once over the rows every source sent it (sources in order, so the batch is the same on
- * every run), and returns each source's outputs in the order it sent its rows.
+ * every run), and returns each source's outputs in the order it sent its rows. `sizes`: the sources'
+ * rowsPerExpert where the caller has it already (it costs the op), so shape-only rows are not counted twice.
  */
 export function runExpertBatch(
   sources: readonly IncomingRows[],
   compute: (expert: number, rows: Tensor) => Tensor,
+  sizes?: ReadonlyMap<number, number>,
 ): { outputs: Tensor[]; batches: number[] } {
   const hidden = sources.find((s) => s.rows.rowCount > 0)?.rows.rowSize ?? 0;
-  if (hidden === 0) return runCountedBatch(sources, compute);
+  if (hidden === 0) return runCountedBatch(sources, compute, sizes ?? rowsPerExpert(sources));
   const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, hidden]));
   // expert → [source, first row in source, count]
   const parts = new Map<number, number[]>();
@@ -221,8 +223,11 @@ export function runExpertBatch(
 }
 
 /** runExpertBatch for shape-only rows: each expert once over its rows' count, nothing copied. */
-function runCountedBatch(sources: readonly IncomingRows[], compute: (expert: number, rows: Tensor) => Tensor): { outputs: Tensor[]; batches: number[] } {
-  const rows = rowsPerExpert(sources);
+function runCountedBatch(
+  sources: readonly IncomingRows[],
+  compute: (expert: number, rows: Tensor) => Tensor,
+  rows: ReadonlyMap<number, number>,
+): { outputs: Tensor[]; batches: number[] } {
   const batches: number[] = [];
   for (const expert of [...rows.keys()].sort((a, b) => a - b)) {
     const n = rows.get(expert) as number;

@@ -28,8 +28,8 @@ const HOLD_AT_LOAD = 0.5;
 export class ExpertConvoys {
   private nextId = 0;
   private readonly convoys = new Map<number, Convoy>();
-  /** The convoy each dispatch source (attention rank + micro-batch) was last served in here. */
-  private readonly lastServed = new Map<string, number>();
+  /** The convoy each dispatch source (a number per attention rank and micro-batch) was last served in here. */
+  private readonly lastServed = new Map<number, number>();
   /** Per layer, the convoy that dispatches served there now join (at most one per layer). */
   private readonly openAt = new Map<number, number>();
   /** Busy share, exponentially weighted over LOAD_WINDOW_MS, as of `loadAtMs`. */
@@ -41,7 +41,7 @@ export class ExpertConvoys {
   constructor(private readonly waitMs: number) {}
 
   /** A dispatch from `source` arrived: the convoy it comes back to, or -1 (none: it starts one when served). */
-  arrive(source: string, nowMs: number): number {
+  arrive(source: number, nowMs: number): number {
     const id = this.lastServed.get(source);
     if (id === undefined) return -1;
     this.lastServed.delete(source);
@@ -84,7 +84,7 @@ export class ExpertConvoys {
    * These sources were served together at `layer`; `last`: their last layer, so none comes back. They join
    * the layer's open convoy (one started within the bound, none of it back yet), or start one.
    */
-  served(sources: readonly string[], layer: number, last: boolean, nowMs: number): void {
+  served(sources: readonly number[], layer: number, last: boolean, nowMs: number): void {
     this.forgetStale(nowMs);
     if (last) return;
     let id = this.openAt.get(layer) ?? -1;

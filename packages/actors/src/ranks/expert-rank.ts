@@ -1,7 +1,7 @@
 // ASAP's expert rank: rows from every attention rank (a merge of their streams, never a zip), batched per
 // layer by deadline, outputs put back to each source.
 import { anyRank, defineActor } from '@asap/runtime';
-import { defer, from, merge, tap } from 'rxjs';
+import { defer, from, ignoreElements, merge, tap } from 'rxjs';
 import { type AsapRankConfig, heldExperts } from './asap-config.ts';
 import { ExpertRole } from './expert-role.ts';
 import { loadRankCompute } from './load-rank-compute.ts';
@@ -22,6 +22,8 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
           else if (m.kind === 'cancel') role.cancel((m.meta as { id: number }).id);
           else throw new Error(`expert rank: unexpected "${m.kind}" from "${a}"`);
         }),
+        // Taken: no value goes on through the merges (a subscriber call each per message at hundreds of ranks).
+        ignoreElements(),
       ),
     ),
   );

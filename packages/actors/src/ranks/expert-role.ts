@@ -32,9 +32,12 @@ interface Waiting extends IncomingRows {
   readonly from: ActorId;
   readonly meta: DispatchMeta;
   readonly arrivedMs: number;
+  /** The meta's layer and deadline (Infinity: none), read per comparison and per scan: kept here, not a pointer away. */
+  readonly layer: number;
+  readonly deadlineMs: number;
   readonly rowCount: number;
-  /** Attention rank and micro-batch: what a convoy is made of. */
-  readonly source: string;
+  /** Attention rank and micro-batch (see `sourceKey`): what a convoy is made of. */
+  readonly source: number;
   /** The convoy it came back with (-1: none). */
   readonly convoy: number;
   /** In the batch being taken (takeBatch). */
@@ -46,13 +49,15 @@ export type CombineSink = (to: ActorId, message: ChannelMessage) => Promise<void
 
 export class ExpertRole {
   /** Kept in byDeadline order under continuous batching (sorted on arrival, not per batch), else arrival order. */
-  private waiting: Waiting[] = [];
+  private readonly waiting: Waiting[] = [];
   /** Rows in `waiting`, kept as it changes (read per reply: no sum over the queue each time). */
   private waitingRows = 0;
   private readonly wake = new Wakeup();
   private readonly cancelled = new Set<number>();
   private stopped = false;
   private readonly convoys: ExpertConvoys | undefined;
+  /** Each attention rank's number here, in order of its first dispatch: convoy sources are numbers, not strings built per dispatch. */
+  private readonly sourceRanks = new Map<ActorId, number>();
   private readonly lastMoeLayer: number;
   /** MoE layers from each layer to the last, that one included. */
   private readonly moeLayersLeft: number[];
@@ -94,9 +99,21 @@ export class ExpertRole {
     const meta = message.meta as DispatchMeta;
     const rows = rowsOf(message, groupRows(meta.groups), this.model.numerics ? this.model.config.hiddenSize : 0);
     const now = this.ctx.now();
-    const source = this.convoys ? `${from}#${meta.batch}` : '';
+    const source = this.convoys ? this.sourceKey(from, meta.batch) : -1;
     const convoy = this.convoys ? this.convoys.arrive(source, now) : -1;
-    const waiting: Waiting = { from, meta, groups: meta.groups, rows, arrivedMs: now, rowCount: rows.rowCount, source, convoy, taken: false };
+    const waiting: Waiting = {
+      from,
+      meta,
+      groups: meta.groups,
+      rows,
+      arrivedMs: now,
+      layer: meta.layer,
+      deadlineMs: meta.deadlineMs ?? Infinity,
+      rowCount: rows.rowCount,
+      source,
+      convoy,
+      taken: false,
+    };
     if (this.options.continuousBatching) this.waiting.splice(sortedPlace(this.waiting, waiting), 0, waiting);
     else this.waiting.push(waiting);
     this.waitingRows += rows.rowCount;
@@ -155,19 +172,19 @@ export class ExpertRole {
   private readyLayer(): number | undefined {
     const order = this.waiting;
     const convoys = this.convoys;
-    if (!convoys) return order[0].meta.layer;
+    if (!convoys) return order[0].layer;
     const now = this.ctx.now();
     // The queue is by deadline: a layer's first dispatch in it has the layer's earliest deadline. Marks are
     // stamps per call, in arrays by layer: no Map or Set per batch.
     const stamp = ++this.stamp;
     for (const w of order) {
-      const layer = w.meta.layer;
+      const layer = w.layer;
       if (this.seenAt[layer] === stamp) continue;
       this.seenAt[layer] = stamp;
-      if (convoys.holding(now, w.meta.deadlineMs ?? Infinity, this.moeLayersFrom(layer))) this.heldAt[layer] = stamp;
+      if (convoys.holding(now, w.deadlineMs, this.moeLayersFrom(layer))) this.heldAt[layer] = stamp;
     }
-    for (const w of order) if (this.heldAt[w.meta.layer] === stamp && !convoys.ready(w.convoy, now)) this.convoyAt[w.meta.layer] = stamp;
-    for (const w of order) if (this.convoyAt[w.meta.layer] !== stamp) return w.meta.layer;
+    for (const w of order) if (this.heldAt[w.layer] === stamp && !convoys.ready(w.convoy, now)) this.convoyAt[w.layer] = stamp;
+    for (const w of order) if (this.convoyAt[w.layer] !== stamp) return w.layer;
     return undefined;
   }
 
@@ -195,14 +212,29 @@ export class ExpertRole {
     const batch: Waiting[] = [];
     let rows = 0;
     for (const w of this.waiting) {
-      if (w.meta.layer !== layer || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
+      if (w.layer !== layer || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
       batch.push(w);
       w.taken = true;
       rows += w.rowCount;
     }
-    this.waiting = this.waiting.filter(notTaken);
+    // Compacted in place, order kept: no new queue per batch.
+    const queue = this.waiting;
+    let left = 0;
+    for (let i = 0; i < queue.length; i++) if (!queue[i].taken) queue[left++] = queue[i];
+    queue.length = left;
     this.waitingRows -= rows;
     return batch;
+  }
+
+  /** One number per (attention rank, micro-batch); ranks are numbered as they first dispatch here. */
+  private sourceKey(from: ActorId, batch: number): number {
+    let rank = this.sourceRanks.get(from);
+    if (rank === undefined) {
+      rank = this.sourceRanks.size;
+      if (rank >= MAX_SOURCE_RANKS) throw new Error(`expert rank: dispatches from more than ${MAX_SOURCE_RANKS} attention ranks`);
+      this.sourceRanks.set(from, rank);
+    }
+    return batch * MAX_SOURCE_RANKS + rank;
   }
 
   private async serve(batch: readonly Waiting[]): Promise<void> {
@@ -242,7 +274,7 @@ export class ExpertRole {
       const started = this.ctx.now();
       ({ outputs } = await this.timeline.compute(
         expertsOp(this.model.config, sizes.values(), this.model.weightBytes),
-        () => runExpertBatch(sources, (expert, rows) => this.model.expert(layer, expert, rows)),
+        () => runExpertBatch(sources, (expert, rows) => this.model.expert(layer, expert, rows), sizes),
         undefined,
         total,
       ));
@@ -269,7 +301,7 @@ export class ExpertRole {
 
 /** Earliest deadline first (no deadline: by arrival). */
 function byDeadline(a: Waiting, b: Waiting): number {
-  return (a.meta.deadlineMs ?? Infinity) - (b.meta.deadlineMs ?? Infinity) || a.arrivedMs - b.arrivedMs;
+  return a.deadlineMs - b.deadlineMs || a.arrivedMs - b.arrivedMs;
 }
 
 /**
@@ -287,12 +319,11 @@ function sortedPlace(queue: readonly Waiting[], w: Waiting): number {
   return lo;
 }
 
-function sourceOfWaiting(w: Waiting): string {
+function sourceOfWaiting(w: Waiting): number {
   return w.source;
 }
 
-function notTaken(w: Waiting): boolean {
-  return !w.taken;
-}
+/** Attention ranks a source key tells apart (far more than a cluster has). */
+const MAX_SOURCE_RANKS = 1 << 16;
 
 const SETTLED = Promise.resolve();
