@@ -1,0 +1,44 @@
+// The rank model computes each op in one scratch region it reuses: its results must equal the forward's own
+// pieces run without one, and must not change when the next op reuses the region.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { KvCache, attentionHalf, loadModel, readModelConfig, residentModel } from '@asap/actors';
+import { type Tensor, createBackend } from '@asap/runtime';
+import { RankModel } from '../src/ranks/rank-model.ts';
+import { FIXTURES_DIR } from './support/checkpoints.ts';
+
+const copy = (t: Tensor): Float32Array => Float32Array.from(t.toF32());
+
+for (const name of ['qwen2_moe-F32', 'deepseek_v3-F32']) {
+  test(`${name}: rank ops equal attentionHalf without scratch, and survive the next op`, async () => {
+    const dir = join(FIXTURES_DIR, name);
+    const c = await readModelConfig(dir);
+    const all = Array.from({ length: c.numExperts }, (_, e) => e);
+    const rank = await RankModel.load({ modelDir: dir, backend: 'js', attentionSide: true, experts: c.layerKinds.map((k) => (k === 'moe' ? all : [])) });
+    const oracle = await createBackend('js');
+    try {
+      const model = residentModel((await loadModel(dir)).model, oracle);
+      const layer = c.layerKinds.indexOf('moe');
+      const ids = Int32Array.from([5, 77, 300, 12, 12, 401, 9, 250]);
+      const kv = rank.newKv(ids.length) as KvCache;
+      const first = rank.attention(layer, rank.embed(ids), kv);
+      const expected = attentionHalf(oracle, model, layer, oracle.gatherRows(model.attention().embedTokens, ids), KvCache.create(c, ids.length, oracle).layers[layer]);
+      assert.deepEqual(copy(first.hidden), copy(expected.hidden));
+      assert.deepEqual(copy(first.moe!.expertInput), copy(expected.moe!.expertInput));
+      const kept = { hidden: copy(first.hidden), input: copy(first.moe!.expertInput), shared: first.moe!.shared && copy(first.moe!.shared.output) };
+      // Later ops over fewer rows reuse the region (a larger op would get a new one): the first result is its own memory.
+      rank.attention(layer, rank.embed(Int32Array.from([3, 1, 4, 1])), rank.newKv(4));
+      const out = rank.expert(layer, 0, first.moe!.expertInput);
+      const outBefore = copy(out);
+      rank.expert(layer, 1, first.moe!.expertInput);
+      assert.deepEqual(copy(first.hidden), kept.hidden);
+      assert.deepEqual(copy(first.moe!.expertInput), kept.input);
+      if (kept.shared) assert.deepEqual(copy(first.moe!.shared!.output), kept.shared);
+      assert.deepEqual(copy(out), outBefore);
+    } finally {
+      rank.dispose();
+      oracle.dispose();
+    }
+  });
+}
