@@ -265,7 +265,7 @@ export class ExpertRole {
     }
     this.dropped += batch.length - sources.length;
     const sizes = rowsPerExpert(sources);
-    const layer = batch[0].meta.layer;
+    const layer = batch[0].layer;
     this.convoys?.served(batch.map(sourceOfWaiting), layer, layer === this.lastMoeLayer, this.ctx.now());
     let outputs: Tensor[] = [];
     if (sources.length > 0) {
