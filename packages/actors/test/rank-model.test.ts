@@ -1,9 +1,10 @@
-// The rank model computes each op in one scratch region it reuses: its results must equal the forward's own
-// pieces run without one, and must not change when the next op reuses the region.
+// The rank model computes each op in one scratch region it reuses (and an expert batch's gathered rows in
+// another): its results must equal the forward's own pieces run without them, and must not change when the
+// next op reuses the regions.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KvCache, attentionHalf, loadModel, readModelConfig, residentModel } from '@asap/actors';
+import { KvCache, attentionHalf, gatedFfn, loadModel, readModelConfig, residentModel } from '@asap/actors';
 import { type Tensor, createBackend } from '@asap/runtime';
 import { RankModel } from '../src/ranks/rank-model.ts';
 import { FIXTURES_DIR } from './support/checkpoints.ts';
@@ -29,13 +30,18 @@ for (const name of ['qwen2_moe-F32', 'deepseek_v3-F32']) {
       const kept = { hidden: copy(first.hidden), input: copy(first.moe!.expertInput), shared: first.moe!.shared && copy(first.moe!.shared.output) };
       // Later ops over fewer rows reuse the region (a larger op would get a new one): the first result is its own memory.
       rank.attention(layer, rank.embed(Int32Array.from([3, 1, 4, 1])), rank.newKv(4));
-      const out = rank.expert(layer, 0, first.moe!.expertInput);
-      const outBefore = copy(out);
-      rank.expert(layer, 1, first.moe!.expertInput);
+      // An expert batch as an expert rank gets one (rows grouped by expert), against gatedFfn without scratch.
+      const input = first.moe!.expertInput;
+      const { outputs, batches } = rank.experts(layer, [{ groups: [[0, 3], [1, 5]], rows: input }]);
+      const want = [gatedFfn(oracle, model.expert(layer, 0), input.rows(0, 3)), gatedFfn(oracle, model.expert(layer, 1), input.rows(3, 8))];
+      assert.deepEqual(batches, [3, 5]);
+      assert.deepEqual(copy(outputs[0]), Float32Array.from([...copy(want[0]), ...copy(want[1])]));
+      const outBefore = copy(outputs[0]);
+      rank.experts(layer, [{ groups: [[1, 2], [2, 2]], rows: input.rows(0, 4) }]);
       assert.deepEqual(copy(first.hidden), kept.hidden);
       assert.deepEqual(copy(first.moe!.expertInput), kept.input);
       if (kept.shared) assert.deepEqual(copy(first.moe!.shared!.output), kept.shared);
-      assert.deepEqual(copy(out), outBefore);
+      assert.deepEqual(copy(outputs[0]), outBefore);
     } finally {
       rank.dispose();
       oracle.dispose();

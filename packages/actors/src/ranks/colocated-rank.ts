@@ -16,7 +16,6 @@ import {
   planDispatch,
   rowsOf,
   rowsPerExpert,
-  runExpertBatch,
   slotBuffers,
   withRows,
 } from './dispatch-rows.ts';
@@ -222,7 +221,7 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         const rowsIn = [...sizes.values()].reduce((n, k) => n + k, 0);
         const { outputs } = await timeline.compute(
           expertsOp(c, sizes.values(), model.weightBytes),
-          () => runExpertBatch(sources, (expert, rows) => model.expert(layer, expert, rows), sizes),
+          () => model.experts(layer, sources, sizes),
           undefined,
           rowsIn,
         );

@@ -168,16 +168,25 @@ export function rowsPerExpert(sources: readonly IncomingRows[]): Map<number, num
   return rows;
 }
 
+/** An expert batch's result: each source's output rows (in the order it sent them), and rows per expert call. */
+export interface ExpertBatchResult {
+  readonly outputs: Tensor[];
+  readonly batches: number[];
+}
+
 /**
  * Runs each expert once over the rows every source sent it (sources in order, so the batch is the same on
- * every run), and returns each source's outputs in the order it sent its rows. `sizes`: the sources'
- * rowsPerExpert where the caller has it already (it costs the op), so shape-only rows are not counted twice.
+ * every run), and returns each source's outputs in the order it sent its rows. `compute`'s result is read
+ * before its next call (it may reuse its memory). `sizes`: the sources' rowsPerExpert where the caller has it
+ * already (it costs the op), so shape-only rows are not counted twice. `staging`: where the gathered input
+ * rows go (memory the caller reuses; fresh memory if absent): they are dead when this returns.
  */
 export function runExpertBatch(
   sources: readonly IncomingRows[],
   compute: (expert: number, rows: Tensor) => Tensor,
   sizes?: ReadonlyMap<number, number>,
-): { outputs: Tensor[]; batches: number[] } {
+  staging?: (shape: readonly [number, number]) => Tensor,
+): ExpertBatchResult {
   const hidden = sources.find((s) => s.rows.rowCount > 0)?.rows.rowSize ?? 0;
   if (hidden === 0) return runCountedBatch(sources, compute, sizes ?? rowsPerExpert(sources));
   const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, hidden]));
@@ -197,7 +206,8 @@ export function runExpertBatch(
   // One buffer for every expert's batch (each a row range of it): one allocation per call, not per expert.
   let rowsIn = 0;
   for (const s of sources) rowsIn += s.rows.rowCount;
-  const gathered = Tensor.zeros([rowsIn, hidden]);
+  // Every row of it is overwritten below.
+  const gathered = staging ? staging([rowsIn, hidden]) : Tensor.zeros([rowsIn, hidden]);
   let first = 0;
   for (const expert of [...parts.keys()].sort((a, b) => a - b)) {
     const list = parts.get(expert) as number[];
@@ -227,7 +237,7 @@ function runCountedBatch(
   sources: readonly IncomingRows[],
   compute: (expert: number, rows: Tensor) => Tensor,
   rows: ReadonlyMap<number, number>,
-): { outputs: Tensor[]; batches: number[] } {
+): ExpertBatchResult {
   const batches: number[] = [];
   for (const expert of [...rows.keys()].sort((a, b) => a - b)) {
     const n = rows.get(expert) as number;

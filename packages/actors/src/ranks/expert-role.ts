@@ -3,7 +3,7 @@
 // is small — runs each expert once over the batch, and puts each source's outputs back. The batch grows
 // with load: while one batch computes, the next one gathers.
 import type { ActorContext, ActorId, ChannelMessage, Tensor } from '@asap/runtime';
-import { type IncomingRows, groupRows, keepRows, restoreRows, rowsOf, rowsPerExpert, runExpertBatch, withRows } from './dispatch-rows.ts';
+import { type IncomingRows, groupRows, keepRows, restoreRows, rowsOf, rowsPerExpert, withRows } from './dispatch-rows.ts';
 import type { CombineMeta, DispatchMeta } from './messages.ts';
 import { ExpertConvoys } from './expert-convoys.ts';
 import { expertsOp } from './op-costs.ts';
@@ -274,7 +274,7 @@ export class ExpertRole {
       const started = this.ctx.now();
       ({ outputs } = await this.timeline.compute(
         expertsOp(this.model.config, sizes.values(), this.model.weightBytes),
-        () => runExpertBatch(sources, (expert, rows) => this.model.expert(layer, expert, rows), sizes),
+        () => this.model.experts(layer, sources, sizes),
         undefined,
         total,
       ));

@@ -6,6 +6,7 @@ import { layerScratchBytes } from '../model/forward/activations.ts';
 import type { ModelConfig } from '../model/config/model-config.ts';
 import { type AttentionHalfResult, type MoeDispatch, attentionHalf } from '../model/forward/attention-half.ts';
 import { combine } from '../model/forward/combine.ts';
+import { type ExpertBatchResult, type IncomingRows, runExpertBatch } from './dispatch-rows.ts';
 import { gatedFfn } from '../model/forward/gated-ffn.ts';
 import { KvCache } from '../model/forward/kv-cache.ts';
 import { argmax, lmHeadLogits } from '../model/forward/lm-head.ts';
@@ -28,7 +29,11 @@ export interface RankCompute {
   releaseKv(kv: RankKv): void;
   embed(tokens: Int32Array): Tensor;
   attention(layer: number, hidden: Tensor, kv: RankKv): AttentionHalfResult;
-  expert(layer: number, expert: number, rows: Tensor): Tensor;
+  /**
+   * Each routed expert of `layer` once over the rows every source sent it (`runExpertBatch`); the outputs are
+   * the caller's (they go out in messages). `sizes`: rowsPerExpert(sources), where the caller has it.
+   */
+  experts(layer: number, sources: readonly IncomingRows[], sizes?: ReadonlyMap<number, number>): ExpertBatchResult;
   combine(residual: Tensor, dispatch: MoeDispatch, slotOutputs: Tensor): Tensor;
   /** The last position's logits and their argmax (numerics off: no logits, token -1). */
   finish(lastRow: Tensor): { firstToken: number; logits: Float32Array };
@@ -53,6 +58,8 @@ export class RankModel implements RankCompute {
    * more than the kernels of a small op. Ops run one at a time on a rank, so one region serves them all.
    */
   private scratch: Scratch | undefined;
+  /** An expert batch's gathered input rows: read by every expert's op, dead once the batch returns. */
+  private staging: Scratch | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -100,8 +107,10 @@ export class RankModel implements RankCompute {
     return { hidden: half.hidden.clone(), moe: { ...moe, expertInput: moe.expertInput.clone(), ...(shared && { shared }) } };
   }
 
-  expert(layer: number, expert: number, rows: Tensor): Tensor {
-    return gatedFfn(this.backend, this.model.expert(layer, expert), rows, this.region(rows.rowCount)).clone();
+  experts(layer: number, sources: readonly IncomingRows[], sizes?: ReadonlyMap<number, number>): ExpertBatchResult {
+    // Each expert's output lives in the op region until the next expert's op: runExpertBatch copies it out first.
+    const compute = (expert: number, rows: Tensor): Tensor => gatedFfn(this.backend, this.model.expert(layer, expert), rows, this.region(rows.rowCount));
+    return runExpertBatch(sources, compute, sizes, (shape) => this.stagingFor(shape));
   }
 
   combine(residual: Tensor, dispatch: MoeDispatch, slotOutputs: Tensor): Tensor {
@@ -120,6 +129,18 @@ export class RankModel implements RankCompute {
     return this.scratch;
   }
 
+  /** The staging region, emptied, holding a (not zeroed) tensor of `shape`; grown when a larger batch comes. */
+  private stagingFor(shape: readonly [number, number]): Tensor {
+    const bytes = shape[0] * shape[1] * 4;
+    if (!this.staging || this.staging.capacity < bytes) {
+      this.staging?.release();
+      this.staging = undefined;
+      this.staging = Scratch.create('rank expert staging', Math.max(bytes, 4), this.backend.arena);
+    }
+    this.staging.reset();
+    return this.staging.take(shape, 'f32', { zero: false });
+  }
+
   finish(lastRow: Tensor): { firstToken: number; logits: Float32Array } {
     const logits = Float32Array.from(lmHeadLogits(this.backend, this.model, lastRow).toF32());
     return { firstToken: argmax(logits), logits };
@@ -128,6 +149,8 @@ export class RankModel implements RankCompute {
   dispose(): void {
     this.scratch?.release();
     this.scratch = undefined;
+    this.staging?.release();
+    this.staging = undefined;
     this.backend.dispose();
   }
 }

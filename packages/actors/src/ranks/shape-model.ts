@@ -2,7 +2,7 @@
 // from the popularity model, and every op still reports its FLOPs and bytes, so the sim host charges the
 // same time it would for real weights. No checkpoint weights are read: config.json is enough.
 import type { Tensor } from '@asap/runtime';
-import { shapeRows } from './dispatch-rows.ts';
+import { type ExpertBatchResult, type IncomingRows, runExpertBatch, shapeRows } from './dispatch-rows.ts';
 import type { ModelConfig } from '../model/config/model-config.ts';
 import type { AttentionHalfResult, MoeDispatch } from '../model/forward/attention-half.ts';
 import { ExpertPopularity, type PopularityOptions } from './expert-popularity.ts';
@@ -38,8 +38,8 @@ export class ShapeModel implements RankCompute {
     return { hidden, moe: { layer, expertInput: hidden, routing, expertCounts: this.popularity.counts(layer, hidden.rowCount, this.random) } };
   }
 
-  expert(_layer: number, _expert: number, rows: Tensor): Tensor {
-    return rows;
+  experts(_layer: number, sources: readonly IncomingRows[], sizes?: ReadonlyMap<number, number>): ExpertBatchResult {
+    return runExpertBatch(sources, (_expert, rows) => rows, sizes);
   }
 
   combine(residual: Tensor, _dispatch: MoeDispatch, _slotOutputs: Tensor): Tensor {
