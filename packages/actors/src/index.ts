@@ -86,6 +86,9 @@ export {
 } from './errors.ts';
 export { placeExperts, type ExpertHolders, type PlacementOptions } from './ranks/expert-placement.ts';
 export type { InjectedFault, SpanKind } from './ranks/timeline.ts';
+// a rank's compute as the rank actors run it (for timing rank ops, e.g. a calibration)
+export { RankModel, type RankCompute, type RankKv, type RankModelSpec } from './ranks/rank-model.ts';
+export { planDispatch, type ExpertBatchResult, type IncomingRows, type OutgoingRows, type ReplicaChoice } from './ranks/dispatch-rows.ts';
 
 // model shapes (numerics off) and the roofline cost of each rank op
 export { MODEL_SHAPES, modelShapeDir } from './model/shapes/model-shapes.ts';

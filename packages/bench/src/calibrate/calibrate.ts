@@ -55,13 +55,7 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
   const channels = await measureChannels(quick ? 100 : 300);
   // A copy reads and writes each byte: the memory traffic is twice the bytes copied.
   const peakBytes = 2 * Math.max(channels.memcpyGBps1MiB, channels.memcpyGBps4MiB, channels.memcpyGBps16MiB) * 1e9;
-  const backend = await createBackend(backendName);
-  let points: OpPoint[];
-  try {
-    points = await timeRankOps(backend, modelDir, quick);
-  } finally {
-    backend.dispose();
-  }
+  const points = await timeRankOps(backendName, modelDir, quick);
   const fits = OPS.map((op) => fitOp(op, points));
   const ops = Object.fromEntries(fits.map((f) => [f.op, efficiency(f, peakFlops, peakBytes)]));
   const experts = ops.experts;

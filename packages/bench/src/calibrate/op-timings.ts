@@ -1,25 +1,21 @@
-// The ops the rank actors run, timed on this machine: the default model's attention half, a batch of its
-// routed experts, combine, embed and the LM head, each through the same forward pieces the ranks call, on
-// the default backend, at a few sizes. Each point pairs the measured time with the op's FLOPs and bytes
-// from the ranks' own cost functions, so a fit of one against the other is what the sim should charge.
+// The ops the rank actors run, timed on this machine as the ranks run them: the default model in a
+// `RankModel` (each op's intermediates in its one scratch region, what outlives the op copied out), its
+// routed experts in batches, at a few sizes. Each point pairs the measured time with the
+// op's FLOPs and bytes from the ranks' own cost functions, so a fit of one against the other is what the
+// sim should charge.
 import {
-  KvCache,
   type ModelConfig,
-  type MoeModel,
-  attentionHalf,
+  RankModel,
   attentionOp,
-  combine,
   combineOp,
   embedOp,
   expertsOp,
-  lmHeadLogits,
   lmHeadOp,
-  loadModel,
-  residentModel,
-  rowsByExpert,
-  runLocalExperts,
+  planDispatch,
+  readModelConfig,
+  slotOutputsFor,
 } from '@asap/actors';
-import { type Backend, type DeviceOp, SeededRandom, type Tensor } from '@asap/runtime';
+import { type BackendName, type DeviceOp, SeededRandom } from '@asap/runtime';
 
 export interface OpPoint {
   readonly op: string;
@@ -60,62 +56,77 @@ function repeatsFor(tokens: number, quick: boolean): number {
   return quick ? Math.ceil(base / 3) : base;
 }
 
-/** Bytes per matmul weight element as the rank model holds them (what `RankModel` reports). */
-function weightBytesOf(model: MoeModel): number {
-  return model.attention().lmHead.dtype === 'bf16' ? 2 : 4;
-}
+/**
+ * Embed and combine cost well under a millisecond unless their fresh output buffer page-faults (then
+ * several): bimodal, so a median needs more than `repeatsFor`'s few repeats, and they are cheap to repeat.
+ */
+const CHEAP_OP_REPEATS = 15;
 
 function tokens(n: number, config: ModelConfig, random: SeededRandom): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(random.next() * config.vocabSize));
 }
 
-/** Times every rank op kind of the model in `dir` on `backend`. */
-export async function timeRankOps(backend: Backend, dir: string, quick = false): Promise<OpPoint[]> {
-  const model = residentModel((await loadModel(dir)).model, backend);
+/** Times every rank op kind of the model in `dir` on the `backendName` backend. */
+export async function timeRankOps(backendName: BackendName, dir: string, quick = false): Promise<OpPoint[]> {
+  const c = await readModelConfig(dir);
+  const everyExpert = Array.from({ length: c.numExperts }, (_, e) => e);
+  const model = await RankModel.load({ modelDir: dir, backend: backendName, attentionSide: true, experts: c.layerKinds.map((k) => (k === 'moe' ? everyExpert : [])) });
+  try {
+    return timeOps(model, quick);
+  } finally {
+    model.dispose();
+  }
+}
+
+function timeOps(model: RankModel, quick: boolean): OpPoint[] {
   const c = model.config;
-  const weightBytes = weightBytesOf(model);
   const layer = c.layerKinds.indexOf('moe');
+  // Every expert on this one rank: the dispatch plan sends all routed rows to it.
+  const holders = Array.from({ length: c.numExperts }, () => [0]);
   const random = new SeededRandom(7);
   const points: OpPoint[] = [];
   const add = (op: DeviceOp, size: string, ms: number): void => {
     points.push({ op: op.name, size, flops: op.flops ?? 0, bytes: op.bytes ?? 0, ms });
   };
-  const embed = (ids: Int32Array): Tensor => backend.gatherRows(model.attention().embedTokens, ids);
 
   for (const [n, start] of ATTENTION_POINTS) {
     const ids = tokens(start + n, c, random);
     const repeats = repeatsFor(n, quick);
     const size = start > 0 ? `${n} tokens after ${start}` : `${n} tokens`;
-    add(embedOp(c, n), `${n} tokens`, medianMs(() => embed(ids.subarray(start)), repeats));
+    add(embedOp(c, n), `${n} tokens`, medianMs(() => model.embed(ids.subarray(start)), CHEAP_OP_REPEATS));
     // A fresh cache per run (outside the timing), holding `start` positions already.
-    const hidden = embed(ids.subarray(start));
-    const before = start > 0 ? embed(ids.subarray(0, start)) : undefined;
-    const fresh = (): KvCache => {
-      const kv = KvCache.create(c, start + n, backend);
-      if (before) attentionHalf(backend, model, layer, before, kv.layers[layer]);
+    const hidden = model.embed(ids.subarray(start));
+    const before = start > 0 ? model.embed(ids.subarray(0, start)) : undefined;
+    const fresh = () => {
+      const kv = model.newKv(start + n);
+      if (before) model.attention(layer, before, kv);
       return kv;
     };
-    let half = attentionHalf(backend, model, layer, hidden, fresh().layers[layer]);
+    let half = model.attention(layer, hidden, fresh());
     const attentionMs: number[] = [];
     for (let i = 0; i <= repeats; i++) {
       const kv = fresh();
       const t0 = performance.now();
-      half = attentionHalf(backend, model, layer, hidden, kv.layers[layer]);
+      half = model.attention(layer, hidden, kv);
       if (i > 0) attentionMs.push(performance.now() - t0);
-      kv.release();
+      model.releaseKv(kv);
     }
     attentionMs.sort((a, b) => a - b);
-    add(attentionOp(c, layer, n, start, weightBytes), size, attentionMs[Math.floor(attentionMs.length / 2)]);
+    add(attentionOp(c, layer, n, start, model.weightBytes), size, attentionMs[Math.floor(attentionMs.length / 2)]);
     if (start > 0 || !half.moe) continue;
     const dispatch = half.moe;
-    const rows = rowsByExpert(dispatch.routing).map((e) => e.tokens.length);
-    let slots = runLocalExperts(backend, model, dispatch);
-    add(expertsOp(c, rows, weightBytes), `${n} tokens: ${n * c.topK} rows over ${rows.length} experts`, medianMs(() => (slots = runLocalExperts(backend, model, dispatch)), repeats));
-    add(combineOp(c, n), `${n} tokens`, medianMs(() => combine(backend, half.hidden, dispatch, slots), repeats));
+    const [plan] = planDispatch([dispatch], holders, 1, () => 0);
+    const source = [{ groups: plan.groups, rows: plan.rows }];
+    const run = () => model.experts(layer, source);
+    const rows = plan.groups.map(([, count]) => count);
+    add(expertsOp(c, rows, model.weightBytes), `${n} tokens: ${n * c.topK} rows over ${rows.length} experts`, medianMs(run, repeats));
+    // The rank fills the slot outputs from the combine replies; their values do not change combine's cost.
+    const slots = slotOutputsFor(dispatch);
+    add(combineOp(c, n), `${n} tokens`, medianMs(() => model.combine(half.hidden, dispatch, slots), CHEAP_OP_REPEATS));
   }
   for (const rows of LM_HEAD_ROWS) {
-    const hidden = embed(tokens(rows, c, random));
-    add(lmHeadOp(c, rows, weightBytes), `${rows} row${rows > 1 ? 's' : ''}`, medianMs(() => lmHeadLogits(backend, model, hidden).toF32(), repeatsFor(1, quick)));
+    const hidden = model.embed(tokens(rows, c, random));
+    add(lmHeadOp(c, rows, model.weightBytes), `${rows} row${rows > 1 ? 's' : ''}`, medianMs(() => model.finish(hidden), repeatsFor(1, quick)));
   }
   return points;
 }
