@@ -16,8 +16,9 @@ export default defineActor<AsapRankConfig, RankStats>(async (ctx, config) => {
   const timeline = new Timeline(ctx, config.logSpans, config.fault);
   // Each side reaches the other directly for this rank, through a channel for every other rank.
   let attention: AttentionRole | undefined;
+  // A send copies a message's rows; the local path copies them too: the model reuses its output rows next batch.
   const experts = new ExpertRole(ctx, model, timeline, { ...config.experts, recordIdle: false }, async (to: ActorId, m: ChannelMessage) =>
-    to === ctx.id ? (attention as AttentionRole).onCombine(ctx.id, m) : ctx.send(to, m),
+    to === ctx.id ? (attention as AttentionRole).onCombine(ctx.id, { ...m, tensors: m.tensors?.map((t) => t.clone()) }) : ctx.send(to, m),
   );
   attention = new AttentionRole(ctx, model, timeline, { ...config.attention, gateway: config.gateway, expertRanks: config.expertRanks, holders: config.holders }, async (to, m) => {
     if (to !== ctx.id) return ctx.send(to, m);

@@ -227,7 +227,8 @@ export default defineActor<ColocatedRankConfig, RankStats>(async (ctx, config) =
         );
         expertCalls += sizes.size;
         expertRowsDone += rowsIn;
-        if (active) local.push(outputs[ownSource]);
+        // The model's outputs last until its next batch; this rank's own rows wait for the combine.
+        if (active) local.push(outputs[ownSource].clone());
         await Promise.all(
           activePeers.map((peer, i) => {
             const out = outputs[active && i >= ownSource ? i + 1 : i];

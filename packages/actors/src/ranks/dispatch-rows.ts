@@ -175,21 +175,32 @@ export interface ExpertBatchResult {
 }
 
 /**
+ * Memory an expert batch may use instead of fresh buffers (every row of what they give is overwritten):
+ * `gathered`, the batch's input rows, dead when the batch returns; `outputs`, the sources' output rows.
+ */
+export interface ExpertBatchMemory {
+  gathered(shape: readonly [number, number]): Tensor;
+  outputs(shapes: readonly (readonly [number, number])[]): Tensor[];
+}
+
+/**
  * Runs each expert once over the rows every source sent it (sources in order, so the batch is the same on
  * every run), and returns each source's outputs in the order it sent its rows. `compute`'s result is read
  * before its next call (it may reuse its memory). `sizes`: the sources' rowsPerExpert where the caller has it
- * already (it costs the op), so shape-only rows are not counted twice. `staging`: where the gathered input
- * rows go (memory the caller reuses; fresh memory if absent): they are dead when this returns.
+ * already (it costs the op), so shape-only rows are not counted twice. `memory`: where the gathered rows and
+ * the outputs go (fresh buffers if absent).
  */
 export function runExpertBatch(
   sources: readonly IncomingRows[],
   compute: (expert: number, rows: Tensor) => Tensor,
   sizes?: ReadonlyMap<number, number>,
-  staging?: (shape: readonly [number, number]) => Tensor,
+  memory?: ExpertBatchMemory,
 ): ExpertBatchResult {
   const hidden = sources.find((s) => s.rows.rowCount > 0)?.rows.rowSize ?? 0;
   if (hidden === 0) return runCountedBatch(sources, compute, sizes ?? rowsPerExpert(sources));
-  const outputs = sources.map((s) => Tensor.zeros([s.rows.rowCount, hidden]));
+  const shapes = sources.map((s): [number, number] => [s.rows.rowCount, hidden]);
+  // Every row of each output is written below: each source's groups cover all its rows (checked).
+  const outputs = memory ? memory.outputs(shapes) : shapes.map((shape) => Tensor.zeros(shape));
   // expert → [source, first row in source, count]
   const parts = new Map<number, number[]>();
   sources.forEach((source, s) => {
@@ -207,7 +218,7 @@ export function runExpertBatch(
   let rowsIn = 0;
   for (const s of sources) rowsIn += s.rows.rowCount;
   // Every row of it is overwritten below.
-  const gathered = staging ? staging([rowsIn, hidden]) : Tensor.zeros([rowsIn, hidden]);
+  const gathered = memory ? memory.gathered([rowsIn, hidden]) : Tensor.zeros([rowsIn, hidden]);
   let first = 0;
   for (const expert of [...parts.keys()].sort((a, b) => a - b)) {
     const list = parts.get(expert) as number[];

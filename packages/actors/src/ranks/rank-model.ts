@@ -1,7 +1,7 @@
 // The model as a rank holds it: the attention side and/or a subset of routed experts. Ranks compute only
 // through `RankCompute`: `RankModel` runs the reference forward's own pieces on real weights; `ShapeModel`
 // (numerics off) carries shapes only, for simulating clusters far larger than this machine.
-import { type Backend, type BackendName, Scratch, type Tensor, createBackend } from '@asap/runtime';
+import { type Arena, type Backend, type BackendName, Scratch, type Tensor, createBackend } from '@asap/runtime';
 import { layerScratchBytes } from '../model/forward/activations.ts';
 import type { ModelConfig } from '../model/config/model-config.ts';
 import { type AttentionHalfResult, type MoeDispatch, attentionHalf } from '../model/forward/attention-half.ts';
@@ -30,8 +30,9 @@ export interface RankCompute {
   embed(tokens: Int32Array): Tensor;
   attention(layer: number, hidden: Tensor, kv: RankKv): AttentionHalfResult;
   /**
-   * Each routed expert of `layer` once over the rows every source sent it (`runExpertBatch`); the outputs are
-   * the caller's (they go out in messages). `sizes`: rowsPerExpert(sources), where the caller has it.
+   * Each routed expert of `layer` once over the rows every source sent it (`runExpertBatch`). The outputs are
+   * valid until the next `experts` call on this rank (send them, whose send copies them, or copy them first).
+   * `sizes`: rowsPerExpert(sources), where the caller has it.
    */
   experts(layer: number, sources: readonly IncomingRows[], sizes?: ReadonlyMap<number, number>): ExpertBatchResult;
   combine(residual: Tensor, dispatch: MoeDispatch, slotOutputs: Tensor): Tensor;
@@ -60,6 +61,8 @@ export class RankModel implements RankCompute {
   private scratch: Scratch | undefined;
   /** An expert batch's gathered input rows: read by every expert's op, dead once the batch returns. */
   private staging: Scratch | undefined;
+  /** An expert batch's output rows: the caller's until the next batch (the rank sends them before). */
+  private outbox: Scratch | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -110,35 +113,26 @@ export class RankModel implements RankCompute {
   experts(layer: number, sources: readonly IncomingRows[], sizes?: ReadonlyMap<number, number>): ExpertBatchResult {
     // Each expert's output lives in the op region until the next expert's op: runExpertBatch copies it out first.
     const compute = (expert: number, rows: Tensor): Tensor => gatedFfn(this.backend, this.model.expert(layer, expert), rows, this.region(rows.rowCount));
-    return runExpertBatch(sources, compute, sizes, (shape) => this.stagingFor(shape));
+    return runExpertBatch(sources, compute, sizes, {
+      gathered: (shape) => {
+        this.staging = emptied(this.staging, 'rank expert staging', regionBytes([shape]), this.backend.arena);
+        return this.staging.take(shape, 'f32', NOT_ZEROED);
+      },
+      outputs: (shapes) => {
+        const outbox = (this.outbox = emptied(this.outbox, 'rank expert outputs', regionBytes(shapes), this.backend.arena));
+        return shapes.map((shape) => outbox.take(shape, 'f32', NOT_ZEROED));
+      },
+    });
   }
 
   combine(residual: Tensor, dispatch: MoeDispatch, slotOutputs: Tensor): Tensor {
     return combine(this.backend, residual, dispatch, slotOutputs, this.region(residual.rowCount)).clone();
   }
 
-  /** The op region, emptied, with room for an op over `rows` rows (grown when a larger op comes). */
+  /** The op region, emptied, with room for an op over `rows` rows. */
   private region(rows: number): Scratch {
-    const bytes = layerScratchBytes(this.config, rows);
-    if (!this.scratch || this.scratch.capacity < bytes) {
-      this.scratch?.release();
-      this.scratch = undefined;
-      this.scratch = Scratch.create('rank op scratch', bytes, this.backend.arena);
-    }
-    this.scratch.reset();
+    this.scratch = emptied(this.scratch, 'rank op scratch', layerScratchBytes(this.config, rows), this.backend.arena);
     return this.scratch;
-  }
-
-  /** The staging region, emptied, holding a (not zeroed) tensor of `shape`; grown when a larger batch comes. */
-  private stagingFor(shape: readonly [number, number]): Tensor {
-    const bytes = shape[0] * shape[1] * 4;
-    if (!this.staging || this.staging.capacity < bytes) {
-      this.staging?.release();
-      this.staging = undefined;
-      this.staging = Scratch.create('rank expert staging', Math.max(bytes, 4), this.backend.arena);
-    }
-    this.staging.reset();
-    return this.staging.take(shape, 'f32', { zero: false });
   }
 
   finish(lastRow: Tensor): { firstToken: number; logits: Float32Array } {
@@ -151,6 +145,30 @@ export class RankModel implements RankCompute {
     this.scratch = undefined;
     this.staging?.release();
     this.staging = undefined;
+    this.outbox?.release();
+    this.outbox = undefined;
     this.backend.dispose();
   }
 }
+
+/** Every row a region hands out here is overwritten whole. */
+const NOT_ZEROED = { zero: false } as const;
+
+/** `region` emptied, or a new one of at least `bytes` where it has less room (a region grows, never shrinks). */
+function emptied(region: Scratch | undefined, name: string, bytes: number, arena: Arena | undefined): Scratch {
+  if (region && region.capacity >= bytes) {
+    region.reset();
+    return region;
+  }
+  region?.release();
+  return Scratch.create(name, bytes, arena);
+}
+
+/** Room for f32 tensors of `shapes` taken one after another (each rounded up to a cache line). */
+function regionBytes(shapes: readonly (readonly [number, number])[]): number {
+  let bytes = 0;
+  for (const [rows, width] of shapes) bytes += rows * width * 4 + CACHE_LINE_BYTES;
+  return bytes;
+}
+
+const CACHE_LINE_BYTES = 64;
