@@ -30,6 +30,17 @@ test('scratch: takes are aligned views of one block; mark/resetTo and reset reus
   assert.throws(() => scratch.take([1]), /scratch "layer": used after release\(\)/);
 });
 
+test('scratch: bytesFor is exactly the room a sequence of takes needs', () => {
+  const shapes = [[3, 5], [0, 8], [17, 16]];
+  const bytes = Scratch.bytesFor(shapes);
+  assert.equal(bytes, 64 + 64 + 17 * 16 * 4);
+  const scratch = Scratch.create('exact', bytes);
+  for (const shape of shapes) scratch.take(shape, 'f32', { zero: false });
+  assert.equal(scratch.used, bytes);
+  assert.throws(() => scratch.take([1]), /needs 64 bytes, 0 of/);
+  assert.equal(Scratch.bytesFor([[3]], 'bf16'), 64);
+});
+
 test('scratch and backendTensor fall back to fresh shared memory when the arena has no room', async () => {
   const arena = new Arena({ name: 'small', bytes: 256 });
   const scratch = Scratch.create('big', 1024, arena);

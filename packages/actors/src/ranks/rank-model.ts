@@ -115,11 +115,11 @@ export class RankModel implements RankCompute {
     const compute = (expert: number, rows: Tensor): Tensor => gatedFfn(this.backend, this.model.expert(layer, expert), rows, this.region(rows.rowCount));
     return runExpertBatch(sources, compute, sizes, {
       gathered: (shape) => {
-        this.staging = emptied(this.staging, 'rank expert staging', regionBytes([shape]), this.backend.arena);
+        this.staging = emptied(this.staging, 'rank expert staging', Scratch.bytesFor([shape]), this.backend.arena);
         return this.staging.take(shape, 'f32', NOT_ZEROED);
       },
       outputs: (shapes) => {
-        const outbox = (this.outbox = emptied(this.outbox, 'rank expert outputs', regionBytes(shapes), this.backend.arena));
+        const outbox = (this.outbox = emptied(this.outbox, 'rank expert outputs', Scratch.bytesFor(shapes), this.backend.arena));
         return shapes.map((shape) => outbox.take(shape, 'f32', NOT_ZEROED));
       },
     });
@@ -163,12 +163,3 @@ function emptied(region: Scratch | undefined, name: string, bytes: number, arena
   region?.release();
   return Scratch.create(name, bytes, arena);
 }
-
-/** Room for f32 tensors of `shapes` taken one after another (each rounded up to a cache line). */
-function regionBytes(shapes: readonly (readonly [number, number])[]): number {
-  let bytes = 0;
-  for (const [rows, width] of shapes) bytes += rows * width * 4 + CACHE_LINE_BYTES;
-  return bytes;
-}
-
-const CACHE_LINE_BYTES = 64;

@@ -22,6 +22,13 @@ export class Scratch {
     this.block = block;
   }
 
+  /** Bytes a region needs to hand out tensors of `shapes` one after another (`take` aligns each). */
+  static bytesFor(shapes: readonly (readonly number[])[], dtype: DType = 'f32'): number {
+    let bytes = 0;
+    for (const shape of shapes) bytes += roundUp(Math.max(1, elementCount(shape) * bytesPerElement(dtype)));
+    return bytes;
+  }
+
   /**
    * A region of `bytes` carved from `arena` (e.g. a wasm backend's memory, so kernels compute on its tensors
    * in place), or fresh shared memory where there is no arena or it has no room: slower there, never wrong.
