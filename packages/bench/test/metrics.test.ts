@@ -7,7 +7,7 @@ import { searchGoodput } from '../src/metrics/goodput.ts';
 import { percentile, percentiles } from '../src/metrics/percentile.ts';
 import { idealBound, rankUsage, roleUsage } from '../src/metrics/ranks.ts';
 import type { RequestRecord } from '../src/metrics/request-log.ts';
-import { attainment, sloThroughput, unloadedTtftAt } from '../src/metrics/slo.ts';
+import { attainment, attainmentByLength, sloThroughput, unloadedTtftAt } from '../src/metrics/slo.ts';
 
 const record = (id: number, promptTokens: number, ttftMs: number): RequestRecord => ({ id, promptTokens, ttftMs, arrivalMs: 0, firstToken: 0, rank: 'rank-0' });
 
@@ -39,6 +39,18 @@ test('attainment and SLO throughput count requests within sloScale × unloaded T
   assert.equal(attainment([], curve, 2), 1);
   // Within SLO at scale 2: 100 + 200 tokens over 2 s.
   assert.equal(sloThroughput(log, curve, 2, 2000), 150);
+});
+
+test('attainment by prompt length groups requests up to each edge, the rest after the last; empty groups left out', () => {
+  const curve = { lengths: [100, 200], ttftMs: [10, 20] };
+  // SLOs at scale 2: 50 tokens → 20 ms (the smallest), 100 → 20, 200 → 40, 300 → 60.
+  const log = [record(0, 50, 19), record(1, 100, 21), record(2, 200, 40), record(3, 300, 61), record(4, 300, 59)];
+  assert.deepEqual(attainmentByLength(log, curve, 2, [100, 150, 250]), [
+    { maxTokens: 100, requests: 2, within: 1 },
+    { maxTokens: 250, requests: 1, within: 1 },
+    { maxTokens: null, requests: 2, within: 1 },
+  ]);
+  assert.deepEqual(attainmentByLength([], curve, 2), []);
 });
 
 test('the goodput search fails a rate past the run\'s own ideal bound, whatever its attainment', async () => {

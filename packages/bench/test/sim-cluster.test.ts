@@ -20,11 +20,24 @@ test('asap sim: one engine on 4 modelled NPUs serves every request, with SLO×2 
   const args = ['--import', 'tsx', MAIN, 'sim', ...COMMON, '--engine', 'asap', '--rate', '20', '--slo-scale', '2', '--json'];
   const [a, b] = [await run(process.execPath, args), await run(process.execPath, args)];
   assert.equal(a.stdout, b.stdout);
-  const out = JSON.parse(a.stdout) as { requests: number; deadlineScale: number | null; ttftMs: { p50: number }; tokensPerS: number; attainment: Record<string, number>; ideal: { requestsPerS: number }; simEvents: number };
+  const out = JSON.parse(a.stdout) as {
+    requests: number;
+    deadlineScale: number | null;
+    ttftMs: { p50: number };
+    tokensPerS: number;
+    attainment: Record<string, number>;
+    attainmentByLength: { maxTokens: number | null; requests: number; within: number }[];
+    ideal: { requestsPerS: number };
+    simEvents: number;
+  };
   assert.equal(out.requests, 16);
   assert.equal(out.deadlineScale, 2);
   assert.ok(out.ttftMs.p50 > 0 && out.tokensPerS > 0 && out.ideal.requestsPerS > 0);
   assert.ok(out.attainment['10'] >= 0 && out.attainment['10'] <= 1);
+  // By prompt length at the run's own scale: the groups hold every request, and their within-SLO counts add up to its attainment.
+  const groups = out.attainmentByLength;
+  assert.equal(groups.reduce((n, g) => n + g.requests, 0), 16);
+  assert.equal(groups.reduce((n, g) => n + g.within, 0), Math.round(out.attainment['2'] * 16));
   assert.ok(out.simEvents > 1000, `${out.simEvents} events`);
   await assert.rejects(run(process.execPath, ['--import', 'tsx', MAIN, 'sim', ...COMMON, '--engine', 'asap', '--yardstick', 'none', '--slo-scale', '2']), (e: unknown) =>
     /--slo-scale needs the unloaded TTFT curve/.test((e as { stderr: string }).stderr),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_SHAPES, modelShapeDir, readModelConfig } from '@asap/actors';
 import { PROFILE_NAMES } from '../calibrate/local-profile.ts';
-import { type UnloadedTtft, SLO_SCALES, unloadedTtftAt } from '../metrics/slo.ts';
+import { type LengthGroupAttainment, type UnloadedTtft, SLO_SCALES, attainmentByLength, unloadedTtftAt } from '../metrics/slo.ts';
 import { loadFigures, summarize } from '../metrics/summary.ts';
 import { type RoleUsage, roleUsage } from '../metrics/ranks.ts';
 import { comparisonTable } from '../report/comparison-table.ts';
@@ -157,6 +157,8 @@ export async function run(args: string[]): Promise<void> {
   const figures = {
     ...loadFigures(result.records, result.elapsedMs, result.usage),
     attainment: curve ? summarize(setup, result.records, result.elapsedMs, result.usage, curve).attainment : undefined,
+    // At the run's own SLO scale: the one its deadlines were drawn from.
+    ...(curve && deadlineScale !== undefined && { attainmentByLength: attainmentByLength(result.records, curve, deadlineScale) }),
     roles: roleUsage(result.usage),
   };
   const perRank = figures.tokensPerS / ranks;
@@ -170,13 +172,20 @@ export async function run(args: string[]): Promise<void> {
   }
   const { ttftMs, attainment } = figures;
   const slo = attainment ? `; attainment ${SLO_SCALES.map((k) => `SLO×${k} ${(100 * attainment[String(k) as '2']).toFixed(1)}%`).join(', ')}` : '';
+  const byLength = figures.attainmentByLength ? `within SLO×${deadlineScale} by prompt length: ${figures.attainmentByLength.map(describeGroup).join(', ')}\n` : '';
   process.stdout.write(
     `${describeSetup(setup)}, ${modelName}\nworkload: ${describeWorkload(spec)}\n` +
       `TTFT ms p50 ${ttftMs.p50.toFixed(1)}, p90 ${ttftMs.p90.toFixed(1)}, p99 ${ttftMs.p99.toFixed(1)}${slo}\n` +
+      byLength +
       `${figures.roles.map(describeRole).join('\n')}\n` +
       `throughput ${figures.tokensPerS.toFixed(0)} tokens/s (${perRank.toFixed(0)} per rank), ideal bound ${figures.ideal.requestsPerS.toFixed(1)} req/s; simulated ${(result.elapsedMs / 1000).toFixed(2)} s\n` +
       `sim speed: ${speed}\n`,
   );
+}
+
+function describeGroup(g: LengthGroupAttainment): string {
+  const upTo = g.maxTokens === null ? 'longer' : `≤${g.maxTokens.toLocaleString('en-US')}`;
+  return `${upTo} ${g.within}/${g.requests} (${((100 * g.within) / g.requests).toFixed(1)}%)`;
 }
 
 function describeRole(r: RoleUsage): string {

@@ -36,3 +36,29 @@ export function sloThroughput(records: readonly RequestRecord[], curve: Unloaded
   const tokens = records.filter((r) => withinSlo(r, curve, sloScale)).reduce((n, r) => n + r.promptTokens, 0);
   return elapsedMs > 0 ? (tokens * 1000) / elapsedMs : 0;
 }
+
+/** Prompt lengths that split a run's requests by size (up to each edge; the last group is everything longer). */
+export const LENGTH_GROUPS = [64, 256, 1024, 4096] as const;
+
+export interface LengthGroupAttainment {
+  /** Longest prompt in the group, tokens (null: longer than every edge). */
+  readonly maxTokens: number | null;
+  readonly requests: number;
+  /** Of them, within sloScale × their unloaded TTFT. */
+  readonly within: number;
+}
+
+/**
+ * Attainment by prompt length: which requests miss, short or long, says whether a run lost them to waiting
+ * behind long work (short prompts' SLOs are tight) or to capacity (long ones). Empty groups are left out.
+ */
+export function attainmentByLength(records: readonly RequestRecord[], curve: UnloadedTtft, sloScale: number, edges: readonly number[] = LENGTH_GROUPS): LengthGroupAttainment[] {
+  const groups = [...edges, null].map((maxTokens) => ({ maxTokens, requests: 0, within: 0 }));
+  for (const r of records) {
+    let g = edges.findIndex((edge) => r.promptTokens <= edge);
+    if (g < 0) g = edges.length;
+    groups[g].requests++;
+    if (withinSlo(r, curve, sloScale)) groups[g].within++;
+  }
+  return groups.filter((g) => g.requests > 0);
+}
