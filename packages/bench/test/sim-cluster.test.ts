@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CONVERSATION_TRACE } from '../src/workload/trace.ts';
+import type { LengthGroupAttainment } from '../src/metrics/slo.ts';
 import type { SimSweepResult } from '../src/report/sim-sweep.ts';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.ts');
@@ -26,7 +27,7 @@ test('asap sim: one engine on 4 modelled NPUs serves every request, with SLO×2 
     ttftMs: { p50: number };
     tokensPerS: number;
     attainment: Record<string, number>;
-    attainmentByLength: { maxTokens: number | null; requests: number; within: number }[];
+    attainmentByLength: LengthGroupAttainment[];
     ideal: { requestsPerS: number };
     simEvents: number;
   };

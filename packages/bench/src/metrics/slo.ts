@@ -38,7 +38,7 @@ export function sloThroughput(records: readonly RequestRecord[], curve: Unloaded
 }
 
 /** Prompt lengths that split a run's requests by size (up to each edge; the last group is everything longer). */
-export const LENGTH_GROUPS = [64, 256, 1024, 4096] as const;
+const LENGTH_GROUPS = [64, 256, 1024, 4096] as const;
 
 export interface LengthGroupAttainment {
   /** Longest prompt in the group, tokens (null: longer than every edge). */
