@@ -99,6 +99,20 @@ test('rank usage is the difference of two stats snapshots over the window; the i
   assert.ok(Math.abs(ideal.tokensPerS - 10_000) < 1e-6 && Math.abs(ideal.requestsPerS - 20) < 1e-9, JSON.stringify(ideal));
 });
 
+test('the ideal bound of a split: each role\'s kernel time over its own ranks, the busiest role sets it', () => {
+  const usage = (rank: string, computeMs: number) => ({
+    rank, tokens: 0, computeMs, barrierWaitMs: 0, queueWaitMs: 0, idleMs: 0, utilization: 0, kernelShare: 0, expertCalls: 0, expertRows: 0,
+  });
+  // 3 attention ranks with 300 ms of kernels in all, 1 expert rank with 500 ms: spread over all four it would be
+  // 200 ms each; the expert rank alone needs 500 ms, so 10 requests take 0.5 s at best.
+  const split = [usage('attn-0', 100), usage('attn-1', 150), usage('attn-2', 50), usage('expert-0', 500)];
+  const ideal = idealBound(split, 1000, 10);
+  assert.ok(Math.abs(ideal.requestsPerS - 20) < 1e-9 && Math.abs(ideal.tokensPerS - 2000) < 1e-6, JSON.stringify(ideal));
+  // The same kernel time on colocated ranks (one role) spreads over all four.
+  const colocated = split.map((u, i) => ({ ...u, rank: `rank-${i}` }));
+  assert.ok(Math.abs(idealBound(colocated, 1000, 10).requestsPerS - 50) < 1e-9);
+});
+
 test('role usage groups ranks by name without index: utilization spread and rows per expert call', () => {
   const usage = (rank: string, utilization: number, expertCalls: number, expertRows: number) => ({
     rank, tokens: 0, computeMs: 0, barrierWaitMs: 0, queueWaitMs: 0, idleMs: 0, utilization, kernelShare: 0, expertCalls, expertRows,

@@ -40,13 +40,28 @@ export function rankUsage(before: readonly RankReport[], after: readonly RankRep
 }
 
 /**
- * The ideal bound of a run: its kernel time spread perfectly over its ranks, communication free. Prompt
- * tokens/s and requests/s the ranks would sustain if every one of them computed all the time.
+ * The ideal bound of a run: each role's kernel time spread perfectly over that role's ranks, communication
+ * free, and the busiest role sets the pace (attention ranks cannot lend time to expert ranks). Prompt tokens/s
+ * and requests/s the run's ranks would sustain if the busiest role computed all the time. One role (sync, or
+ * asap colocated): the cluster's kernel time over all its ranks.
  */
 export function idealBound(usage: readonly RankUsage[], tokens: number, requests: number): { readonly tokensPerS: number; readonly requestsPerS: number } {
-  const computeMs = usage.reduce((n, u) => n + u.computeMs, 0);
-  const makespanS = computeMs / usage.length / 1000;
+  let makespanMs = 0;
+  for (const ranks of byRole(usage).values()) makespanMs = Math.max(makespanMs, ranks.reduce((n, u) => n + u.computeMs, 0) / ranks.length);
+  const makespanS = makespanMs / 1000;
   return makespanS > 0 ? { tokensPerS: tokens / makespanS, requestsPerS: requests / makespanS } : { tokensPerS: 0, requestsPerS: 0 };
+}
+
+/** Ranks grouped by role, the name without its index (`attn-3` → `attn`). */
+function byRole(usage: readonly RankUsage[]): Map<string, RankUsage[]> {
+  const roles = new Map<string, RankUsage[]>();
+  for (const u of usage) {
+    const role = u.rank.replace(/-\d+$/, '');
+    const group = roles.get(role);
+    if (group) group.push(u);
+    else roles.set(role, [u]);
+  }
+  return roles;
 }
 
 /** One role's ranks over a run (attention, expert, or both roles on one rank): where the time went. */
@@ -59,16 +74,9 @@ export interface RoleUsage {
   readonly rowsPerExpertCall: number;
 }
 
-/** Ranks grouped by role, the name without its index (`attn-3` → `attn`): what a per-rank table shows at a glance. */
+/** Ranks grouped by role: what a per-rank table shows at a glance. */
 export function roleUsage(usage: readonly RankUsage[]): RoleUsage[] {
-  const roles = new Map<string, RankUsage[]>();
-  for (const u of usage) {
-    const role = u.rank.replace(/-\d+$/, '');
-    const group = roles.get(role);
-    if (group) group.push(u);
-    else roles.set(role, [u]);
-  }
-  return [...roles].map(([role, ranks]) => {
+  return [...byRole(usage)].map(([role, ranks]) => {
     let sum = 0;
     let min = Infinity;
     let max = 0;
