@@ -81,3 +81,28 @@ test('goodput search: the candidate with the most attainment to spare at the win
   assert.equal(result.goodput?.rate, 40);
   assert.ok(log.some(([c, rate]) => c === 1 && rate > 20) && log.some(([c, rate]) => c === 2 && rate > 20), 'both efficient challengers were searched');
 });
+
+test('goodput search: a short run that keeps the SLO past its own ideal bound is settled by a run five times longer', async () => {
+  // The short runs (1 request) keep the SLO up to 20 req/s but report an ideal bound of 10; the long runs
+  // (5 requests) keep it up to 16 with a bound of 100: 16 passes, 20 fails on the long run's attainment.
+  const log: Array<[number, number]> = [];
+  const runner: PointRunner = {
+    async run(task: PointTask) {
+      const rate = task.workload.rate;
+      const requests = task.workload.requests;
+      log.push([requests, rate]);
+      const long = requests > 1;
+      const kept = rate <= (long ? 16 : 20) ? 1 : 0.5;
+      const attainment = { '2': kept, '5': kept, '10': kept };
+      const summary = { setup: task.setup, requests, attainment, ttftMs: { p50: 1, p90: 1, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: long ? 100 : 10 } } as unknown as RunSummary;
+      return { summary, records: [], spans: [] };
+    },
+    async close() {},
+  };
+  const result = await searchConfigurations(1, runner);
+  assert.equal(result.goodput?.rate, 16);
+  assert.equal(result.goodput?.idealAtGoodput, 100, 'the bound of the run that settled the goodput point');
+  const points = result.goodput?.points ?? [];
+  assert.deepEqual(points.map((p) => [p.rate, p.attainment, p.overloaded ?? false, p.requests ?? 1]), [[4, 1, false, 1], [8, 1, false, 1], [16, 1, false, 5], [20, 0.5, false, 5], [24, 0.5, true, 1], [32, 0.5, true, 1]]);
+  assert.deepEqual(log.filter(([requests]) => requests > 1).map(([, rate]) => rate), [16, 20], 'only points the short run could not settle run long');
+});

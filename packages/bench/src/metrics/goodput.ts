@@ -11,10 +11,19 @@ export interface GoodputPoint {
    * SLO absorbs a burst in its queues). Such a point fails. Present only when true.
    */
   readonly overloaded?: true;
+  /**
+   * Requests in the run that settled the point, present when it was not the search's own length: a short
+   * run that kept the SLO past its ideal bound is settled by a longer one (the bound of a short run counts
+   * the small batches of its ramp-up and drain, so it can say "overloaded" of a rate the engine sustains).
+   */
+  readonly requests?: number;
 }
 
-/** What a measure of one rate reports: its attainment, and whether the rate was beyond the run's ideal bound. */
-export type GoodputMeasure = number | { readonly attainment: number; readonly overloaded: boolean };
+/**
+ * What a measure of one rate reports: its attainment, whether the rate was beyond the run's ideal bound,
+ * and the requests of the run that settled it when that was a longer run than the search's own.
+ */
+export type GoodputMeasure = number | { readonly attainment: number; readonly overloaded: boolean; readonly requests?: number };
 
 export interface GoodputSearchOptions {
   /** First rate tried, requests/s. */
@@ -45,8 +54,8 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
   const points: GoodputPoint[] = [];
   const at = async (rate: number): Promise<boolean> => {
     const measured = await measure(rate);
-    const { attainment, overloaded } = typeof measured === 'number' ? { attainment: measured, overloaded: false } : measured;
-    const point: GoodputPoint = overloaded ? { rate, attainment, overloaded } : { rate, attainment };
+    const { attainment, overloaded, requests } = typeof measured === 'number' ? { attainment: measured, overloaded: false, requests: undefined } : measured;
+    const point: GoodputPoint = { rate, attainment, ...(overloaded && { overloaded }), ...(requests !== undefined && { requests }) };
     points.push(point);
     options.onPoint?.(point);
     return attainment >= target && !overloaded;

@@ -23,8 +23,11 @@ export interface SimSweepResult {
   readonly idealBound: number;
   readonly ideal: { readonly sync: number; readonly asap: number };
   readonly best: { readonly sync: Knobs; readonly asap: Knobs };
-  /** Every point of the goodput searches; `overloaded`: the rate was past that run's ideal bound (a failing point). */
-  readonly attainment: ReadonlyArray<{ readonly engine: string; readonly rate: number; readonly attainment: number; readonly overloaded?: true }>;
+  /**
+   * Every point of the goodput searches; `overloaded`: the rate was past that run's ideal bound (a failing
+   * point); `requests`: a longer run than the sweep's settled it (its short run kept the SLO past its bound).
+   */
+  readonly attainment: ReadonlyArray<{ readonly engine: string; readonly rate: number; readonly attainment: number; readonly overloaded?: true; readonly requests?: number }>;
   /** The configuration search at the starting rate: attainment at sloScale and p90 TTFT of each candidate. */
   readonly searched: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs; readonly attainment: number; readonly ttftP90Ms: number }>;
   readonly ablation: ComparisonReport['ablation'];
@@ -61,7 +64,7 @@ export function simSweepResult(
     idealBound: Math.max(ideal.sync, ideal.asap),
     ideal,
     best: { sync: sync.best.knobs, asap: asap.best.knobs },
-    attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, rate: p.rate, attainment: p.attainment, ...(p.overloaded && { overloaded: true as const }) }))),
+    attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, rate: p.rate, attainment: p.attainment, ...(p.overloaded && { overloaded: true as const }), ...(p.requests !== undefined && { requests: p.requests }) }))),
     searched: engines.flatMap((e) => e.candidates.map((c) => ({ engine: e.name, knobs: c.knobs, attainment: attainmentAt(c.summary, sloScale), ttftP90Ms: c.summary.ttftMs.p90 }))),
     ablation: report.ablation,
   };
