@@ -25,3 +25,21 @@ test('--knobs: a knob the engine does not have is refused by name, not silently 
   assert.throws(() => withKnobs(ASAP, { convoyWait: 2 }), /"convoyWait" is not a knob of asap \(its knobs: .*convoyWaitMs/);
   assert.throws(() => withKnobs(SYNC, { microBatchTokens: 512 }), /"microBatchTokens" is not a knob of sync/);
 });
+
+test('asap refines the split from the measured load: the splits around the balance of its roles\' kernel time, at the best split\'s batching', () => {
+  const usage = (rank: string, computeMs: number) => ({ rank, computeMs });
+  const run = (knobs: Record<string, unknown>, ranks: Array<{ rank: string; computeMs: number }>) => ({ knobs, summary: { ranks } }) as never;
+  const colocated = run({ placement: 'colocated' }, [usage('rank-0', 1)]);
+  // 6 + 10 measured 6 × 540 ms of attention and 10 × 475 ms of experts: 3,240 / 7,990 of 16 ranks is 6.49.
+  const split = run({ placement: 'disaggregated', attentionRanks: 6, expertRanks: 10, microBatchTokens: 2048 }, [
+    ...Array.from({ length: 6 }, (_, i) => usage(`attn-${i}`, 540)),
+    ...Array.from({ length: 10 }, (_, i) => usage(`expert-${i}`, 475)),
+  ]);
+  const refine = clusterFamily(ASAP).refine;
+  assert.ok(refine);
+  assert.deepEqual(
+    refine(16, [colocated, split]).map((k) => [k.attentionRanks, k.expertRanks, k.microBatchTokens]),
+    [[6, 10, 2048], [7, 9, 2048]],
+  );
+  assert.deepEqual(refine(16, [colocated]), [], 'no split measured: nothing to balance');
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunSummary } from '../src/metrics/summary.ts';
 import { compareEngines } from '../src/run/compare.ts';
-import { SYNC } from '../src/run/engines.ts';
+import { type Knobs, SYNC } from '../src/run/engines.ts';
 import type { PointTask } from '../src/run/point.ts';
 import type { PointRunner } from '../src/run/point-runner.ts';
 
@@ -105,4 +105,48 @@ test('goodput search: a short run that keeps the SLO past its own ideal bound is
   const points = result.goodput?.points ?? [];
   assert.deepEqual(points.map((p) => [p.rate, p.attainment, p.overloaded ?? false, p.requests ?? 1]), [[4, 1, false, 1], [8, 1, false, 1], [16, 1, false, 5], [20, 0.5, false, 5], [24, 0.5, true, 1], [32, 0.5, true, 1]]);
   assert.deepEqual(log.filter(([requests]) => requests > 1).map(([, rate]) => rate), [16, 20], 'only points the short run could not settle run long');
+});
+
+test('goodput search: configurations the family suggests from the runs at the winner\'s goodput are run, settled there and searched', async () => {
+  // c = 0 keeps the SLO up to 20 req/s, c = 1 up to 10; the family suggests c = 2 (up to 40) and c = 0 again.
+  const caps: Record<number, number> = { 0: 20, 1: 10, 2: 40 };
+  const log: Array<[number, number]> = [];
+  const runner: PointRunner = {
+    async run(task: PointTask) {
+      const c = task.setup.knobs.c as number;
+      const rate = task.workload.rate;
+      log.push([c, rate]);
+      const kept = rate <= caps[c] ? 1 : 0.5;
+      const attainment = { '2': kept, '5': kept, '10': kept };
+      const summary = { setup: task.setup, rate, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: 1000 } } as unknown as RunSummary;
+      return { summary, records: [], spans: [] };
+    },
+    async close() {},
+  };
+  const told: Array<Array<[number, number]>> = [];
+  const family = {
+    ...SYNC,
+    candidates: () => [{ c: 0 }, { c: 1 }],
+    refine: (_ranks: number, measured: ReadonlyArray<{ knobs: Knobs; summary: RunSummary }>) => {
+      told.push(measured.map((m) => [m.knobs.c as number, (m.summary as unknown as { rate: number }).rate]));
+      return [{ c: 2 }, { c: 0 }];
+    },
+  };
+  const [result] = await compareEngines([family], runner, {
+    model: 'm',
+    vocabSize: 1,
+    host: 'sim',
+    ranks: 2,
+    workload: { arrivals: 'poisson', rate: 10, requests: 1, lengths: { kind: 'fixed', tokens: 1 }, seed: 1 } as never,
+    curve: { lengths: [1], ttftMs: [1] },
+    level: 'full',
+    goodput: { sloScale: 5, start: 4, max: 64, steps: 2, finalists: 1 },
+  });
+  // c = 0 wins the first search at 20; c = 1 fails there, so the family is told of c = 0's run at 20 alone.
+  assert.deepEqual(told, [[[0, 20]]]);
+  assert.deepEqual(result.best.knobs, { c: 2 });
+  assert.equal(result.goodput?.rate, 40);
+  assert.ok(log.some(([c, rate]) => c === 2 && rate === 10), 'the suggested configuration runs at the search\'s rate, as every candidate');
+  assert.deepEqual(result.candidates.map((c) => c.knobs.c), [0, 1, 2], 'a suggestion already among the candidates is not run again');
+  assert.equal(result.result.summary.setup.knobs.c, 2, 'the best run is the winner\'s at the search\'s rate');
 });

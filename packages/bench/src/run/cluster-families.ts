@@ -1,5 +1,6 @@
 // The configuration searches at cluster scale (hundreds of ranks): the knobs production tunes, at sizes
 // that matter there, rather than every split a two-core machine can try.
+import type { RunSummary } from '../metrics/summary.ts';
 import { type EngineFamily, type Knobs, grid } from './engines.ts';
 
 /** An expert rank's bound on waiting for a convoy at cluster scale: several attention ops of a DeepSeek-V3 layer. */
@@ -38,5 +39,28 @@ export function clusterFamily(family: EngineFamily): EngineFamily {
       const batching = [...grid({ microBatchTokens: [1024, 2048, 4096], microBatches: [2] }), { microBatchTokens: 1024, microBatches: 3 }, { microBatchTokens: 2048, microBatches: 3 }];
       return layouts.flatMap((layout) => batching.flatMap((b) => [0, CONVOY_WAIT_MS].map((convoyWaitMs) => ({ ...layout, ...b, convoyWaitMs, ...on }))));
     },
+    refine: balancedSplits,
   };
+}
+
+/**
+ * The splits around the one that balances the measured load, at the batching of the best split measured:
+ * its attention and expert kernel time, each summed over its role's ranks (about the same whatever the
+ * split), shared out over the ranks in proportion. The grid's splits are eighths of the ranks apart (48 ranks
+ * at 384), and with each role's own bound the busier side sets the pace: 16 ranks, Poisson 60 req/s, 2K × 2,
+ * SLO×10 — 6 + 10 and 8 + 8 left a side idle where 7 + 9 balanced them.
+ */
+export function balancedSplits(ranks: number, measured: ReadonlyArray<{ readonly knobs: Knobs; readonly summary: RunSummary }>): Knobs[] {
+  const split = measured.find((m) => m.knobs.placement === 'disaggregated');
+  if (!split) return [];
+  let attention = 0;
+  let experts = 0;
+  for (const r of split.summary.ranks) {
+    if (r.rank.startsWith('attn-')) attention += r.computeMs;
+    else if (r.rank.startsWith('expert-')) experts += r.computeMs;
+  }
+  if (!(attention > 0 && experts > 0)) return [];
+  const balanced = (ranks * attention) / (attention + experts);
+  const around = [...new Set([Math.floor(balanced), Math.ceil(balanced)])].filter((a) => a >= 1 && a <= ranks - 1);
+  return around.map((a) => ({ ...split.knobs, attentionRanks: a, expertRanks: ranks - a }));
 }

@@ -57,6 +57,8 @@ interface GoodputSearch {
   readonly goodput: number;
   readonly points: readonly GoodputPoint[];
   readonly idealAtGoodput: number | undefined;
+  /** The run that settled the goodput rate (absent when goodput is 0). */
+  readonly atGoodput: Settled | undefined;
 }
 
 /** A goodput search's reading of one run: attainment at the SLO, and whether its rate was past its ideal bound. */
@@ -152,7 +154,8 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
         },
         { start: known?.rate ?? g.start, max: g.max, steps: g.steps },
       );
-      return { index: i, ...result, idealAtGoodput: points.get(result.goodput)?.run.summary.ideal.requestsPerS };
+      const atGoodput = points.get(result.goodput);
+      return { index: i, ...result, idealAtGoodput: atGoodput?.run.summary.ideal.requestsPerS, atGoodput };
     };
     // The candidates' runs were at the workload's rate: a search starting there starts from them.
     const fromCandidate = async (i: number) =>
@@ -170,6 +173,28 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
           return { i, settled, r: settled.run, ...settled.measure };
         }),
       );
+      // Beyond the grid: what the load measured at the winner's goodput suggests (the best runs there first),
+      // each configuration run at the search's rate, as every candidate was, and settled at the winner's goodput.
+      const measuredThere = [
+        ...(winner.atGoodput ? [{ knobs: candidates[winner.index].knobs, summary: winner.atGoodput.run.summary }] : []),
+        ...atWinner
+          .filter((c) => c.attainment >= GOODPUT_TARGET && !c.overloaded)
+          .sort((a, b) => b.attainment - a.attainment || a.i - b.i)
+          .map((c) => ({ knobs: candidates[c.i].knobs, summary: c.r.summary })),
+      ];
+      const suggested = (family.refine?.(o.ranks, measuredThere) ?? []).filter((k) => !candidates.some((c) => sameKnobs(c.knobs, k)));
+      const refined = await Promise.all(
+        suggested.map(async (knobs) => {
+          const r = await runner.run(task(knobs, o.workload, o.traceWindowMs));
+          progress.tick();
+          const i = candidates.length;
+          runs.push(r);
+          candidates.push({ knobs, score: score(r.summary), summary: r.summary });
+          const settled = await settle(knobs, winner.goodput);
+          return { i, settled, r: settled.run, ...settled.measure };
+        }),
+      );
+      atWinner.push(...refined);
       // The likeliest to go further get a search: the most efficient there (highest ideal bound: capacity) and
       // the one with the most attainment to spare (latency margin: at a moderate SLO, small micro-batches
       // that read the weights more often can still go furthest).
@@ -219,4 +244,10 @@ export async function ablate(family: EngineFamily, comparison: EngineComparison,
     bars.push({ variant: `${family.name}: ${knob} off`, goodput: found.goodput });
   }
   return bars;
+}
+
+/** The same knob values, whatever their order. */
+function sameKnobs(a: Knobs, b: Knobs): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

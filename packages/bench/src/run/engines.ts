@@ -3,6 +3,7 @@
 import { DEFAULT_EXPRESS_ROUND_TRIPS, EngineConfigError, type EngineOptions, type HostName, createEngine } from '@asap/actors';
 import { type BackendName, type HardwareProfile, defaultBackend, simCosts } from '@asap/runtime';
 import { resolveProfile } from '../calibrate/local-profile.ts';
+import type { RunSummary } from '../metrics/summary.ts';
 import { type ShapesOnly, shapesOnlyOptions } from './cluster.ts';
 
 export type ComparedName = 'sync' | 'asap';
@@ -33,6 +34,11 @@ export interface EngineFamily {
   readonly options: (ranks: number, knobs: Knobs) => Omit<EngineOptions, 'model' | 'host' | 'backend'>;
   /** Boolean knobs (optimizations) a sweep switches off one at a time for the ablation chart. */
   readonly ablation?: readonly string[];
+  /**
+   * Configurations beyond the grid, from the runs at the goodput the search is contesting (best first): what
+   * the load measured there suggests (asap at cluster scale: the attention/expert split that balances it).
+   */
+  readonly refine?: (ranks: number, measured: ReadonlyArray<{ readonly knobs: Knobs; readonly summary: RunSummary }>) => Knobs[];
 }
 
 /** Every combination of the given values. */
