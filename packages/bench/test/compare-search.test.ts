@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunSummary } from '../src/metrics/summary.ts';
 import { compareEngines } from '../src/run/compare.ts';
-import { type Knobs, SYNC } from '../src/run/engines.ts';
+import { type EngineFamily, type Knobs, SYNC } from '../src/run/engines.ts';
 import type { PointTask } from '../src/run/point.ts';
 import type { PointRunner } from '../src/run/point-runner.ts';
 
@@ -29,8 +29,12 @@ function fakeRunner(log: Array<[number, number]>): PointRunner {
 }
 
 /** sync's search over configurations c = 0..count-1, with goodput searches from 4 req/s at SLO×5, one finalist. */
-async function searchConfigurations(count: number, runner: PointRunner) {
-  const family = { ...SYNC, candidates: () => Array.from({ length: count }, (_, c) => ({ c })) };
+function searchConfigurations(count: number, runner: PointRunner) {
+  return searchFamily({ ...SYNC, candidates: () => Array.from({ length: count }, (_, c) => ({ c })) }, runner);
+}
+
+/** A family's search, with goodput searches from 4 req/s at SLO×5, one finalist. */
+async function searchFamily(family: EngineFamily, runner: PointRunner) {
   const [result] = await compareEngines([family], runner, {
     model: 'm',
     vocabSize: 1,
@@ -132,16 +136,7 @@ test('goodput search: configurations the family suggests from the runs at the wi
       return [{ c: 2 }, { c: 0 }];
     },
   };
-  const [result] = await compareEngines([family], runner, {
-    model: 'm',
-    vocabSize: 1,
-    host: 'sim',
-    ranks: 2,
-    workload: { arrivals: 'poisson', rate: 10, requests: 1, lengths: { kind: 'fixed', tokens: 1 }, seed: 1 } as never,
-    curve: { lengths: [1], ttftMs: [1] },
-    level: 'full',
-    goodput: { sloScale: 5, start: 4, max: 64, steps: 2, finalists: 1 },
-  });
+  const result = await searchFamily(family, runner);
   // c = 0 wins the first search at 20; c = 1 fails there, so the family is told of c = 0's run at 20 alone.
   assert.deepEqual(told, [[[0, 20]]]);
   assert.deepEqual(result.best.knobs, { c: 2 });
