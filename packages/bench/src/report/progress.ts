@@ -4,7 +4,7 @@
 import { SingleBar } from 'cli-progress';
 
 export interface Progress {
-  /** Starts (or restarts) the bar for a new stage. */
+  /** Starts (or restarts) the bar for a new stage; `total` may be an estimate (the count grows past it). */
   stage(label: string, total: number): void;
   tick(by?: number): void;
   stop(): void;
@@ -26,7 +26,10 @@ export function progressBar(quiet: boolean): Progress {
       running = true;
     },
     tick(by = 1) {
-      if (running) bar.increment(by);
+      if (!running) return;
+      // A total that was an estimate grows rather than show more done than planned.
+      if (bar.getProgress() >= 1) bar.setTotal(bar.getTotal() + by);
+      bar.increment(by);
     },
     stop() {
       if (running) bar.stop();
@@ -51,6 +54,7 @@ function progressLines(everyMs: number): Progress {
     },
     tick(by = 1) {
       done += by;
+      total = Math.max(total, done);
       const now = performance.now();
       if (now - last < everyMs) return;
       last = now;

@@ -218,9 +218,19 @@ export function compareEngines(families: readonly EngineFamily[], runner: PointR
   return Promise.all(families.map((f) => compareOne(f, runner, options)));
 }
 
-/** Points a comparison runs before its goodput searches: for a progress bar's total. */
-export function searchPoints(families: readonly EngineFamily[], options: CompareOptions): number {
-  return families.reduce((n, f) => n + (options.level === 'none' ? 1 : f.candidates(options.ranks, options.level).length), 0);
+/**
+ * About how many points a comparison runs, for a progress bar's total: each candidate at the search's rate
+ * and, with goodput searches, each candidate again at the winner's goodput and the finalists' and challengers'
+ * searches (a search's length depends on where the SLO breaks: an estimate).
+ */
+export function plannedPoints(families: readonly EngineFamily[], options: CompareOptions): number {
+  const g = options.goodput;
+  return families.reduce((n, f) => {
+    const candidates = options.level === 'none' ? 1 : f.candidates(options.ranks, options.level).length;
+    if (!g) return n + candidates;
+    const searches = Math.min(candidates, (g.finalists ?? 1) + CHALLENGERS + 1);
+    return n + 2 * candidates + searches * (g.steps + 3);
+  }, 0);
 }
 
 /**

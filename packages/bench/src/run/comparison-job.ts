@@ -6,7 +6,7 @@ import type { SimSettings } from './cluster.ts';
 import { type ComparisonReport, comparisonReport } from '../report/comparison.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import { type WorkloadSpec, buildWorkload } from '../workload/spec.ts';
-import { type CompareOptions, type EngineComparison, ablate, compareEngines, searchPoints, sloScore } from './compare.ts';
+import { type CompareOptions, type EngineComparison, ablate, compareEngines, plannedPoints, sloScore } from './compare.ts';
 import { COMPARED, type EngineFamily, type SearchLevel, engineAvailable } from './engines.ts';
 import { pointRunner } from './point-runner.ts';
 import { checkAgainstReference, referenceFirstTokens } from './reference-check.ts';
@@ -68,7 +68,7 @@ export async function runComparisonJob(o: JobOptions): Promise<JobResult> {
     traceWindowMs: o.traceWindowMs,
     progress,
   };
-  progress.stage('engines (configuration search)', searchPoints(available, options) + (o.goodput ? available.length * (o.goodput.finalists ?? 1) * (o.goodput.steps + 3) : 0));
+  progress.stage(o.goodput ? 'engines (configuration and goodput searches)' : 'engines (configuration search)', plannedPoints(available, options));
   const runner = pointRunner(o.host);
   let engines: EngineComparison[];
   const ablation: AblationBar[] = [];
