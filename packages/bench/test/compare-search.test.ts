@@ -52,11 +52,12 @@ test('goodput search: a candidate the first ranking missed gets its own search w
   const log: Array<[number, number]> = [];
   const result = await searchConfigurations(CAPS.length, fakeRunner(log));
   // Ranked at 4 req/s (all keep the SLO): c = 0 has the lowest p90, and its search finds 20 (4, 8, 16 pass;
-  // 32, 24 fail; 20 passes). At 20 req/s c = 1 and c = 3 fail, c = 2 keeps the SLO: its search from 20 finds
-  // 35 (40 fails; 30 and 35 pass).
+  // 32, 24 fail; 20 passes). At 20 req/s c = 1 and c = 3 fail, c = 2 keeps the SLO: its search climbs the
+  // lattice from 20 (24, 28, 32 pass; 40 fails) to 32.
   assert.deepEqual(result.best.knobs, { c: 2 });
-  assert.equal(result.goodput?.rate, 35);
-  assert.equal(result.goodput?.idealAtGoodput, 335, 'the ideal bound of the run at the goodput rate');
+  assert.equal(result.goodput?.rate, 32);
+  assert.deepEqual(log.filter(([c]) => c === 2).map(([, rate]) => rate), [10, 20, 24, 28, 32, 40], 'the challenger tries the lattice\'s rates above the winner\'s goodput, one step at a time');
+  assert.equal(result.goodput?.idealAtGoodput, 332, 'the ideal bound of the run at the goodput rate');
   assert.equal(log.filter(([c, rate]) => c === 2 && rate === 20).length, 1, 'the challenger\'s run at the winner\'s goodput is not repeated');
 });
 

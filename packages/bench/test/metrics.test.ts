@@ -81,6 +81,22 @@ test('the goodput search finds the knee of a synthetic attainment curve', async 
   assert.equal((await searchGoodput(async () => 1, { start: 1, max: 8, steps: 2 })).goodput, 8);
 });
 
+test('the goodput search from a known rate climbs the start\'s lattice one step at a time; one that fails there searches from the start', async () => {
+  // Keeps the SLO up to 60 req/s. The search from 10 (2 steps) tries 10, 20, 40, 80, 60, 70 and finds 60; a
+  // search from 50 must try 60 (doubling would try 100, 75, 62.5 and stop at 50).
+  const keepsTo60 = async (rate: number): Promise<number> => (rate <= 60 ? 1 : 0.5);
+  const climbed = await searchGoodput(keepsTo60, { start: 10, from: 50, max: 160, steps: 2 });
+  assert.equal(climbed.goodput, 60);
+  assert.deepEqual(climbed.points.map((p) => p.rate), [50, 60, 70]);
+  // Across an octave: from 70 the next rates are 80, 100, 120 (the octave 80–160 in quarters).
+  const across = await searchGoodput(async (rate) => (rate <= 100 ? 1 : 0.5), { start: 10, from: 70, max: 160, steps: 2 });
+  assert.deepEqual(across.points.map((p) => p.rate), [70, 80, 100, 120]);
+  assert.equal(across.goodput, 100);
+  const fromFailing = await searchGoodput(keepsTo60, { start: 10, from: 90, max: 160, steps: 2 });
+  assert.equal(fromFailing.goodput, 60);
+  assert.deepEqual(fromFailing.points.map((p) => p.rate), [10, 20, 40, 60, 70, 80, 90]);
+});
+
 test('rank usage is the difference of two stats snapshots over the window; the ideal bound spreads kernel time', () => {
   const report = (rank: string, computeMs: number, activeMs: number, barrierWaitMs: number, idleMs: number, tokens: number): RankReport => ({
     rank, steps: 0, tokens, computeMs, activeMs, barrierWaitMs, queueWaitMs: 0, idleMs, kernelShare: 0, expertCalls: 0, expertRows: 0, kvBytes: 0, queuedTokens: 0,

@@ -1,6 +1,8 @@
 // Goodput: the highest request rate at which SLO attainment stays at or above a target (90%). Attainment
 // falls with rate, so the search doubles the rate until it fails, then bisects between the last rate that
-// passed and the first that failed.
+// passed and the first that failed. Every rate it tries lies on one lattice (start × 2^k, each octave cut into
+// 2^steps equal parts), so searches from the same start — both engines', every configuration's — compare
+// at the same resolution.
 
 export interface GoodputPoint {
   readonly rate: number;
@@ -32,6 +34,13 @@ export interface GoodputSearchOptions {
   readonly max: number;
   /** Bisection steps after the bracket is found. */
   readonly steps: number;
+  /**
+   * A lattice rate the configuration is expected to keep (a challenger at the winner's goodput): the search
+   * tries it first and, when it passes, climbs the lattice from it one step at a time, so the rate just above
+   * is tried rather than skipped by doubling (a search from 50 req/s on start 10's lattice, 2 steps, tries 60,
+   * where doubling tried 100, 75, 62.5). When it fails, the search starts from `start` as usual.
+   */
+  readonly from?: number;
   readonly target?: number;
   /** Called after each measured point (progress). */
   readonly onPoint?: (point: GoodputPoint) => void;
@@ -63,6 +72,17 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
   let pass = 0;
   let fail = Number.POSITIVE_INFINITY;
   let rate = options.start;
+  if (options.from !== undefined && (await at(options.from))) {
+    // Climbing costs 2^steps runs an octave against doubling's 1 + steps, and a challenger breaks near the
+    // winner's goodput: a step or two.
+    pass = options.from;
+    while (pass < options.max) {
+      rate = Math.min(options.max, pass + latticeStep(pass, options.start, options.steps));
+      if (!(await at(rate))) break;
+      pass = rate;
+    }
+    return { goodput: pass, points: sorted(points) };
+  }
   // Bracket: double while passing, never past max; halve while failing, down to start / 64 (a goodput of 0
   // must mean "none at any sensible rate", not "none at the few rates tried").
   if (await at(rate)) {
@@ -90,5 +110,15 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
       else fail = mid;
     }
   }
-  return { goodput: pass, points: points.sort((a, b) => a.rate - b.rate) };
+  return { goodput: pass, points: sorted(points) };
+}
+
+/** The lattice's spacing at a rate: its octave (start × 2^k ≤ rate) cut into 2^steps equal parts. */
+export function latticeStep(rate: number, start: number, steps: number): number {
+  const octave = Math.floor(Math.log2(rate / start) + 1e-9);
+  return (start * 2 ** octave) / 2 ** steps;
+}
+
+function sorted(points: GoodputPoint[]): GoodputPoint[] {
+  return points.sort((a, b) => a.rate - b.rate);
 }

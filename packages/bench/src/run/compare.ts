@@ -140,7 +140,8 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     const slo = (i: number): number => attainmentAt(candidates[i].summary, g.sloScale);
     const efficient = ranked.filter((i) => slo(i) >= GOODPUT_TARGET).sort((a, b) => candidates[b].summary.ideal.requestsPerS - candidates[a].summary.ideal.requestsPerS);
     const finalists = [...new Set([ranked[0], ...efficient, ...ranked])].slice(0, Math.max(1, g.finalists ?? 1));
-    // `known`: a run of this configuration already made at one rate, which the search starts from.
+    // `known`: a run of this configuration already made at one rate, which the search starts from: at the
+    // search's start rate as any search does, above it (a challenger at the winner's goodput) by climbing.
     const search = async (i: number, known?: { readonly rate: number; readonly settled: Settled }): Promise<GoodputSearch> => {
       const points = new Map<number, Settled>(known ? [[known.rate, known.settled]] : []);
       const result = await searchGoodput(
@@ -152,7 +153,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
           }
           return p.measure;
         },
-        { start: known?.rate ?? g.start, max: g.max, steps: g.steps },
+        { start: g.start, from: known && known.rate !== g.start ? known.rate : undefined, max: g.max, steps: g.steps },
       );
       const atGoodput = points.get(result.goodput);
       return { index: i, ...result, idealAtGoodput: atGoodput?.run.summary.ideal.requestsPerS, atGoodput };
