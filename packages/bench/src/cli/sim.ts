@@ -39,8 +39,11 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   configuration search at --rate (sync: token budget 256..16K, with and without two-batch overlap; asap:
   colocated or an attention/expert split, micro-batch sizes and depths, with and without convoys), then the goodput (highest rate with >= 90%
   of requests within sloScale × their unloaded TTFT, at a rate within the run's ideal bound) of its --finalists
-  best, then every other configuration once at that goodput and, of those keeping the SLO there, the two most
-  efficient and the one with the most attainment to spare searched too, the best kept; and the ablation. Points run in parallel (one per core).
+  best, then every other configuration once at that goodput (and, at cluster scale, asap's splits that balance
+  the load measured there) and, of those keeping the SLO there, the two most efficient and the one with the
+  most attainment to spare searched too (climbing the rates the first search tries, one step at a time), the
+  best kept; a point whose run keeps the SLO past its own ideal bound is settled by one of five times
+  --requests; and the ablation. Points run in parallel (one per core).
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 
