@@ -58,6 +58,8 @@ test('goodput search: a candidate the first ranking missed gets its own search w
   assert.equal(result.goodput?.rate, 32);
   assert.deepEqual(log.filter(([c]) => c === 2).map(([, rate]) => rate), [10, 20, 24, 28, 32, 40], 'the challenger tries the lattice\'s rates above the winner\'s goodput, one step at a time');
   assert.equal(result.goodput?.idealAtGoodput, 332, 'the ideal bound of the run at the goodput rate');
+  assert.deepEqual(result.goodput?.searches.map((f) => [f.knobs.c, f.goodput]), [[0, 20], [2, 32]], 'every search, the finalist then the challenger');
+  assert.deepEqual(result.goodput?.secondLook.map((l) => [l.knobs.c, l.point.rate, l.point.attainment]), [[1, 20, 0.5], [2, 20, 1], [3, 20, 0.5]]);
   assert.equal(log.filter(([c, rate]) => c === 2 && rate === 20).length, 1, 'the challenger\'s run at the winner\'s goodput is not repeated');
 });
 

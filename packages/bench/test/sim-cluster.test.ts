@@ -57,6 +57,9 @@ test('asap sim --sweep --json: goodput of both engines, their ratio, the ideal b
       assert.ok(r.ideal[engine] > 0, `${engine}: an ideal bound from its kernel time`);
       assert.ok(Object.keys(r.best[engine]).length > 0);
       assert.ok(r.attainment.some((p) => p.engine === engine && p.rate > 0 && p.attainment >= 0 && p.attainment <= 1));
+      const searches = r.searches.filter((f) => f.engine === engine);
+      assert.ok(searches.length >= 1, `${engine}: at least its finalist's search`);
+      assert.equal(Math.max(...searches.map((f) => f.goodput)), r.goodput[engine], `${engine}: its goodput is its best search's`);
     }
     assert.equal(r.ratio, r.goodput.sync > 0 ? r.goodput.asap / r.goodput.sync : null);
     assert.equal(r.idealBound, Math.max(r.ideal.sync, r.ideal.asap));

@@ -62,12 +62,10 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
   if (!(options.start > 0) || !(options.max >= options.start)) throw new RangeError(`goodput search: need 0 < start <= max, got ${options.start}, ${options.max}`);
   const points: GoodputPoint[] = [];
   const at = async (rate: number): Promise<boolean> => {
-    const measured = await measure(rate);
-    const { attainment, overloaded, requests } = typeof measured === 'number' ? { attainment: measured, overloaded: false, requests: undefined } : measured;
-    const point: GoodputPoint = { rate, attainment, ...(overloaded && { overloaded }), ...(requests !== undefined && { requests }) };
+    const point = goodputPoint(rate, await measure(rate));
     points.push(point);
     options.onPoint?.(point);
-    return attainment >= target && !overloaded;
+    return point.attainment >= target && !point.overloaded;
   };
   let pass = 0;
   let fail = Number.POSITIVE_INFINITY;
@@ -111,6 +109,12 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
     }
   }
   return { goodput: pass, points: sorted(points) };
+}
+
+/** A measure of one rate as a point of a search. */
+export function goodputPoint(rate: number, measured: GoodputMeasure): GoodputPoint {
+  const { attainment, overloaded, requests } = typeof measured === 'number' ? { attainment: measured, overloaded: false, requests: undefined } : measured;
+  return { rate, attainment, ...(overloaded && { overloaded }), ...(requests !== undefined && { requests }) };
 }
 
 /** The lattice's spacing at a rate: its octave (start × 2^k ≤ rate) cut into 2^steps equal parts. */

@@ -1,5 +1,6 @@
 // The cluster sweep's result as the one JSON object `asap sim --sweep --json` prints: each engine's goodput
 // at its best configuration, their ratio, the ideal bound, what each chose, and every attainment measured.
+import type { GoodputPoint } from '../metrics/goodput.ts';
 import { attainmentAt } from '../metrics/summary.ts';
 import type { EngineComparison } from '../run/compare.ts';
 import type { Knobs } from '../run/engines.ts';
@@ -27,12 +28,15 @@ export interface SimSweepResult {
    * Every point of the goodput searches; `overloaded`: the rate was past that run's ideal bound (a failing
    * point); `requests`: a longer run than the sweep's settled it (its short run kept the SLO past its bound).
    */
-  readonly attainment: ReadonlyArray<{ readonly engine: string; readonly rate: number; readonly attainment: number; readonly overloaded?: true; readonly requests?: number }>;
+  readonly attainment: ReadonlyArray<{ readonly engine: string } & GoodputPoint>;
+  /** Every goodput search, finalists then challengers: each configuration's goodput and the points it tried. */
+  readonly searches: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
+  /** Every other configuration at the first winner's goodput (the second look). */
+  readonly secondLook: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs } & GoodputPoint>;
   /** The configuration search at the starting rate: attainment at sloScale and p90 TTFT of each candidate. */
   readonly searched: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs; readonly attainment: number; readonly ttftP90Ms: number }>;
   readonly ablation: ComparisonReport['ablation'];
 }
-
 
 export function simSweepResult(
   sloScale: number,
@@ -64,7 +68,9 @@ export function simSweepResult(
     idealBound: Math.max(ideal.sync, ideal.asap),
     ideal,
     best: { sync: sync.best.knobs, asap: asap.best.knobs },
-    attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, rate: p.rate, attainment: p.attainment, ...(p.overloaded && { overloaded: true as const }), ...(p.requests !== undefined && { requests: p.requests }) }))),
+    attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, ...p }))),
+    searches: engines.flatMap((e) => (e.goodput?.searches ?? []).map((f) => ({ engine: e.name, ...f }))),
+    secondLook: engines.flatMap((e) => (e.goodput?.secondLook ?? []).map((c) => ({ engine: e.name, knobs: c.knobs, ...c.point }))),
     searched: engines.flatMap((e) => e.candidates.map((c) => ({ engine: e.name, knobs: c.knobs, attainment: attainmentAt(c.summary, sloScale), ttftP90Ms: c.summary.ttftMs.p90 }))),
     ablation: report.ablation,
   };

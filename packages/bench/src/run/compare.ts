@@ -3,7 +3,7 @@
 // optionally each engine's goodput, searched the same way.
 import type { UnloadedTtft } from '../metrics/slo.ts';
 import { type RunSummary, attainmentAt } from '../metrics/summary.ts';
-import { GOODPUT_TARGET, type GoodputPoint, searchGoodput } from '../metrics/goodput.ts';
+import { GOODPUT_TARGET, type GoodputPoint, goodputPoint, searchGoodput } from '../metrics/goodput.ts';
 import type { AblationBar } from '../report/charts.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
@@ -29,7 +29,16 @@ export interface EngineComparison {
    * `idealAtGoodput`: the ideal bound (requests/s) of the run at the goodput rate — expert batches grow with
    * load, so the bound measured at the search's rate is not one at higher rates. Absent when goodput is 0.
    */
-  readonly goodput?: { readonly sloScale: number; readonly rate: number; readonly points: readonly GoodputPoint[]; readonly idealAtGoodput?: number };
+  readonly goodput?: {
+    readonly sloScale: number;
+    readonly rate: number;
+    readonly points: readonly GoodputPoint[];
+    readonly idealAtGoodput?: number;
+    /** Every goodput search made, finalists then challengers: what each configuration reached. */
+    readonly searches: ReadonlyArray<{ readonly knobs: Knobs; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
+    /** The second look: each other configuration (and each refined one) at the first winner's goodput. */
+    readonly secondLook: ReadonlyArray<{ readonly knobs: Knobs; readonly point: GoodputPoint }>;
+  };
 }
 
 export interface CompareOptions {
@@ -162,6 +171,8 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     const fromCandidate = async (i: number) =>
       o.workload.rate === g.start ? { rate: g.start, settled: await settle(candidates[i].knobs, g.start, runs[i]) } : undefined;
     const found = await Promise.all(finalists.map(async (i) => search(i, await fromCandidate(i))));
+    const searches = [...found];
+    const secondLook: Array<{ readonly knobs: Knobs; readonly point: GoodputPoint }> = [];
     let winner = found.reduce((b, f) => (f.goodput > b.goodput ? f : b));
     // The ranking at the search's rate can miss the configuration that goes furthest (at 16 ranks, an
     // attention/expert split no finalist had kept 90% at 1.4× the winner's goodput): every other candidate
@@ -196,6 +207,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
         }),
       );
       atWinner.push(...refined);
+      for (const c of atWinner) secondLook.push({ knobs: candidates[c.i].knobs, point: goodputPoint(winner.goodput, c.settled.measure) });
       // The likeliest to go further get a search: the most efficient there (highest ideal bound: capacity) and
       // the one with the most attainment to spare (latency margin: at a moderate SLO, small micro-batches
       // that read the weights more often can still go furthest).
@@ -204,11 +216,19 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
       const byMargin = [...keeping].sort((a, b) => b.attainment - a.attainment || b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i)[0];
       const challengers = byMargin === undefined || byIdeal.includes(byMargin) ? byIdeal : [...byIdeal, byMargin];
       const contests = await Promise.all(challengers.map((c) => search(c.i, { rate: winner.goodput, settled: c.settled })));
+      searches.push(...contests);
       for (const contest of contests) if (contest.goodput > winner.goodput) winner = contest;
     }
     bestIndex = winner.index;
     const { goodput: rate, points, idealAtGoodput } = winner;
-    goodput = { sloScale: g.sloScale, rate, points, ...(idealAtGoodput !== undefined && { idealAtGoodput }) };
+    goodput = {
+      sloScale: g.sloScale,
+      rate,
+      points,
+      ...(idealAtGoodput !== undefined && { idealAtGoodput }),
+      searches: searches.map((f) => ({ knobs: candidates[f.index].knobs, goodput: f.goodput, points: f.points })),
+      secondLook,
+    };
   }
   const best = runs[bestIndex];
   return { name: family.name, best: best.summary.setup, candidates, result: best, goodput };
