@@ -26,7 +26,7 @@ test('--knobs: a knob the engine does not have is refused by name, not silently 
   assert.throws(() => withKnobs(SYNC, { microBatchTokens: 512 }), /"microBatchTokens" is not a knob of sync/);
 });
 
-test('asap refines the split from the measured load: the splits around the balance of its roles\' kernel time, at the best split\'s batching', () => {
+test('asap refines the split from the measured load: the splits around the balance of its roles\' kernel time, at each batching measured', () => {
   const usage = (rank: string, computeMs: number) => ({ rank, computeMs });
   const run = (knobs: Record<string, unknown>, ranks: Array<{ rank: string; computeMs: number }>) => ({ knobs, summary: { ranks } }) as never;
   const colocated = run({ placement: 'colocated' }, [usage('rank-0', 1)]);
@@ -35,11 +35,19 @@ test('asap refines the split from the measured load: the splits around the balan
     ...Array.from({ length: 6 }, (_, i) => usage(`attn-${i}`, 540)),
     ...Array.from({ length: 10 }, (_, i) => usage(`expert-${i}`, 475)),
   ]);
+  // 8 + 8 at 4K: 8 × 300 ms of attention, 8 × 500 ms of experts: 6 of 16 ranks exactly. 8 + 8 at 2K again: its
+  // batching was balanced from the better run above.
+  const wider = run({ placement: 'disaggregated', attentionRanks: 8, expertRanks: 8, microBatchTokens: 4096 }, [
+    ...Array.from({ length: 8 }, (_, i) => usage(`attn-${i}`, 300)),
+    ...Array.from({ length: 8 }, (_, i) => usage(`expert-${i}`, 500)),
+  ]);
+  const again = run({ placement: 'disaggregated', attentionRanks: 8, expertRanks: 8, microBatchTokens: 2048 }, [usage('attn-0', 1), usage('expert-0', 100)]);
   const refine = clusterFamily(ASAP).refine;
   assert.ok(refine);
   assert.deepEqual(
-    refine(16, [colocated, split]).map((k) => [k.attentionRanks, k.expertRanks, k.microBatchTokens]),
-    [[6, 10, 2048], [7, 9, 2048]],
+    refine(16, [colocated, split, wider, again]).map((k) => [k.attentionRanks, k.expertRanks, k.microBatchTokens]),
+    [[6, 10, 2048], [7, 9, 2048], [6, 10, 4096]],
+    'each batching balanced once, from its best run',
   );
   assert.deepEqual(refine(16, [colocated]), [], 'no split measured: nothing to balance');
 });

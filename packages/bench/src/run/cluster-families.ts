@@ -44,23 +44,32 @@ export function clusterFamily(family: EngineFamily): EngineFamily {
 }
 
 /**
- * The splits around the one that balances the measured load, at the batching of the best split measured:
- * its attention and expert kernel time, each summed over its role's ranks (about the same whatever the
- * split), shared out over the ranks in proportion. The grid's splits are eighths of the ranks apart (48 ranks
- * at 384), and with each role's own bound the busier side sets the pace: 16 ranks, Poisson 60 req/s, 2K × 2,
- * SLO×10 — 6 + 10 and 8 + 8 left a side idle where 7 + 9 balanced them.
+ * The splits around the one that balances the measured load, at each batching measured (best run first): the
+ * best split run at that batching gives its attention and expert kernel time, each summed over its role's
+ * ranks (about the same whatever the split), and the ranks are shared out in proportion. The grid's splits
+ * are eighths of the ranks apart (48 ranks at 384), and with each role's own bound the busier side sets the
+ * pace: 16 ranks, Poisson 60 req/s, 2K × 2, SLO×10 — 6 + 10 and 8 + 8 left a side idle where 7 + 9 balanced
+ * them. Every batching, not only the best run's: the sweep of 2026-12-03 balanced 4K × 2 alone (7 + 9 4K × 2)
+ * and never ran 7 + 9 2K × 2, which kept 96.1% within SLO×10 at 60 req/s over 2,000 requests.
  */
 export function balancedSplits(ranks: number, measured: ReadonlyArray<{ readonly knobs: Knobs; readonly summary: RunSummary }>): Knobs[] {
-  const split = measured.find((m) => m.knobs.placement === 'disaggregated');
-  if (!split) return [];
-  let attention = 0;
-  let experts = 0;
-  for (const r of split.summary.ranks) {
-    if (r.rank.startsWith('attn-')) attention += r.computeMs;
-    else if (r.rank.startsWith('expert-')) experts += r.computeMs;
+  const seen = new Set<string>();
+  const splits: Knobs[] = [];
+  for (const m of measured) {
+    if (m.knobs.placement !== 'disaggregated') continue;
+    const { attentionRanks: _a, expertRanks: _e, ...batching } = m.knobs;
+    const key = JSON.stringify(Object.entries(batching).sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    let attention = 0;
+    let experts = 0;
+    for (const r of m.summary.ranks) {
+      if (r.rank.startsWith('attn-')) attention += r.computeMs;
+      else if (r.rank.startsWith('expert-')) experts += r.computeMs;
+    }
+    if (!(attention > 0 && experts > 0)) continue;
+    const balanced = (ranks * attention) / (attention + experts);
+    for (const a of new Set([Math.floor(balanced), Math.ceil(balanced)])) if (a >= 1 && a <= ranks - 1) splits.push({ ...m.knobs, attentionRanks: a, expertRanks: ranks - a });
   }
-  if (!(attention > 0 && experts > 0)) return [];
-  const balanced = (ranks * attention) / (attention + experts);
-  const around = [...new Set([Math.floor(balanced), Math.ceil(balanced)])].filter((a) => a >= 1 && a <= ranks - 1);
-  return around.map((a) => ({ ...split.knobs, attentionRanks: a, expertRanks: ranks - a }));
+  return splits;
 }
