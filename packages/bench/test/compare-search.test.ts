@@ -13,15 +13,19 @@ import type { PointRunner } from '../src/run/point-runner.ts';
 /** Configuration c keeps the SLO up to CAPS[c] req/s; at the search's rate c = 0 has the best p90. */
 const CAPS = [20, 10, 35, 5];
 
-function fakeRunner(log: Array<[number, number]>): PointRunner {
+/**
+ * A runner whose configuration c keeps `kept(c, rate)` of its requests and reports `ideal(c, rate)` as its
+ * bound; p90 rises with c (so at light load the ranking goes by c). Each run is logged as [c, rate].
+ */
+function fakeRunner(log: Array<[number, number]>, kept: (c: number, rate: number) => number, ideal: (c: number, rate: number) => number): PointRunner {
   return {
     async run(task: PointTask) {
       const c = task.setup.knobs.c as number;
       const rate = task.workload.rate;
       log.push([c, rate]);
-      const kept = rate <= CAPS[c] ? 1 : 0.5;
-      const attainment = { '2': kept, '5': kept, '10': kept };
-      const summary = { setup: task.setup, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: 100 * (c + 1) + rate } } as unknown as RunSummary;
+      const k = kept(c, rate);
+      const attainment = { '2': k, '5': k, '10': k };
+      const summary = { setup: task.setup, rate, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: ideal(c, rate) } } as unknown as RunSummary;
       return { summary, records: [], spans: [] };
     },
     async close() {},
@@ -50,7 +54,7 @@ async function searchFamily(family: EngineFamily, runner: PointRunner) {
 
 test('goodput search: a candidate the first ranking missed gets its own search when it keeps the SLO at the winner\'s goodput', async () => {
   const log: Array<[number, number]> = [];
-  const result = await searchConfigurations(CAPS.length, fakeRunner(log));
+  const result = await searchConfigurations(CAPS.length, fakeRunner(log, (c, rate) => (rate <= CAPS[c] ? 1 : 0.5), (c, rate) => 100 * (c + 1) + rate));
   // Ranked at 4 req/s (all keep the SLO): c = 0 has the lowest p90, and its search finds 20 (4, 8, 16 pass;
   // 32, 24 fail; 20 passes). At 20 req/s c = 1 and c = 3 fail, c = 2 keeps the SLO: its search climbs the
   // lattice from 20 (24, 28, 32 pass; 40 fails) to 32.
@@ -68,19 +72,9 @@ test('goodput search: the candidate with the most attainment to spare at the win
   const caps = [20, 30, 30, 40];
   const ideals = [200, 300, 250, 100];
   const log: Array<[number, number]> = [];
-  const runner: PointRunner = {
-    async run(task: PointTask) {
-      const c = task.setup.knobs.c as number;
-      const rate = task.workload.rate;
-      log.push([c, rate]);
-      // Every configuration keeps all requests at light load (so the first ranking goes by p90).
-      const kept = rate <= 10 ? 1 : rate <= caps[c] ? 0.9 + (0.1 * (caps[c] - rate)) / caps[c] : 0.5;
-      const attainment = { '2': kept, '5': kept, '10': kept };
-      const summary = { setup: task.setup, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: ideals[c] } } as unknown as RunSummary;
-      return { summary, records: [], spans: [] };
-    },
-    async close() {},
-  };
+  // Every configuration keeps all requests at light load (so the first ranking goes by p90).
+  const kept = (c: number, rate: number): number => (rate <= 10 ? 1 : rate <= caps[c] ? 0.9 + (0.1 * (caps[c] - rate)) / caps[c] : 0.5);
+  const runner = fakeRunner(log, kept, (c) => ideals[c]);
   const result = await searchConfigurations(caps.length, runner);
   // c = 0 wins at 4 req/s and goes to 20; at 20 the two most efficient (c = 1, c = 2) reach 30, c = 3 (its
   // margin 0.95 against 0.933) reaches 40.
@@ -118,18 +112,7 @@ test('goodput search: configurations the family suggests from the runs at the wi
   // c = 0 keeps the SLO up to 20 req/s, c = 1 up to 10; the family suggests c = 2 (up to 40) and c = 0 again.
   const caps: Record<number, number> = { 0: 20, 1: 10, 2: 40 };
   const log: Array<[number, number]> = [];
-  const runner: PointRunner = {
-    async run(task: PointTask) {
-      const c = task.setup.knobs.c as number;
-      const rate = task.workload.rate;
-      log.push([c, rate]);
-      const kept = rate <= caps[c] ? 1 : 0.5;
-      const attainment = { '2': kept, '5': kept, '10': kept };
-      const summary = { setup: task.setup, rate, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: 1000 } } as unknown as RunSummary;
-      return { summary, records: [], spans: [] };
-    },
-    async close() {},
-  };
+  const runner = fakeRunner(log, (c, rate) => (rate <= caps[c] ? 1 : 0.5), () => 1000);
   const told: Array<Array<[number, number]>> = [];
   const family = {
     ...SYNC,
