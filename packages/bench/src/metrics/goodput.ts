@@ -1,7 +1,7 @@
 // Goodput: the highest request rate at which SLO attainment stays at or above a target (90%). Attainment
 // falls with rate, so the search doubles the rate until it fails, then bisects between the last rate that
 // passed and the first that failed. Every rate it tries lies on one lattice (start × 2^k, each octave cut into
-// 2^steps equal parts), so searches from the same start — both engines', every configuration's — compare
+// 2^steps equal parts; max one of the start × 2^k), so searches from the same start — both engines', every configuration's — compare
 // at the same resolution.
 
 export interface GoodputPoint {
@@ -38,7 +38,7 @@ export interface GoodputSearchOptions {
    * A lattice rate the configuration is expected to keep (a challenger at the winner's goodput): the search
    * tries it first and, when it passes, climbs the lattice from it one step at a time, so the rate just above
    * is tried rather than skipped by doubling (a search from 50 req/s on start 10's lattice, 2 steps, tries 60,
-   * where doubling tried 100, 75, 62.5). When it fails, the search starts from `start` as usual.
+   * where doubling tried 100, 75, 62.5). When it fails, or is `start` itself, the search starts from `start`.
    */
   readonly from?: number;
   readonly target?: number;
@@ -70,7 +70,8 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
   let pass = 0;
   let fail = Number.POSITIVE_INFINITY;
   let rate = options.start;
-  if (options.from !== undefined && (await at(options.from))) {
+  // From the start itself the usual search is the one that stays on the lattice.
+  if (options.from !== undefined && options.from !== options.start && (await at(options.from))) {
     // Climbing costs 2^steps runs an octave against doubling's 1 + steps, and a challenger breaks near the
     // winner's goodput: a step or two.
     pass = options.from;

@@ -57,8 +57,8 @@ export function balancedSplits(ranks: number, measured: ReadonlyArray<{ readonly
   const splits: Knobs[] = [];
   for (const m of measured) {
     if (m.knobs.placement !== 'disaggregated') continue;
-    const { attentionRanks: _a, expertRanks: _e, ...batching } = m.knobs;
-    const key = JSON.stringify(Object.entries(batching).sort(([a], [b]) => (a < b ? -1 : 1)));
+    // The grid and its refinements build knobs in one key order, so the split zeroed out names the batching.
+    const key = JSON.stringify({ ...m.knobs, attentionRanks: 0, expertRanks: 0 });
     if (seen.has(key)) continue;
     seen.add(key);
     let attention = 0;

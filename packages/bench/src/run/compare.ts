@@ -162,7 +162,7 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
           }
           return p.measure;
         },
-        { start: g.start, from: known && known.rate !== g.start ? known.rate : undefined, max: g.max, steps: g.steps },
+        { start: g.start, from: known?.rate, max: g.max, steps: g.steps },
       );
       const atGoodput = points.get(result.goodput);
       return { index: i, ...result, idealAtGoodput: atGoodput?.run.summary.ideal.requestsPerS, atGoodput };
