@@ -124,10 +124,39 @@ test('goodput search: configurations the family suggests from the runs at the wi
   };
   const result = await searchFamily(family, runner);
   // c = 0 wins the first search at 20; c = 1 fails there, so the family is told of c = 0's run at 20 alone.
-  assert.deepEqual(told, [[[0, 20]]]);
+  // c = 2 then reaches 40, and the family is told of its run just past that (48): it suggests nothing new.
+  assert.deepEqual(told, [[[0, 20]], [[2, 48]]]);
   assert.deepEqual(result.best.knobs, { c: 2 });
   assert.equal(result.goodput?.rate, 40);
   assert.ok(log.some(([c, rate]) => c === 2 && rate === 10), 'the suggested configuration runs at the search\'s rate, as every candidate');
   assert.deepEqual(result.candidates.map((c) => c.knobs.c), [0, 1, 2], 'a suggestion already among the candidates is not run again');
   assert.equal(result.result.summary.setup.knobs.c, 2, 'the best run is the winner\'s at the search\'s rate');
+});
+
+test('goodput search: while a suggestion raises the goodput, the family is told of the runs just past it and suggests again', async () => {
+  // The family suggests c + 2 from the highest c measured (none past c = 6); each keeps the SLO further.
+  const caps: Record<number, number> = { 0: 20, 1: 10, 2: 28, 4: 36, 6: 40 };
+  const log: Array<[number, number]> = [];
+  const runner = fakeRunner(log, (c, rate) => (rate <= caps[c] ? 1 : 0.5), () => 1000);
+  const told: Array<Array<[number, number]>> = [];
+  const family = {
+    ...SYNC,
+    candidates: () => [{ c: 0 }, { c: 1 }],
+    refine: (_ranks: number, measured: ReadonlyArray<{ knobs: Knobs; summary: RunSummary }>) => {
+      told.push(measured.map((m) => [m.knobs.c as number, (m.summary as unknown as { rate: number }).rate]));
+      const next = Math.max(...measured.map((m) => m.knobs.c as number)) + 2;
+      return next <= 6 ? [{ c: next }] : [];
+    },
+  };
+  const result = await searchFamily(family, runner);
+  // c = 0 reaches 20 (its search tried 32, 24); c = 2, suggested from its run at 20, climbs to 28. Both ran at
+  // 32, the rate just past 28: c = 4 climbs to 32 (40 fails), and from its run at 40, c = 6 climbs to 40.
+  assert.deepEqual(told, [[[0, 20]], [[0, 32], [2, 32]], [[4, 40]], [[6, 48]]]);
+  assert.deepEqual(result.best.knobs, { c: 6 });
+  assert.equal(result.goodput?.rate, 40);
+  assert.deepEqual(
+    result.goodput?.secondLook.map((s) => [s.knobs.c, s.point.rate]),
+    [[1, 20], [2, 20], [4, 28], [6, 32]],
+    'each suggestion is measured at the winner\'s goodput when it was made',
+  );
 });

@@ -42,7 +42,8 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   best, then every other configuration once at that goodput (and, at cluster scale, asap's splits that balance
   the load measured there) and, of those keeping the SLO there, the two most efficient and the one with the
   most attainment to spare searched too (climbing the rates the first search tries, one step at a time), the
-  best kept; a point whose run keeps the SLO past its own ideal bound is settled by one of five times
+  best kept; asap's splits are balanced again from the runs at the rate just past the best goodput, and again
+  while that raises it (at most 3 rounds); a point whose run keeps the SLO past its own ideal bound is settled by one of five times
   --requests; and the ablation. Points run in parallel (one per core).
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;

@@ -36,7 +36,7 @@ export interface EngineComparison {
     readonly idealAtGoodput?: number;
     /** Every goodput search made, finalists then challengers: what each configuration reached. */
     readonly searches: ReadonlyArray<{ readonly knobs: Knobs; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
-    /** The second look: each other configuration (and each refined one) at the first winner's goodput. */
+    /** The second look: each other configuration at the first winner's goodput, each refined one at the winner's goodput when suggested. */
     readonly secondLook: ReadonlyArray<{ readonly knobs: Knobs; readonly point: GoodputPoint }>;
   };
 }
@@ -68,6 +68,8 @@ interface GoodputSearch {
   readonly idealAtGoodput: number | undefined;
   /** The run that settled the goodput rate (absent when goodput is 0). */
   readonly atGoodput: Settled | undefined;
+  /** Every rate the search tried, and the run that settled it. */
+  readonly tried: ReadonlyMap<number, Settled>;
 }
 
 /** A goodput search's reading of one run: attainment at the SLO, and whether its rate was past its ideal bound. */
@@ -81,6 +83,20 @@ interface Settled {
   readonly measure: { readonly attainment: number; readonly overloaded: boolean; readonly requests?: number };
 }
 
+/** Candidate `i` at one rate: the run that settled it and the search's reading of it. */
+interface AtRate {
+  readonly i: number;
+  readonly settled: Settled;
+  readonly r: PointResult;
+  readonly attainment: number;
+  readonly overloaded: boolean;
+}
+
+const atRate = (i: number, settled: Settled): AtRate => ({ i, settled, r: settled.run, ...settled.measure });
+
+/** Kept the SLO within its ideal bound: a pass for the goodput search. */
+const keeps = (c: AtRate): boolean => c.attainment >= GOODPUT_TARGET && !c.overloaded;
+
 /**
  * A point whose run kept the SLO but whose rate was past the run's ideal bound is run again this many times
  * longer, and that run settles it. The bound counts the small batches of a short run's ramp-up and drain:
@@ -91,6 +107,9 @@ const SETTLING_LENGTH = 5;
 
 /** How many configurations keeping the SLO at the first winner's goodput get a search for their capacity (one more for its margin). */
 const CHALLENGERS = 2;
+
+/** At most this many rounds of balancing again past a raised goodput (each costs a few runs; 16 ranks settle in one or two). */
+const REFINE_ROUNDS = 3;
 
 /** Without a goodput search, requests carry deadlines at this sloScale (the middle one reported). */
 const DEADLINE_SCALE = 5;
@@ -165,13 +184,39 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
         { start: g.start, from: known?.rate, max: g.max, steps: g.steps },
       );
       const atGoodput = points.get(result.goodput);
-      return { index: i, ...result, idealAtGoodput: atGoodput?.run.summary.ideal.requestsPerS, atGoodput };
+      return { index: i, ...result, idealAtGoodput: atGoodput?.run.summary.ideal.requestsPerS, atGoodput, tried: points };
     };
     // The candidates' runs were at the workload's rate: a search starting there starts from them.
     const fromCandidate = async (i: number) =>
       o.workload.rate === g.start ? { rate: g.start, settled: await settle(candidates[i].knobs, g.start, runs[i]) } : undefined;
     const found = await Promise.all(finalists.map(async (i) => search(i, await fromCandidate(i))));
     const searches = [...found];
+    // What the family suggests from runs measured at some load, each new configuration run at the search's
+    // rate (as every candidate was) and settled at `rate`.
+    const refined = async (measured: ReadonlyArray<{ readonly knobs: Knobs; readonly summary: RunSummary }>, rate: number): Promise<AtRate[]> => {
+      const suggested = (family.refine?.(o.ranks, measured) ?? []).filter((k) => !candidates.some((c) => sameKnobs(c.knobs, k)));
+      return Promise.all(
+        suggested.map(async (knobs) => {
+          const r = await runner.run(task(knobs, o.workload, o.traceWindowMs));
+          progress.tick();
+          const i = candidates.length;
+          runs.push(r);
+          candidates.push({ knobs, score: score(r.summary), summary: r.summary });
+          return atRate(i, await settle(knobs, rate));
+        }),
+      );
+    };
+    // The likeliest of those keeping the SLO at the winner's goodput to go further get a search from it: the most
+    // efficient there (highest ideal bound: capacity) and the one with the most attainment to spare (latency
+    // margin: at a moderate SLO, small micro-batches that read the weights more often can still go furthest).
+    const contest = async (winner: GoodputSearch, keeping: readonly AtRate[]): Promise<GoodputSearch> => {
+      const byIdeal = [...keeping].sort((a, b) => b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i).slice(0, CHALLENGERS);
+      const byMargin = [...keeping].sort((a, b) => b.attainment - a.attainment || b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i)[0];
+      const challengers = byMargin === undefined || byIdeal.includes(byMargin) ? byIdeal : [...byIdeal, byMargin];
+      const contests = await Promise.all(challengers.map((c) => search(c.i, { rate: winner.goodput, settled: c.settled })));
+      searches.push(...contests);
+      return contests.reduce((w, f) => (f.goodput > w.goodput ? f : w), winner);
+    };
     const secondLook: Array<{ readonly knobs: Knobs; readonly point: GoodputPoint }> = [];
     let winner = found.reduce((b, f) => (f.goodput > b.goodput ? f : b));
     // The ranking at the search's rate can miss the configuration that goes furthest (at 16 ranks, an
@@ -179,45 +224,36 @@ async function compareOne(family: EngineFamily, runner: PointRunner, o: CompareO
     // runs once at the winner's goodput, and the most efficient of those keeping the SLO there get searches.
     if (winner.goodput > 0) {
       const others = candidates.map((_, i) => i).filter((i) => !finalists.includes(i));
-      const atWinner = await Promise.all(
-        others.map(async (i) => {
-          const settled = await settle(candidates[i].knobs, winner.goodput);
-          return { i, settled, r: settled.run, ...settled.measure };
-        }),
-      );
-      // Beyond the grid: what the load measured at the winner's goodput suggests (the best runs there first),
-      // each configuration run at the search's rate, as every candidate was, and settled at the winner's goodput.
+      const atWinner = await Promise.all(others.map(async (i) => atRate(i, await settle(candidates[i].knobs, winner.goodput))));
+      // Beyond the grid: what the load measured at the winner's goodput suggests (the best runs there first).
       const measuredThere = [
         ...(winner.atGoodput ? [{ knobs: candidates[winner.index].knobs, summary: winner.atGoodput.run.summary }] : []),
         ...atWinner
-          .filter((c) => c.attainment >= GOODPUT_TARGET && !c.overloaded)
+          .filter(keeps)
           .sort((a, b) => b.attainment - a.attainment || a.i - b.i)
           .map((c) => ({ knobs: candidates[c.i].knobs, summary: c.r.summary })),
       ];
-      const suggested = (family.refine?.(o.ranks, measuredThere) ?? []).filter((k) => !candidates.some((c) => sameKnobs(c.knobs, k)));
-      const refined = await Promise.all(
-        suggested.map(async (knobs) => {
-          const r = await runner.run(task(knobs, o.workload, o.traceWindowMs));
-          progress.tick();
-          const i = candidates.length;
-          runs.push(r);
-          candidates.push({ knobs, score: score(r.summary), summary: r.summary });
-          const settled = await settle(knobs, winner.goodput);
-          return { i, settled, r: settled.run, ...settled.measure };
-        }),
-      );
-      atWinner.push(...refined);
+      atWinner.push(...(await refined(measuredThere, winner.goodput)));
       for (const c of atWinner) secondLook.push({ knobs: candidates[c.i].knobs, point: goodputPoint(winner.goodput, c.settled.measure) });
-      // The likeliest to go further get a search: the most efficient there (highest ideal bound: capacity) and
-      // the one with the most attainment to spare (latency margin: at a moderate SLO, small micro-batches
-      // that read the weights more often can still go furthest).
-      const keeping = atWinner.filter((c) => c.attainment >= GOODPUT_TARGET && !c.overloaded);
-      const byIdeal = [...keeping].sort((a, b) => b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i).slice(0, CHALLENGERS);
-      const byMargin = [...keeping].sort((a, b) => b.attainment - a.attainment || b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i)[0];
-      const challengers = byMargin === undefined || byIdeal.includes(byMargin) ? byIdeal : [...byIdeal, byMargin];
-      const contests = await Promise.all(challengers.map((c) => search(c.i, { rate: winner.goodput, settled: c.settled })));
-      searches.push(...contests);
-      for (const contest of contests) if (contest.goodput > winner.goodput) winner = contest;
+      winner = await contest(winner, atWinner.filter(keeps));
+      // The balance moves with load (16 ranks, Poisson, SLO×10: 5 + 11 balanced 40 req/s, 7 + 9 balanced 60),
+      // so balance again from the searches' runs at the rate just past the winner's goodput — the load the next
+      // step must carry — and again while that raises the goodput, until the suggestions are all measured.
+      for (let round = 0; round < REFINE_ROUNDS; round++) {
+        const past = Math.min(...[...winner.tried.keys()].filter((rate) => rate > winner.goodput));
+        if (!Number.isFinite(past)) break;
+        const measuredPast = searches
+          .flatMap((f) => {
+            const settled = f.tried.get(past);
+            return settled ? [{ knobs: candidates[f.index].knobs, summary: settled.run.summary, attainment: settled.measure.attainment }] : [];
+          })
+          .sort((a, b) => b.attainment - a.attainment);
+        const fresh = await refined(measuredPast, winner.goodput);
+        for (const c of fresh) secondLook.push({ knobs: candidates[c.i].knobs, point: goodputPoint(winner.goodput, c.settled.measure) });
+        const before = winner.goodput;
+        winner = await contest(winner, fresh.filter(keeps));
+        if (!(winner.goodput > before)) break;
+      }
     }
     bestIndex = winner.index;
     const { goodput: rate, points, idealAtGoodput } = winner;
