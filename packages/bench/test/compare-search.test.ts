@@ -108,9 +108,11 @@ test('goodput search: a short run that keeps the SLO past its own ideal bound is
   assert.deepEqual(log.filter(([requests]) => requests > 1).map(([, rate]) => rate), [16, 20], 'only points the short run could not settle run long');
 });
 
-test('goodput search: configurations the family suggests from the runs at the winner\'s goodput are run, settled there and searched', async () => {
-  // c = 0 keeps the SLO up to 20 req/s, c = 1 up to 10; the family suggests c = 2 (up to 40) and c = 0 again.
-  const caps: Record<number, number> = { 0: 20, 1: 10, 2: 40 };
+/**
+ * The search of candidates c = 0 and 1 in a family that suggests `suggest(c of each run it is told of)`; c
+ * keeps the SLO up to caps[c] req/s. `told`: each time the family was asked, the [c, rate] of the runs it was told of.
+ */
+async function searchRefining(caps: Record<number, number>, suggest: (measured: number[]) => Knobs[]) {
   const log: Array<[number, number]> = [];
   const runner = fakeRunner(log, (c, rate) => (rate <= caps[c] ? 1 : 0.5), () => 1000);
   const told: Array<Array<[number, number]>> = [];
@@ -119,10 +121,15 @@ test('goodput search: configurations the family suggests from the runs at the wi
     candidates: () => [{ c: 0 }, { c: 1 }],
     refine: (_ranks: number, measured: ReadonlyArray<{ knobs: Knobs; summary: RunSummary }>) => {
       told.push(measured.map((m) => [m.knobs.c as number, (m.summary as unknown as { rate: number }).rate]));
-      return [{ c: 2 }, { c: 0 }];
+      return suggest(measured.map((m) => m.knobs.c as number));
     },
   };
-  const result = await searchFamily(family, runner);
+  return { log, told, result: await searchFamily(family, runner) };
+}
+
+test('goodput search: configurations the family suggests from the runs at the winner\'s goodput are run, settled there and searched', async () => {
+  // c = 0 keeps the SLO up to 20 req/s, c = 1 up to 10; the family suggests c = 2 (up to 40) and c = 0 again.
+  const { log, told, result } = await searchRefining({ 0: 20, 1: 10, 2: 40 }, () => [{ c: 2 }, { c: 0 }]);
   // c = 0 wins the first search at 20; c = 1 fails there, so the family is told of c = 0's run at 20 alone.
   // c = 2 then reaches 40, and the family is told of its run just past that (48): it suggests nothing new.
   assert.deepEqual(told, [[[0, 20]], [[2, 48]]]);
@@ -135,20 +142,10 @@ test('goodput search: configurations the family suggests from the runs at the wi
 
 test('goodput search: while a suggestion raises the goodput, the family is told of the runs just past it and suggests again', async () => {
   // The family suggests c + 2 from the highest c measured (none past c = 6); each keeps the SLO further.
-  const caps: Record<number, number> = { 0: 20, 1: 10, 2: 28, 4: 36, 6: 40 };
-  const log: Array<[number, number]> = [];
-  const runner = fakeRunner(log, (c, rate) => (rate <= caps[c] ? 1 : 0.5), () => 1000);
-  const told: Array<Array<[number, number]>> = [];
-  const family = {
-    ...SYNC,
-    candidates: () => [{ c: 0 }, { c: 1 }],
-    refine: (_ranks: number, measured: ReadonlyArray<{ knobs: Knobs; summary: RunSummary }>) => {
-      told.push(measured.map((m) => [m.knobs.c as number, (m.summary as unknown as { rate: number }).rate]));
-      const next = Math.max(...measured.map((m) => m.knobs.c as number)) + 2;
-      return next <= 6 ? [{ c: next }] : [];
-    },
-  };
-  const result = await searchFamily(family, runner);
+  const { told, result } = await searchRefining({ 0: 20, 1: 10, 2: 28, 4: 36, 6: 40 }, (measured) => {
+    const next = Math.max(...measured) + 2;
+    return next <= 6 ? [{ c: next }] : [];
+  });
   // c = 0 reaches 20 (its search tried 32, 24); c = 2, suggested from its run at 20, climbs to 28. Both ran at
   // 32, the rate just past 28: c = 4 climbs to 32 (40 fails), and from its run at 40, c = 6 climbs to 40.
   assert.deepEqual(told, [[[0, 20]], [[0, 32], [2, 32]], [[4, 40]], [[6, 48]]]);
