@@ -74,19 +74,17 @@ interface GoodputSearch {
   readonly tried: ReadonlyMap<number, Settled>;
 }
 
-/** Candidate `i` at one rate: the run that settled it and the search's reading of it. */
+/** Candidate `i` at one rate, and the run that settled it. */
 interface AtRate {
   readonly i: number;
   readonly settled: Settled;
-  readonly r: PointResult;
-  readonly attainment: number;
-  readonly overloaded: boolean;
 }
 
-const atRate = (i: number, settled: Settled): AtRate => ({ i, settled, r: settled.run, ...settled.measure });
+const attainment = (c: AtRate): number => c.settled.measure.attainment;
+const idealRate = (c: AtRate): number => c.settled.run.summary.ideal.requestsPerS;
 
 /** Kept the SLO within its ideal bound: a pass for the goodput search. */
-const keeps = (c: AtRate): boolean => c.attainment >= GOODPUT_TARGET && !c.overloaded;
+const keeps = (c: AtRate): boolean => attainment(c) >= GOODPUT_TARGET && !c.settled.measure.overloaded;
 
 /** A goodput search's reading of one run: attainment at the SLO, and whether its rate was past its ideal bound. */
 export function goodputMeasure(run: PointResult, rate: number, sloScale: number): { attainment: number; overloaded: boolean } {
@@ -154,14 +152,14 @@ export class GoodputContest {
   private async beyondFinalists(first: GoodputSearch, finalists: readonly number[]): Promise<GoodputSearch> {
     const { candidates } = this.s;
     const others = candidates.map((_, i) => i).filter((i) => !finalists.includes(i));
-    const atWinner = await Promise.all(others.map(async (i) => atRate(i, await this.settle(candidates[i].knobs, first.goodput))));
+    const atWinner = await Promise.all(others.map(async (i) => ({ i, settled: await this.settle(candidates[i].knobs, first.goodput) })));
     // Beyond the grid: what the load measured at the winner's goodput suggests (the best runs there first).
     const measuredThere = [
       ...(first.atGoodput ? [{ knobs: candidates[first.index].knobs, summary: first.atGoodput.run.summary }] : []),
       ...atWinner
         .filter(keeps)
-        .sort((a, b) => b.attainment - a.attainment || a.i - b.i)
-        .map((c) => ({ knobs: candidates[c.i].knobs, summary: c.r.summary })),
+        .sort((a, b) => attainment(b) - attainment(a) || a.i - b.i)
+        .map((c) => ({ knobs: candidates[c.i].knobs, summary: c.settled.run.summary })),
     ];
     atWinner.push(...(await this.refined(measuredThere, first.goodput)));
     let winner = await this.contest(first, atWinner);
@@ -235,7 +233,7 @@ export class GoodputContest {
         const i = candidates.length;
         runs.push(r);
         candidates.push({ knobs, score: score(r.summary), summary: r.summary });
-        return atRate(i, await this.settle(knobs, rate));
+        return { i, settled: await this.settle(knobs, rate) };
       }),
     );
   }
@@ -249,8 +247,8 @@ export class GoodputContest {
   private async contest(winner: GoodputSearch, measured: readonly AtRate[]): Promise<GoodputSearch> {
     for (const c of measured) this.secondLook.push({ knobs: this.s.candidates[c.i].knobs, point: goodputPoint(winner.goodput, c.settled.measure) });
     const keeping = measured.filter(keeps);
-    const byIdeal = [...keeping].sort((a, b) => b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i).slice(0, CHALLENGERS);
-    const byMargin = [...keeping].sort((a, b) => b.attainment - a.attainment || b.r.summary.ideal.requestsPerS - a.r.summary.ideal.requestsPerS || a.i - b.i)[0];
+    const byIdeal = [...keeping].sort((a, b) => idealRate(b) - idealRate(a) || a.i - b.i).slice(0, CHALLENGERS);
+    const byMargin = [...keeping].sort((a, b) => attainment(b) - attainment(a) || idealRate(b) - idealRate(a) || a.i - b.i)[0];
     const challengers = byMargin === undefined || byIdeal.includes(byMargin) ? byIdeal : [...byIdeal, byMargin];
     const contests = await Promise.all(challengers.map((c) => this.search(c.i, { rate: winner.goodput, settled: c.settled })));
     this.searches.push(...contests);
