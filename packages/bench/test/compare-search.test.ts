@@ -60,7 +60,8 @@ test('goodput search: a candidate the first ranking missed gets its own search w
   // lattice from 20 (24, 28, 32 pass; 40 fails) to 32.
   assert.deepEqual(result.best.knobs, { c: 2 });
   assert.equal(result.goodput?.rate, 32);
-  assert.deepEqual(log.filter(([c]) => c === 2).map(([, rate]) => rate), [10, 20, 24, 28, 32, 40], 'the challenger tries the lattice\'s rates above the winner\'s goodput, one step at a time');
+  // ... then a run five times longer confirms 32 (the fake keeps the same share over any length).
+  assert.deepEqual(log.filter(([c]) => c === 2).map(([, rate]) => rate), [10, 20, 24, 28, 32, 40, 32], 'the challenger tries the lattice\'s rates above the winner\'s goodput, one step at a time');
   assert.equal(result.goodput?.idealAtGoodput, 332, 'the ideal bound of the run at the goodput rate');
   assert.deepEqual(result.goodput?.searches.map((f) => [f.knobs.c, f.goodput]), [[0, 20], [2, 32]], 'every search, the finalist then the challenger');
   assert.deepEqual(result.goodput?.secondLook.map((l) => [l.knobs.c, l.point.rate, l.point.attainment]), [[1, 20, 0.5], [2, 20, 1], [3, 20, 0.5]]);
@@ -106,6 +107,38 @@ test('goodput search: a short run that keeps the SLO past its own ideal bound is
   const points = result.goodput?.points ?? [];
   assert.deepEqual(points.map((p) => [p.rate, p.attainment, p.overloaded ?? false, p.requests ?? 1]), [[4, 1, false, 1], [8, 1, false, 1], [16, 1, false, 5], [20, 0.5, false, 5], [24, 0.5, true, 1], [32, 0.5, true, 1]]);
   assert.deepEqual(log.filter(([requests]) => requests > 1).map(([, rate]) => rate), [16, 20], 'only points the short run could not settle run long');
+});
+
+test('goodput search: the two best searches are confirmed by runs five times longer, and the best confirmed wins', async () => {
+  // Short runs (1 request): c = 0 keeps the SLO up to 20 req/s, c = 2 up to 32 (it wins the short searches).
+  // Long runs (5 requests): c = 0 keeps it up to 20, c = 2 only up to 12.
+  const shortCaps = [20, 10, 32, 5];
+  const longCaps = [20, 10, 12, 5];
+  const log: Array<[number, number, number]> = [];
+  const runner: PointRunner = {
+    async run(task: PointTask) {
+      const c = task.setup.knobs.c as number;
+      const { rate, requests } = task.workload;
+      log.push([c, rate, requests]);
+      const kept = rate <= (requests > 1 ? longCaps : shortCaps)[c] ? 1 : 0.5;
+      const attainment = { '2': kept, '5': kept, '10': kept };
+      const summary = { setup: task.setup, requests, attainment, ttftMs: { p50: 1, p90: 100 + 10 * c, p99: 1 }, ideal: { tokensPerS: 1, requestsPerS: 1000 + rate } } as unknown as RunSummary;
+      return { summary, records: [], spans: [] };
+    },
+    async close() {},
+  };
+  const result = await searchConfigurations(shortCaps.length, runner);
+  // c = 2's passing rates run long from the top (32, 28, 24, 20 fail), then halvings of the lowest (10
+  // passes), then halfway between 10 and 20 (15 fails): 10. c = 0's 20 passes long at once.
+  assert.deepEqual(log.filter(([c, , requests]) => c === 2 && requests > 1).map(([, rate]) => rate), [32, 28, 24, 20, 10, 15]);
+  assert.deepEqual(log.filter(([c, , requests]) => c === 0 && requests > 1).map(([, rate]) => rate), [20]);
+  assert.deepEqual(result.best.knobs, { c: 0 });
+  assert.equal(result.goodput?.rate, 20);
+  assert.equal(result.goodput?.idealAtGoodput, 1020, 'the bound of the long run at the confirmed goodput');
+  assert.deepEqual(result.goodput?.confirmations.map((f) => [f.knobs.c, f.searched, f.goodput]), [[2, 32, 10], [0, 20, 20]]);
+  assert.deepEqual(result.goodput?.searches.map((f) => [f.knobs.c, f.goodput]), [[0, 20], [2, 32]], 'the searches as the short runs found them');
+  const points = result.goodput?.points ?? [];
+  assert.ok(points.some((p) => p.rate === 20 && p.requests === 5), 'the winner\'s point at its goodput is the long run\'s');
 });
 
 /**

@@ -44,7 +44,10 @@ const USAGE = `usage: asap sim --profile ${PROFILE_NAMES.join('|')}|FILE.json --
   most attainment to spare searched too (climbing the rates the first search tries, one step at a time), the
   best kept; asap's splits are balanced again from the runs at the rate just past the best goodput, and again
   while that raises it (at most 3 rounds); a point whose run keeps the SLO past its own ideal bound is settled by one of five times
-  --requests; and the ablation. Points run in parallel (one per core).
+  --requests; the two best searches' goodput is confirmed by runs of five times --requests (from the highest rate
+  each passed down, then halfway back up), the best confirmed kept (short runs start from empty queues: near
+  capacity they keep the SLO where long ones do not); and the ablation, confirmed the same way. Points run in
+  parallel (one per core).
   --profile local reads what 'asap calibrate' wrote. Lengths are the trace's own (--length-scale 1).
 ${WORKLOAD_USAGE}`;
 

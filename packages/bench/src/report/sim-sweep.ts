@@ -31,6 +31,11 @@ export interface SimSweepResult {
   readonly attainment: ReadonlyArray<{ readonly engine: string } & GoodputPoint>;
   /** Every goodput search, finalists then challengers: each configuration's goodput and the points it tried. */
   readonly searches: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
+  /**
+   * The best searches' goodput confirmed by runs five times longer (`requests` on each point): `searched` what
+   * the search's short runs found, `goodput` what the long runs confirmed. Each engine's goodput above is its best confirmed.
+   */
+  readonly confirmations: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs; readonly searched: number; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
   /** Every other configuration at the first winner's goodput (the second look). */
   readonly secondLook: ReadonlyArray<{ readonly engine: string; readonly knobs: Knobs } & GoodputPoint>;
   /** The configuration search at the starting rate: attainment at sloScale and p90 TTFT of each candidate. */
@@ -70,6 +75,7 @@ export function simSweepResult(
     best: { sync: sync.best.knobs, asap: asap.best.knobs },
     attainment: engines.flatMap((e) => (e.goodput?.points ?? []).map((p) => ({ engine: e.name, ...p }))),
     searches: engines.flatMap((e) => (e.goodput?.searches ?? []).map((f) => ({ engine: e.name, ...f }))),
+    confirmations: engines.flatMap((e) => (e.goodput?.confirmations ?? []).map((c) => ({ engine: e.name, ...c }))),
     secondLook: engines.flatMap((e) => (e.goodput?.secondLook ?? []).map((c) => ({ engine: e.name, knobs: c.knobs, ...c.point }))),
     searched: engines.flatMap((e) => e.candidates.map((c) => ({ engine: e.name, knobs: c.knobs, attainment: attainmentAt(c.summary, sloScale), ttftP90Ms: c.summary.ttftMs.p90 }))),
     ablation: report.ablation,

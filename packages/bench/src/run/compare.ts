@@ -3,7 +3,7 @@
 // optionally each engine's goodput, searched the same way.
 import type { UnloadedTtft } from '../metrics/slo.ts';
 import { type RunSummary, attainmentAt } from '../metrics/summary.ts';
-import { searchGoodput } from '../metrics/goodput.ts';
+import { GOODPUT_TARGET, confirmGoodput, searchGoodput } from '../metrics/goodput.ts';
 import type { AblationBar } from '../report/charts.ts';
 import { type Progress, SILENT } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
@@ -11,7 +11,7 @@ import type { SimSettings } from './cluster.ts';
 import type { EngineFamily, EngineSetup, Knobs, SearchLevel } from './engines.ts';
 import type { PointResult, PointTask } from './point.ts';
 import type { PointRunner } from './point-runner.ts';
-import { CHALLENGERS, type Candidate, GoodputContest, type GoodputFindings, type GoodputSettings, goodputMeasure } from './goodput-contest.ts';
+import { CHALLENGERS, CONFIRMED, type Candidate, GoodputContest, type GoodputFindings, type GoodputSettings, SETTLING_LENGTH, goodputMeasure } from './goodput-contest.ts';
 
 export interface EngineComparison {
   readonly name: string;
@@ -96,7 +96,7 @@ export function compareEngines(families: readonly EngineFamily[], runner: PointR
 /**
  * About how many points a comparison runs, for a progress bar's total: each candidate at the search's rate
  * and, with goodput searches, each candidate again at the winner's goodput and the finalists' and challengers'
- * searches (a search's length depends on where the SLO breaks: an estimate).
+ * searches, and the best searches' confirmations (a search's length depends on where the SLO breaks: an estimate).
  */
 export function plannedPoints(families: readonly EngineFamily[], options: CompareOptions): number {
   const g = options.goodput;
@@ -104,7 +104,8 @@ export function plannedPoints(families: readonly EngineFamily[], options: Compar
     const candidates = options.level === 'none' ? 1 : f.candidates(options.ranks, options.level).length;
     if (!g) return n + candidates;
     const searches = Math.min(candidates, (g.finalists ?? 1) + CHALLENGERS + 1);
-    return n + 2 * candidates + searches * (g.steps + 3);
+    // Each confirmation: about two long runs.
+    return n + 2 * candidates + searches * (g.steps + 3) + 2 * Math.min(searches, CONFIRMED);
   }, 0);
 }
 
@@ -118,15 +119,17 @@ export async function ablate(family: EngineFamily, comparison: EngineComparison,
   const bars: AblationBar[] = [{ variant: `${family.name}: all on`, goodput: comparison.goodput.rate }];
   for (const knob of family.ablation) {
     const knobs = { ...comparison.best.knobs, [knob]: false };
-    const found = await searchGoodput(
-      async (rate) => {
-        const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload: { ...o.workload, rate }, curve: o.curve, deadlineScale: g.sloScale });
-        o.progress?.tick();
-        return goodputMeasure(r, rate, g.sloScale);
-      },
-      { start: g.start, max: g.max, steps: g.steps },
-    );
-    bars.push({ variant: `${family.name}: ${knob} off`, goodput: found.goodput });
+    const measure = async (rate: number, lengthTimes = 1) => {
+      const workload = { ...o.workload, rate, requests: o.workload.requests * lengthTimes };
+      const r = await runner.run({ setup: { ...comparison.best, knobs }, model: o.model, vocabSize: o.vocabSize, workload, curve: o.curve, deadlineScale: g.sloScale });
+      o.progress?.tick();
+      return goodputMeasure(r, rate, g.sloScale);
+    };
+    const found = await searchGoodput((rate) => measure(rate), { start: g.start, max: g.max, steps: g.steps });
+    // Confirmed by long runs, as the engine's own goodput (the "all on" bar) was.
+    const passing = found.points.filter((p) => p.attainment >= GOODPUT_TARGET && !p.overloaded).map((p) => p.rate);
+    const confirmed = await confirmGoodput((rate) => measure(rate, SETTLING_LENGTH), passing);
+    bars.push({ variant: `${family.name}: ${knob} off`, goodput: confirmed.goodput });
   }
   return bars;
 }

@@ -1,9 +1,10 @@
 // The goodput half of a configuration search: the finalists' goodput searches, a second look at every other
 // configuration at the winner's goodput, the configurations the family suggests from the load measured
-// there, and searches for the likeliest to go further — the best kept.
+// there, and searches for the likeliest to go further; then the best searches' goodput confirmed by longer
+// runs — the best confirmed kept.
 import type { RunSummary } from '../metrics/summary.ts';
 import { attainmentAt } from '../metrics/summary.ts';
-import { GOODPUT_TARGET, type GoodputPoint, goodputPoint, searchGoodput } from '../metrics/goodput.ts';
+import { GOODPUT_TARGET, type GoodputPoint, confirmGoodput, goodputPoint, searchGoodput } from '../metrics/goodput.ts';
 import type { Progress } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
 import type { EngineFamily, Knobs } from './engines.ts';
@@ -39,6 +40,8 @@ export interface GoodputFindings {
   readonly searches: ReadonlyArray<{ readonly knobs: Knobs; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
   /** The second look: each other configuration at the first winner's goodput, each refined one at the winner's goodput when suggested. */
   readonly secondLook: ReadonlyArray<{ readonly knobs: Knobs; readonly point: GoodputPoint }>;
+  /** The best searches, confirmed: the goodput each search found, the goodput its long runs confirmed, and those runs. */
+  readonly confirmations: ReadonlyArray<{ readonly knobs: Knobs; readonly searched: number; readonly goodput: number; readonly points: readonly GoodputPoint[] }>;
 }
 
 /** Where the contest runs its points, and the candidates it starts from (refinements are appended to both lists). */
@@ -93,11 +96,17 @@ export function goodputMeasure(run: PointResult, rate: number, sloScale: number)
 
 /**
  * A point whose run kept the SLO but whose rate was past the run's ideal bound is run again this many times
- * longer, and that run settles it. The bound counts the small batches of a short run's ramp-up and drain:
+ * longer, and that run settles it; the best searches' goodput is confirmed by runs this many times longer. The bound counts the small batches of a short run's ramp-up and drain:
  * 16 cm384 ranks, Poisson at 60 req/s, SLO×10 — asap 7 + 9 over 300 requests had a bound of 56.6 req/s, over
  * 2,000 it kept 96.1% with a bound of 64.0; 10 + 6 at 61.25 kept 94% over 300 (bound 40.4) and 28.7% over 2,000.
  */
-const SETTLING_LENGTH = 5;
+export const SETTLING_LENGTH = 5;
+
+/**
+ * How many of the best searches (by goodput, then attainment there) have their goodput confirmed by long runs:
+ * a short run's ranking near capacity is not a long run's (the backlog that decides it has not grown yet).
+ */
+export const CONFIRMED = 2;
 
 /** How many configurations keeping the SLO at the first winner's goodput get a search for their capacity (one more for its margin). */
 export const CHALLENGERS = 2;
@@ -108,6 +117,7 @@ const REFINE_ROUNDS = 3;
 export class GoodputContest {
   private readonly searches: GoodputSearch[] = [];
   private readonly secondLook: Array<{ readonly knobs: Knobs; readonly point: GoodputPoint }> = [];
+  private readonly confirmations: Array<GoodputFindings['confirmations'][number]> = [];
 
   constructor(
     private readonly s: ContestSetup,
@@ -131,14 +141,17 @@ export class GoodputContest {
     this.searches.push(...found);
     let winner = found.reduce((b, f) => (f.goodput > b.goodput ? f : b));
     if (winner.goodput > 0) winner = await this.beyondFinalists(winner, finalists);
+    const searches = this.searches.map((f) => ({ knobs: candidates[f.index].knobs, goodput: f.goodput, points: f.points }));
+    if (winner.goodput > 0) winner = await this.confirmBest();
     const { goodput: rate, points, idealAtGoodput } = winner;
     const findings: GoodputFindings = {
       sloScale: g.sloScale,
       rate,
       points,
       ...(idealAtGoodput !== undefined && { idealAtGoodput }),
-      searches: this.searches.map((f) => ({ knobs: candidates[f.index].knobs, goodput: f.goodput, points: f.points })),
+      searches,
       secondLook: this.secondLook,
+      confirmations: this.confirmations,
     };
     return { index: winner.index, findings };
   }
@@ -182,6 +195,51 @@ export class GoodputContest {
     return winner;
   }
 
+  /**
+   * The CONFIRMED best searches (by goodput, then attainment there), each one's goodput confirmed by long runs;
+   * the best confirmed (ties: the better search). Its points are its search's, each rate run long in place of
+   * the short run, and its ideal bound the long run's at the confirmed goodput.
+   */
+  private async confirmBest(): Promise<GoodputSearch> {
+    const atBest = (f: GoodputSearch): number => f.atGoodput?.measure.attainment ?? 0;
+    const best: GoodputSearch[] = [];
+    for (const f of [...this.searches].sort((a, b) => b.goodput - a.goodput || atBest(b) - atBest(a))) {
+      if (best.length < CONFIRMED && f.goodput > 0 && !best.some((b) => b.index === f.index)) best.push(f);
+    }
+    // In the order of `best`, whichever finishes first: the findings are the same from run to run.
+    const confirmed = await Promise.all(best.map((f) => this.confirm(f)));
+    this.confirmations.push(...confirmed.map((c) => c.confirmation));
+    return confirmed.map((c) => c.search).reduce((w, f) => (f.goodput > w.goodput ? f : w));
+  }
+
+  /** One search's goodput confirmed by long runs (a rate the search already ran long is not run again). */
+  private async confirm(f: GoodputSearch): Promise<{ search: GoodputSearch; confirmation: GoodputFindings['confirmations'][number] }> {
+    const knobs = this.s.candidates[f.index].knobs;
+    const long = new Map<number, Settled>();
+    for (const [rate, settled] of f.tried) if (settled.measure.requests !== undefined) long.set(rate, settled);
+    const passing = [...f.tried].filter(([, settled]) => keeps({ i: f.index, settled })).map(([rate]) => rate);
+    const result = await confirmGoodput(async (rate) => {
+      let settled = long.get(rate);
+      if (!settled) long.set(rate, (settled = await this.longRun(knobs, rate)));
+      return settled.measure;
+    }, passing);
+    const tried = new Map([...f.tried, ...long]);
+    const atGoodput = tried.get(result.goodput);
+    const points = [...tried].map(([rate, settled]) => goodputPoint(rate, settled.measure)).sort((a, b) => a.rate - b.rate);
+    return {
+      search: { index: f.index, goodput: result.goodput, points, idealAtGoodput: atGoodput?.run.summary.ideal.requestsPerS, atGoodput, tried },
+      confirmation: { knobs, searched: f.goodput, goodput: result.goodput, points: result.points },
+    };
+  }
+
+  /** A run SETTLING_LENGTH times the workload's requests, and what it settles. */
+  private async longRun(knobs: Knobs, rate: number): Promise<Settled> {
+    const { runner, task, workload, progress } = this.s;
+    const run = await runner.run(task(knobs, { ...workload, rate, requests: workload.requests * SETTLING_LENGTH }));
+    progress.tick();
+    return { run, measure: { ...goodputMeasure(run, rate, this.g.sloScale), requests: run.summary.requests } };
+  }
+
   /** A point's short run, and when it kept the SLO past its ideal bound, the longer run that settles it. */
   private async settle(knobs: Knobs, rate: number, short?: PointResult): Promise<Settled> {
     const { runner, task, workload, progress } = this.s;
@@ -192,10 +250,7 @@ export class GoodputContest {
     }
     const measure = goodputMeasure(run, rate, this.g.sloScale);
     if (!(measure.attainment >= GOODPUT_TARGET && measure.overloaded)) return { run, measure };
-    const requests = workload.requests * SETTLING_LENGTH;
-    const long = await runner.run(task(knobs, { ...workload, rate, requests }));
-    progress.tick();
-    return { run: long, measure: { ...goodputMeasure(long, rate, this.g.sloScale), requests: long.summary.requests } };
+    return this.longRun(knobs, rate);
   }
 
   /**
