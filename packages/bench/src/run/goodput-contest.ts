@@ -96,9 +96,10 @@ export function goodputMeasure(run: PointResult, rate: number, sloScale: number)
 
 /**
  * A point whose run kept the SLO but whose rate was past the run's ideal bound is run again this many times
- * longer, and that run settles it; the best searches' goodput is confirmed by runs this many times longer. The bound counts the small batches of a short run's ramp-up and drain:
- * 16 cm384 ranks, Poisson at 60 req/s, SLO×10 — asap 7 + 9 over 300 requests had a bound of 56.6 req/s, over
- * 2,000 it kept 96.1% with a bound of 64.0; 10 + 6 at 61.25 kept 94% over 300 (bound 40.4) and 28.7% over 2,000.
+ * longer, and that run settles it; the best searches' goodput is confirmed by runs this many times longer.
+ * The bound counts the small batches of a short run's ramp-up and drain: 16 cm384 ranks, Poisson at 60 req/s,
+ * SLO×10 — asap 7 + 9 over 300 requests had a bound of 56.6 req/s, over 2,000 it kept 96.1% with a bound of
+ * 64.0; 10 + 6 at 61.25 kept 94% over 300 (bound 40.4) and 28.7% over 2,000.
  */
 export const SETTLING_LENGTH = 5;
 
