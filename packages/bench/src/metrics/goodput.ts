@@ -117,8 +117,8 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
  * backlog that grows slowly shows, so near capacity it keeps the SLO where a long one does not (16 cm384
  * ranks, Poisson, SLO×10: sync at 60 req/s kept 90%+ over 300 requests and 86.2% over 3,000). `passing`:
  * the rates the search passed; each is measured long (`measureLong`), highest first (then halvings of the
- * lowest), until one keeps the SLO. When a higher one failed, the rate halfway between is measured long too, and kept when it passes.
- * `points`: the long runs.
+ * lowest), until one keeps the SLO. When a higher one failed, the rate halfway between is measured long too,
+ * and kept when it passes. `points`: the long runs.
  */
 export async function confirmGoodput(
   measureLong: (rate: number) => Promise<GoodputMeasure>,
