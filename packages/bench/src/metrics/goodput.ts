@@ -65,7 +65,7 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
     const point = goodputPoint(rate, await measure(rate));
     points.push(point);
     options.onPoint?.(point);
-    return point.attainment >= target && !point.overloaded;
+    return passes(point, target);
   };
   let pass = 0;
   let fail = Number.POSITIVE_INFINITY;
@@ -115,28 +115,30 @@ export async function searchGoodput(measure: (rate: number) => Promise<GoodputMe
 /**
  * A search's goodput confirmed by longer runs. A short run starts from empty queues and ends before a
  * backlog that grows slowly shows, so near capacity it keeps the SLO where a long one does not (16 cm384
- * ranks, Poisson, SLO×10: sync at 60 req/s kept 90%+ over 300 requests and 86.2% over 3,000). `passing`:
- * the rates the search passed; each is measured long (`measureLong`), highest first (then halvings of the
- * lowest), until one keeps the SLO. When a higher one failed, the rate halfway between is measured long too,
- * and kept when it passes. `points`: the long runs.
+ * ranks, Poisson, SLO×10: sync at 60 req/s kept 90%+ over 300 requests and 86.2% over 3,000). The rates
+ * the search's `searched` points passed are measured long (`measureLong`), highest first (then halvings of
+ * the lowest), until one keeps the SLO. When a higher one failed, the rate halfway between is measured long
+ * too, and kept when it passes. `points`: the long runs.
  */
 export async function confirmGoodput(
   measureLong: (rate: number) => Promise<GoodputMeasure>,
-  passing: readonly number[],
+  searched: readonly GoodputPoint[],
   target = GOODPUT_TARGET,
 ): Promise<GoodputResult> {
   const points: GoodputPoint[] = [];
   const keeps = async (rate: number): Promise<boolean> => {
     const point = goodputPoint(rate, await measureLong(rate));
     points.push(point);
-    return point.attainment >= target && !point.overloaded;
+    return passes(point, target);
   };
+  const passing = searched.filter((p) => passes(p, target)).map((p) => p.rate);
+  if (passing.length === 0) return { goodput: 0, points };
   let failed = Number.POSITIVE_INFINITY;
   let goodput = 0;
   // Below the lowest passing rate (a challenger's search starts high), halving as a search does.
   const lowest = Math.min(...passing);
-  const rates = [...[...passing].sort((a, b) => b - a), ...Array.from({ length: MAX_HALVINGS }, (_, i) => lowest / 2 ** (i + 1))];
-  for (const rate of passing.length > 0 ? rates : []) {
+  const rates = [...passing.sort((a, b) => b - a), ...Array.from({ length: MAX_HALVINGS }, (_, i) => lowest / 2 ** (i + 1))];
+  for (const rate of rates) {
     if (await keeps(rate)) {
       goodput = rate;
       break;
@@ -145,6 +147,11 @@ export async function confirmGoodput(
   }
   if (goodput > 0 && Number.isFinite(failed) && (await keeps((goodput + failed) / 2))) goodput = (goodput + failed) / 2;
   return { goodput, points: sorted(points) };
+}
+
+/** The point kept `target` of its requests within the SLO at a rate within its run's ideal bound. */
+export function passes(point: { readonly attainment: number; readonly overloaded?: boolean }, target = GOODPUT_TARGET): boolean {
+  return point.attainment >= target && !point.overloaded;
 }
 
 /** A measure of one rate as a point of a search. */

@@ -4,7 +4,7 @@
 // runs — the best confirmed kept.
 import type { RunSummary } from '../metrics/summary.ts';
 import { attainmentAt } from '../metrics/summary.ts';
-import { GOODPUT_TARGET, type GoodputPoint, confirmGoodput, goodputPoint, searchGoodput } from '../metrics/goodput.ts';
+import { GOODPUT_TARGET, type GoodputPoint, confirmGoodput, goodputPoint, passes, searchGoodput } from '../metrics/goodput.ts';
 import type { Progress } from '../report/progress.ts';
 import type { WorkloadSpec } from '../workload/spec.ts';
 import type { EngineFamily, Knobs } from './engines.ts';
@@ -87,7 +87,7 @@ const attainment = (c: AtRate): number => c.settled.measure.attainment;
 const idealRate = (c: AtRate): number => c.settled.run.summary.ideal.requestsPerS;
 
 /** Kept the SLO within its ideal bound: a pass for the goodput search. */
-const keeps = (c: AtRate): boolean => attainment(c) >= GOODPUT_TARGET && !c.settled.measure.overloaded;
+const keeps = (c: AtRate): boolean => passes(c.settled.measure);
 
 /** A goodput search's reading of one run: attainment at the SLO, and whether its rate was past its ideal bound. */
 export function goodputMeasure(run: PointResult, rate: number, sloScale: number): { attainment: number; overloaded: boolean } {
@@ -218,12 +218,11 @@ export class GoodputContest {
     const knobs = this.s.candidates[f.index].knobs;
     const long = new Map<number, Settled>();
     for (const [rate, settled] of f.tried) if (settled.measure.requests !== undefined) long.set(rate, settled);
-    const passing = [...f.tried].filter(([, settled]) => keeps({ i: f.index, settled })).map(([rate]) => rate);
     const result = await confirmGoodput(async (rate) => {
       let settled = long.get(rate);
       if (!settled) long.set(rate, (settled = await this.longRun(knobs, rate)));
       return settled.measure;
-    }, passing);
+    }, f.points);
     const tried = new Map([...f.tried, ...long]);
     const atGoodput = tried.get(result.goodput);
     const points = [...tried].map(([rate, settled]) => goodputPoint(rate, settled.measure)).sort((a, b) => a.rate - b.rate);
