@@ -78,7 +78,7 @@ export { DEFAULT_LINK, type LinkProfile } from './host/sim/link.ts';
 export { DEFAULT_DEVICE_COST, type DeviceCost, type RooflineProfile, rooflineCost } from './host/sim/device.ts';
 
 // hardware profiles for the sim host
-export type { DeviceHardware, HardwareProfile, LinkHardware, OpEfficiency } from './host/sim/profiles/hardware-profile.ts';
+export type { DeviceHardware, HardwareProfile, LinkHardware, OpEfficiency, WakeCost } from './host/sim/profiles/hardware-profile.ts';
 export { HardwareProfileError, checkHardwareProfile } from './host/sim/profiles/check-profile.ts';
 export { HARDWARE_PROFILES, hardwareProfile } from './host/sim/profiles/hardware-profiles.ts';
 export { simCosts } from './host/sim/profiles/sim-costs.ts';

@@ -59,6 +59,15 @@ test('profiles: simCosts is the roofline with per-op efficiency and overhead', (
   assert.deepEqual(link, { latencyMs: 0.02, gbps: 5 });
 });
 
+test('profiles: an op after an idle spell pays the wake cost, saturating with the idle time', () => {
+  const { deviceCost } = simCosts({ ...LOCAL, device: { ...LOCAL.device, wake: { us: 6000, tauMs: 30 } } });
+  const op = { name: 'embed' };
+  assert.equal(deviceCost(op, 'r0', 0), 0.01, 'queued behind another op: nothing');
+  assert.ok(Math.abs(deviceCost(op, 'r0', 30) - (0.01 + 6 * (1 - Math.exp(-1)))) < 1e-12);
+  assert.ok(Math.abs(deviceCost(op, 'r0', 1e6) - 6.01) < 1e-12, 'a long pause: the whole cost');
+  assert.equal(simCosts(LOCAL).deviceCost(op, 'r0', 1e6), 0.01, 'a profile without one: nothing');
+});
+
 test('profiles: a JSON file loads, and is checked field by field', () => {
   assert.deepEqual(hardwareProfile(file('ok.json', LOCAL)), LOCAL);
   const bad = (name: string, value: unknown, message: RegExp): void =>
@@ -67,6 +76,9 @@ test('profiles: a JSON file loads, and is checked field by field', () => {
   bad('latency.json', { ...LOCAL, link: { ...LOCAL.link, latencyUs: '5' } }, /link\.latencyUs must be a non-negative number, got "5"/);
   bad('op.json', { ...LOCAL, device: { ...LOCAL.device, ops: { expert: { compute: -1 } } } }, /device\.ops\.expert\.compute must be a positive number/);
   bad('extra.json', { ...LOCAL, device: { ...LOCAL.device, gflops: 3 } }, /device has unknown field gflops/);
+  bad('wake.json', { ...LOCAL, device: { ...LOCAL.device, wake: { us: 5, tauMs: 0 } } }, /device\.wake\.tauMs must be a positive number, got 0/);
+  bad('wake-extra.json', { ...LOCAL, device: { ...LOCAL.device, wake: { us: 5, tauMs: 1, after: 2 } } }, /device\.wake has unknown field after/);
+  assert.deepEqual(hardwareProfile(file('wake-ok.json', { ...LOCAL, device: { ...LOCAL.device, wake: { us: 5, tauMs: 1 } } })).device.wake, { us: 5, tauMs: 1 });
   bad('no-link.json', { ...LOCAL, link: undefined }, /link must be an object/);
   bad('name.json', { ...LOCAL, name: '' }, /name must be a non-empty string/);
   bad('text.json', '{ not json', /not JSON/);

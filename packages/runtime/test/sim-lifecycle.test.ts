@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { ActorStoppedError, Tensor, startSimHost, startThreadsHost } from '../src/index.ts';
+import { ActorStoppedError, type DeviceOp, Tensor, startSimHost, startThreadsHost } from '../src/index.ts';
 import { VirtualClock } from '../src/host/sim/clock.ts';
-import { SimDevice } from '../src/host/sim/device.ts';
+import { DevicesBusy, SimDevice } from '../src/host/sim/device.ts';
 
 const actorUrl = (name: string): URL => new URL(`./actors/${name}.ts`, import.meta.url);
 
@@ -44,6 +44,28 @@ test('sim: a device op that has not ended fails when the device fails (as at shu
   clock.stop();
   await assert.rejects(op, ActorStoppedError);
   await assert.rejects(device.run({ name: 'later' }, () => 1), ActorStoppedError);
+});
+
+test('sim: the cost hears how long every device had sat idle before an op (0 while any is busy)', async () => {
+  const clock = new VirtualClock((error) => assert.fail(String(error)));
+  const idles: string[] = [];
+  const busy = new DevicesBusy();
+  const cost = (op: DeviceOp, actor: string, idleMs?: number): number => {
+    idles.push(`${actor} ${op.name} ${idleMs}`);
+    return op.name === 'long' ? 20 : 2;
+  };
+  const a = new SimDevice('a', clock, cost, () => {}, () => false, busy);
+  const b = new SimDevice('b', clock, cost, () => {}, () => false, busy);
+  await Promise.all([a.run({ name: 'first' }, () => 1), a.run({ name: 'queued' }, () => 1)]);
+  const long = b.run({ name: 'long' }, () => 1);
+  await new Promise<void>((resolve) => clock.at(10, resolve));
+  await a.run({ name: 'beside' }, () => 1);
+  await long;
+  await new Promise<void>((resolve) => clock.at(40, resolve));
+  await b.run({ name: 'after a pause' }, () => 1);
+  // a's ops end at 2 and 4; b's long op runs 4–24, so a's at 10 pays nothing; b's at 40 follows 16 ms of rest.
+  assert.deepEqual(idles, ['a first 0', 'a queued 0', 'b long 0', 'a beside 0', 'b after a pause 16']);
+  clock.stop();
 });
 
 test('both hosts deliver numeric meta exactly: NaN, −0 and ±Infinity included', { timeout: 60_000 }, async () => {

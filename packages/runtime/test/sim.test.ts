@@ -90,6 +90,35 @@ test('sim: a device runs one op at a time and a link carries one message at a ti
   }
 });
 
+test('sim: an op hears how long the whole host sat idle before it, not its own device', { timeout: 30_000 }, async () => {
+  const heard: string[] = [];
+  const host = await startSimHost({
+    actors: [
+      { id: 'a', module: ECHO },
+      { id: 'b', module: ECHO },
+    ],
+    link: { latencyMs: 0, gbps: 1000 },
+    deviceCost: (op, actor, idleMs) => {
+      heard.push(`${actor} ${idleMs === 0 ? 'busy' : 'idle'}`);
+      return (op.flops ?? 0) / 1e6;
+    },
+  });
+  try {
+    const ping = async (id: string, flops: number): Promise<void> => {
+      const pong = firstValueFrom(host.inboxFrom(id));
+      await host.send(id, { kind: 'ping', meta: { flops } });
+      await pong;
+    };
+    await ping('a', 1e6);
+    await ping('b', 1e6);
+    // b's second op starts while a computes: the machine is busy, though b's own device rested.
+    await Promise.all([ping('a', 10e6), ping('b', 1e6)]);
+    assert.deepEqual(heard, ['a busy', 'b idle', 'a idle', 'b busy'], 'the first op ever has no idle time before it');
+  } finally {
+    await host.shutdown();
+  }
+});
+
 test('sim: a full ring holds the sender back until messages land', { timeout: 30_000 }, async () => {
   const host = await startSimHost({ actors: [{ id: 'echo', module: ECHO }], link: { latencyMs: 1, gbps: 100 }, ringBytes: 4096 });
   try {

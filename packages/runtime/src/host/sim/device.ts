@@ -3,8 +3,28 @@ import type { ActorId } from '../../actor/ids.ts';
 import { ClockEvent, type VirtualClock } from './clock.ts';
 import { Fifo } from '../../collections/fifo.ts';
 
-/** How long an op takes on an actor's device, ms of virtual time. */
-export type DeviceCost = (op: DeviceOp, actor: ActorId) => number;
+/**
+ * How long an op takes on an actor's device, ms of virtual time; `idleMs`: how long every device of the
+ * host had sat idle when the op starts (0 when one was busy, this one included).
+ */
+export type DeviceCost = (op: DeviceOp, actor: ActorId, idleMs?: number) => number;
+
+/**
+ * When the last op scheduled on any of a host's devices ends: how long the whole machine sat idle before an
+ * op (see `WakeCost`: on one machine a pause is felt when all its cores rest, not while one waits for another).
+ */
+export class DevicesBusy {
+  private until = Number.NaN;
+
+  /** ms every device had been idle at `now` (0 before the first op, or while one is busy). */
+  idleAt(now: number): number {
+    return this.until < now ? now - this.until : 0;
+  }
+
+  busyUntil(end: number): void {
+    if (!(this.until >= end)) this.until = end;
+  }
+}
 
 export interface RooflineProfile {
   /** Peak compute, GFLOP/s. */
@@ -80,18 +100,22 @@ export class SimDevice implements Device {
     private readonly record: (event: string, detail: unknown) => void,
     /** Whether the host keeps or shows events now: when not, an op's event is not built. */
     private readonly logging: () => boolean = () => true,
+    /** Shared by the host's devices; a device alone has its own. */
+    private readonly devicesBusy = new DevicesBusy(),
   ) {}
 
   run<T>(op: DeviceOp, compute: () => T): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (typeof op?.name !== 'string') return Promise.reject(new TypeError('device.run: op needs a name'));
-    const ms = this.cost(op, this.actor);
+    const now = this.clock.time;
+    const ms = this.cost(op, this.actor, this.devicesBusy.idleAt(now));
     if (!Number.isFinite(ms) || ms < 0) {
       return Promise.reject(new RangeError(`device cost of op "${op.name}" on actor "${this.actor}" must be a finite ms >= 0, got ${ms}`));
     }
-    const start = Math.max(this.clock.time, this.freeAt);
+    const start = Math.max(now, this.freeAt);
     const end = start + ms;
     this.freeAt = end;
+    this.devicesBusy.busyUntil(end);
     this.ops++;
     this.busyMs += ms;
     if (this.logging()) this.record('device', { op: op.name, start, end });

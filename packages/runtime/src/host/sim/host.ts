@@ -18,7 +18,7 @@ import { describeError, startTimeoutMessage, withTimeout } from '../supervision.
 import { claimRejections } from './rejections.ts';
 import { VirtualClock } from './clock.ts';
 import { DEFAULT_EVENT_LOG_LIMIT, EventLog } from './event-log.ts';
-import { DEFAULT_DEVICE_COST, type DeviceCost, SimDevice } from './device.ts';
+import { DEFAULT_DEVICE_COST, type DeviceCost, DevicesBusy, SimDevice } from './device.ts';
 import { DEFAULT_LINK, type LinkProfile, NetworkPort, SimLink, checkLinkProfile } from './link.ts';
 import { type Arrivals, Inbound, LinkEnd, type SimActor } from './inbound.ts';
 
@@ -102,6 +102,7 @@ class VirtualHost implements SimHost {
   /** The checked profile when every link has the same one. */
   private readonly sharedProfile: LinkProfile | undefined;
   private readonly devices = new Map<ActorId, SimDevice>();
+  private readonly devicesBusy = new DevicesBusy();
   private readonly driver: DriverInbox;
   private readonly eventLog = new Subject<ActorEvent>();
   /** Undefined when recordEvents is off. */
@@ -137,7 +138,7 @@ class VirtualHost implements SimHost {
         for (const to of p.placement.destinations) checkLinkProfile(link(id, to), `startSimHost: link ${id}->${to}`);
         checkLinkProfile(link(DRIVER, id), `startSimHost: link ${DRIVER}->${id}`);
       }
-      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging);
+      const device = new SimDevice(id, this.clock, options.deviceCost ?? DEFAULT_DEVICE_COST, (event, detail) => this.record(id, event, detail), this.logging, this.devicesBusy);
       this.devices.set(id, device);
       const actor: SimActor = { plan: p, runner: new ActorRunner(p.placement, this.portFor(id, device), ids), state: 'starting', stopReason: 'it is starting' };
       this.simActors.set(id, actor);

@@ -1,5 +1,5 @@
 // A hardware profile read from JSON: every field checked, an error names the file and the field.
-import type { DeviceHardware, HardwareProfile, LinkHardware, OpEfficiency } from './hardware-profile.ts';
+import type { DeviceHardware, HardwareProfile, LinkHardware, OpEfficiency, WakeCost } from './hardware-profile.ts';
 
 export class HardwareProfileError extends Error {
   constructor(where: string, problem: string) {
@@ -43,9 +43,15 @@ function opEfficiency(value: unknown, field: string, where: string): OpEfficienc
   };
 }
 
+function wake(value: unknown, where: string): WakeCost {
+  const w = record(value, 'device.wake', where);
+  noOthers(w, ['us', 'tauMs'], 'device.wake', where);
+  return { us: number(w.us, 'device.wake.us', where, 'non-negative'), tauMs: number(w.tauMs, 'device.wake.tauMs', where, 'positive') };
+}
+
 function device(value: unknown, where: string): DeviceHardware {
   const d = record(value, 'device', where);
-  noOthers(d, ['peakFlopsPerS', 'memoryBytesPerS', 'computeEfficiency', 'memoryEfficiency', 'overheadUs', 'ops'], 'device', where);
+  noOthers(d, ['peakFlopsPerS', 'memoryBytesPerS', 'computeEfficiency', 'memoryEfficiency', 'overheadUs', 'ops', 'wake'], 'device', where);
   const ops = d.ops === undefined ? undefined : record(d.ops, 'device.ops', where);
   return {
     peakFlopsPerS: number(d.peakFlopsPerS, 'device.peakFlopsPerS', where, 'positive'),
@@ -54,6 +60,7 @@ function device(value: unknown, where: string): DeviceHardware {
     memoryEfficiency: number(d.memoryEfficiency, 'device.memoryEfficiency', where, 'positive'),
     overheadUs: number(d.overheadUs, 'device.overheadUs', where, 'non-negative'),
     ...(ops && { ops: Object.fromEntries(Object.entries(ops).map(([name, o]) => [name, opEfficiency(o, `device.ops.${name}`, where)])) }),
+    ...(d.wake !== undefined && { wake: wake(d.wake, where) }),
   };
 }
 

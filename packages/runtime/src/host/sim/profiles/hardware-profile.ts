@@ -28,6 +28,19 @@ export interface DeviceHardware {
    * 'lm-head' (see @asap/actors op costs). Names not listed use the defaults above.
    */
   readonly ops?: Readonly<Record<string, OpEfficiency>>;
+  /** What an op pays for the device's idle time before it (absent: nothing). */
+  readonly wake?: WakeCost;
+}
+
+/**
+ * A machine that sat idle runs its next op slower: caches went cold and, on a shared VM, its cores went to
+ * other work. An op that starts after every device sat idle for `idle` ms costs `us × (1 − e^(−idle / tauMs))`
+ * more; one rank waiting while another computes pays nothing. Only for a profile of one machine (`local`):
+ * a dedicated accelerator has none; this machine's VM pays milliseconds after a pause.
+ */
+export interface WakeCost {
+  readonly us: number;
+  readonly tauMs: number;
 }
 
 export interface LinkHardware {

@@ -13,8 +13,9 @@ interface OpRates {
 /**
  * The sim host's costs for a profile. An op costs its fixed overhead plus the longer of its compute time and
  * its memory time (a roofline), each at the achievable fraction of the device's peak for that op kind:
- * `overhead + max(flops / (peak × computeEff), bytes / (bandwidth × memoryEff))`. A message costs the link's
- * latency plus its bytes at the link's achievable bandwidth.
+ * `overhead + max(flops / (peak × computeEff), bytes / (bandwidth × memoryEff))`, plus the wake cost when the
+ * machine sat idle before it (see `WakeCost`). A message costs the link's latency plus its bytes at the link's
+ * achievable bandwidth.
  */
 export function simCosts(profile: HardwareProfile): { deviceCost: DeviceCost; link: LinkProfile } {
   const d = profile.device;
@@ -27,10 +28,13 @@ export function simCosts(profile: HardwareProfile): { deviceCost: DeviceCost; li
     };
   };
   const byName = new Map<string, OpRates>();
-  const deviceCost: DeviceCost = (op: DeviceOp) => {
+  const wakeMs = (d.wake?.us ?? 0) / 1e3;
+  const tauMs = d.wake?.tauMs ?? 1;
+  const deviceCost: DeviceCost = (op: DeviceOp, _actor, idleMs = 0) => {
     let r = byName.get(op.name);
     if (!r) byName.set(op.name, (r = rates(op.name)));
-    return r.overheadMs + Math.max((op.flops ?? 0) / r.flopsPerMs, (op.bytes ?? 0) / r.bytesPerMs);
+    const wake = wakeMs > 0 && idleMs > 0 ? wakeMs * -Math.expm1(-idleMs / tauMs) : 0;
+    return wake + r.overheadMs + Math.max((op.flops ?? 0) / r.flopsPerMs, (op.bytes ?? 0) / r.bytesPerMs);
   };
   const link: LinkProfile = { latencyMs: profile.link.latencyUs / 1e3, gbps: (profile.link.bytesPerS * profile.link.efficiency) / 1e9 };
   return { deviceCost, link };
