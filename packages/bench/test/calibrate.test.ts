@@ -7,6 +7,7 @@ import { fitOp } from '../src/calibrate/fit.ts';
 import { withKernelScale, withOverhead } from '../src/calibrate/host-overhead.ts';
 import { PROFILE_NAMES, localProfilePath, resolveProfile } from '../src/calibrate/local-profile.ts';
 import type { OpPoint } from '../src/calibrate/op-timings.ts';
+import { withWake } from '../src/calibrate/wake-cost.ts';
 import { fidelitySection } from '../src/report/fidelity.ts';
 
 test('calibrate: the roofline fit recovers the rates and overhead the points were made with', () => {
@@ -39,6 +40,10 @@ test('calibrate: a kernel-time factor and a per-op cost change the sim costs as 
   assert.ok(Math.abs(simCosts(withKernelScale(profile, 2)).deviceCost(op, 'r') - 2 * base) < 1e-9);
   assert.ok(Math.abs(simCosts(withOverhead(profile, 500)).deviceCost(op, 'r') - (base + 0.5)) < 1e-9);
   assert.ok(Math.abs(simCosts(withOverhead(profile, 500)).deviceCost({ name: 'combine' }, 'r') - 0.51) < 1e-9, 'ops without their own entry too');
+  // The wake cost is the machine's, not a kernel's: the other fits keep it as it is.
+  const woken = withKernelScale(withOverhead(withWake(profile, { us: 4000, tauMs: 50 }), 500), 2);
+  assert.deepEqual(woken.device.wake, { us: 4000, tauMs: 50 });
+  assert.ok(Math.abs(simCosts(woken).deviceCost(op, 'r', 1e9) - (2 * (base + 0.5) + 4)) < 1e-9, 'a long pause: the whole wake cost, unscaled');
 });
 
 test('calibrate: profile names, and "local" before any calibration says how to make it', () => {

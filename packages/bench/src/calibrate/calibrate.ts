@@ -6,8 +6,9 @@ import { type BackendName, type HardwareProfile, type OpEfficiency, createBacken
 import { latencyMs, random } from '../bench/kernels.ts';
 import { type ChannelFigures, measureChannels } from '../bench/channels.ts';
 import { type OpFit, fitOp } from './fit.ts';
-import { type HostOverhead, fitHostOverhead, withKernelScale, withLinkLatency, withOverhead } from './host-overhead.ts';
+import { type HostOverhead, fitHostOverhead, measureLoneTtfts, withKernelScale, withLinkLatency, withOverhead } from './host-overhead.ts';
 import { type LoadedScale, fitLoadedScale } from './loaded-scale.ts';
+import { type WakeFit, fitWake, withWake } from './wake-cost.ts';
 import { type OpPoint, timeRankOps } from './op-timings.ts';
 
 /** The op names the ranks give their device ops (`expert` is charged as `experts`, one expert per batch). */
@@ -22,6 +23,7 @@ export interface Calibration {
   readonly channels: ChannelFigures;
   readonly host: HostOverhead;
   readonly loaded: LoadedScale;
+  readonly wake: WakeFit;
 }
 
 export async function peakFlopsPerS(backendName: BackendName, quick: boolean): Promise<number> {
@@ -80,13 +82,21 @@ export async function calibrate(backendName: BackendName, modelDir: string, quic
   };
   // The threads host's cost besides kernels, fitted from engine runs, becomes part of each op's fixed cost.
   const config = await readModelConfig(modelDir);
-  const host = await fitHostOverhead(kernels, modelDir, config.vocabSize, quick);
-  const build = (k: number): HardwareProfile => withLinkLatency(withOverhead(withKernelScale(kernels, k), host.perOpUs), host.latencyUs);
+  const lone = await measureLoneTtfts(modelDir, config.vocabSize, quick);
+  const withHost = (profile: HardwareProfile, h: HostOverhead, k = h.kernelScale): HardwareProfile =>
+    withLinkLatency(withOverhead(withKernelScale(profile, k), h.perOpUs), h.latencyUs);
+  // Lone requests run back to back: the wake cost is fitted on gaps with the rest as they fitted, then the
+  // rest refitted with it (their requests pay it too, a little, on the short waits between a rank's ops).
+  const firstHost = await fitHostOverhead(kernels, modelDir, config.vocabSize, lone);
+  const wake = await fitWake(withHost(kernels, firstHost), modelDir, config.vocabSize, quick);
+  const woken = withWake(kernels, wake.wake);
+  const host = await fitHostOverhead(woken, modelDir, config.vocabSize, lone);
+  const build = (k: number): HardwareProfile => withHost(woken, host, k);
   // Under load the ranks share the cores: the kernel-time factor is refitted there.
   const loaded = await fitLoadedScale(build, host.kernelScale / 2, host.kernelScale * 4, modelDir, config.vocabSize, config.maxPositionEmbeddings, quick);
   const profile: HardwareProfile = {
     ...build(loaded.kernelScale),
-    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, peakFlopsPerS: peakFlops, channels, fits, points, host, loaded },
+    measured: { backend: backendName, model: modelDir, peakMatmul: PEAK_SHAPE, peakFlopsPerS: peakFlops, channels, fits, points, host, wake, loaded },
   };
-  return { profile, points, fits, channels, host, loaded };
+  return { profile, points, fits, channels, host, loaded, wake };
 }

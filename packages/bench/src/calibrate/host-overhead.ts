@@ -64,7 +64,7 @@ async function loneTtfts(setups: readonly EngineSetup[], model: string, vocabSiz
 }
 
 /** argmin over [lo, hi] of a unimodal f (golden section). */
-function minimise(f: (x: number) => number, lo: number, hi: number): number {
+export function minimise(f: (x: number) => number, lo: number, hi: number): number {
   const g = (Math.sqrt(5) - 1) / 2;
   for (let i = 0; i < 60; i++) {
     const a = hi - g * (hi - lo);
@@ -80,12 +80,18 @@ export function withLinkLatency(profile: HardwareProfile, us: number): HardwareP
   return { ...profile, link: { ...profile.link, latencyUs: us } };
 }
 
-export async function fitHostOverhead(kernels: HardwareProfile, model: string, vocabSize: number, quick: boolean): Promise<HostOverhead> {
-  const configs = FIDELITY_CONFIGS.filter((c) => c.setup.ranks <= 2);
-  const measured = await loneTtfts(configs.map((c) => ({ ...c.setup, host: 'threads' })), model, vocabSize, quick ? 3 : 5);
+const CONFIGS = FIDELITY_CONFIGS.filter((c) => c.setup.ranks <= 2);
+
+/** The threads host's lone-request TTFTs the fit matches: per configuration, per length of LENGTHS. */
+export function measureLoneTtfts(model: string, vocabSize: number, quick: boolean): Promise<number[][]> {
+  return loneTtfts(CONFIGS.map((c) => ({ ...c.setup, host: 'threads' })), model, vocabSize, quick ? 3 : 5);
+}
+
+/** `measured`: what measureLoneTtfts gave. */
+export async function fitHostOverhead(kernels: HardwareProfile, model: string, vocabSize: number, measured: readonly (readonly number[])[]): Promise<HostOverhead> {
   const lines: { config: string; tokens: number; measured: number; c: number; kernel: number; ops: number; messages: number }[] = [];
   const latency0 = kernels.link.latencyUs;
-  for (const [i, { name, setup }] of configs.entries()) {
+  for (const [i, { name, setup }] of CONFIGS.entries()) {
     const sim = async (profile: HardwareProfile): Promise<number[]> => (await loneTtfts([{ ...setup, host: 'sim', profile }], model, vocabSize, 1))[0];
     const base = await sim(kernels);
     const doubled = await sim(withKernelScale(kernels, 2));

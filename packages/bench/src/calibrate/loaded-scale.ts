@@ -18,7 +18,7 @@ export interface LoadedScale {
 }
 
 function workload(maxTokens: number, quick: boolean): WorkloadSpec {
-  return { arrivals: 'poisson', rate: 2, requests: quick ? 12 : 24, lengths: { kind: 'uniform', min: 16, max: 640 }, maxTokens, seed: 11 };
+  return { arrivals: 'poisson', rate: 2, requests: quick ? 48 : 96, lengths: { kind: 'uniform', min: 16, max: 640 }, maxTokens, seed: 11 };
 }
 
 const BISECTIONS = 8;
