@@ -66,6 +66,7 @@ test('op costs on DeepSeek-V3 (MLA, shared expert, 3 dense layers; fp8: 1 byte a
   const moe = attentionOp(c, 3, T, S, 1);
   assert.equal(moe.flops, projections + 2 * T * (router + shared) + attend);
   assert.equal(moe.bytes, mla + router + shared + activations);
+  assert.equal(moe.contextFlops, attend, 'the attention over the held keys, which kernels run at a rate of their own');
 
   const denseFfn = 3 * h * 18432;
   const dense = attentionOp(c, 0, T, S, 1);
@@ -100,6 +101,7 @@ test('op costs on Qwen3-235B-A22B (GQA 64 q / 4 kv heads of 128; bf16: 2 bytes a
   assert.equal(attention, 71_303_168);
   const op = attentionOp(c, 10, T, S, 2);
   assert.equal(op.flops, 2 * T * (attention + router) + 4 * 64 * 128 * KEYS_SEEN);
+  assert.equal(op.contextFlops, 4 * 64 * 128 * KEYS_SEEN);
   // The cache holds 4 kv heads × 128 keys and values, f32.
   assert.equal(op.bytes, 2 * (attention + router) + F32 * ((S + T) * 2 * 512 + 4 * T * h));
 

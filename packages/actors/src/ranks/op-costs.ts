@@ -22,7 +22,8 @@ export function attentionOp(c: ModelConfig, layer: number, tokens: number, start
   // Causal: row i attends to start + i + 1 keys; QKᵀ (head width) and PV (value width), 2 FLOPs a multiply-add.
   const keysSeen = tokens * start + (tokens * (tokens + 1)) / 2;
   const valueDim = m ? m.vHeadDim : c.headDim;
-  let flops = 2 * tokens * perToken + 2 * (start + tokens) * expand + 2 * c.numHeads * (c.headDim + valueDim) * keysSeen;
+  const contextFlops = 2 * c.numHeads * (c.headDim + valueDim) * keysSeen;
+  let flops = 2 * tokens * perToken + 2 * (start + tokens) * expand + contextFlops;
   let weights = perToken + expand;
   if (c.layerKinds[layer] === 'moe') {
     flops += 2 * tokens * h * c.numExperts;
@@ -36,7 +37,7 @@ export function attentionOp(c: ModelConfig, layer: number, tokens: number, start
     weights += 3 * h * c.denseIntermediateSize;
   }
   const bytes = weights * weightBytes + F32 * ((start + tokens) * kv + 4 * tokens * h);
-  return { name: 'attention', flops, bytes };
+  return { name: 'attention', flops, bytes, contextFlops };
 }
 
 /** One routed expert's SiLU-gated FFN over `rows` rows. */

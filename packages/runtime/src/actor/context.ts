@@ -19,6 +19,11 @@ export interface DeviceOp {
   readonly flops?: number;
   /** Bytes read and written, for a roofline cost model. */
   readonly bytes?: number;
+  /**
+   * Of `flops`, those of attention over the held context (scores and weighted values): kernels run them at
+   * a rate of their own, unlike the projections' matmuls, so a chunk after a long cache costs what it does.
+   */
+  readonly contextFlops?: number;
 }
 
 /**

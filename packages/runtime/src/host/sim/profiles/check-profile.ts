@@ -35,10 +35,11 @@ function text(value: unknown, field: string, where: string): string {
 
 function opEfficiency(value: unknown, field: string, where: string): OpEfficiency {
   const o = record(value, field, where);
-  noOthers(o, ['compute', 'memory', 'overheadUs'], field, where);
+  noOthers(o, ['compute', 'memory', 'context', 'overheadUs'], field, where);
   return {
     ...(o.compute !== undefined && { compute: number(o.compute, `${field}.compute`, where, 'positive') }),
     ...(o.memory !== undefined && { memory: number(o.memory, `${field}.memory`, where, 'positive') }),
+    ...(o.context !== undefined && { context: number(o.context, `${field}.context`, where, 'positive') }),
     ...(o.overheadUs !== undefined && { overheadUs: number(o.overheadUs, `${field}.overheadUs`, where, 'non-negative') }),
   };
 }

@@ -8,6 +8,8 @@ export interface OpEfficiency {
   readonly compute?: number;
   /** Fraction of memory bandwidth this op reaches. */
   readonly memory?: number;
+  /** Fraction of peak FLOP/s the op's context FLOPs reach (`DeviceOp.contextFlops`; default: `compute`'s). */
+  readonly context?: number;
   /** Fixed cost per op (launch, dispatch, the host code around it), µs. */
   readonly overheadUs?: number;
 }

@@ -6,6 +6,8 @@ import type { HardwareProfile } from './hardware-profile.ts';
 interface OpRates {
   /** Achieved FLOP per ms and bytes per ms. */
   readonly flopsPerMs: number;
+  /** Achieved context FLOP per ms (`DeviceOp.contextFlops`); undefined: at flopsPerMs, as any other FLOP. */
+  readonly contextFlopsPerMs: number | undefined;
   readonly bytesPerMs: number;
   readonly overheadMs: number;
 }
@@ -13,7 +15,8 @@ interface OpRates {
 /**
  * The sim host's costs for a profile. An op costs its fixed overhead plus the longer of its compute time and
  * its memory time (a roofline), each at the achievable fraction of the device's peak for that op kind:
- * `overhead + max(flops / (peak × computeEff), bytes / (bandwidth × memoryEff))`, plus the wake cost when the
+ * `overhead + max(flops / (peak × computeEff), bytes / (bandwidth × memoryEff))` (an op's context FLOPs at
+ * their own efficiency where the profile gives one), plus the wake cost when the
  * machine sat idle before it (see `WakeCost`). A message costs the link's latency plus its bytes at the link's
  * achievable bandwidth.
  */
@@ -23,6 +26,7 @@ export function simCosts(profile: HardwareProfile): { deviceCost: DeviceCost; li
     const o = d.ops?.[name];
     return {
       flopsPerMs: (d.peakFlopsPerS * (o?.compute ?? d.computeEfficiency)) / 1e3,
+      contextFlopsPerMs: o?.context === undefined ? undefined : (d.peakFlopsPerS * o.context) / 1e3,
       bytesPerMs: (d.memoryBytesPerS * (o?.memory ?? d.memoryEfficiency)) / 1e3,
       overheadMs: (o?.overheadUs ?? d.overheadUs) / 1e3,
     };
@@ -34,7 +38,10 @@ export function simCosts(profile: HardwareProfile): { deviceCost: DeviceCost; li
     let r = byName.get(op.name);
     if (!r) byName.set(op.name, (r = rates(op.name)));
     const wake = wakeMs > 0 && idleMs > 0 ? wakeMs * -Math.expm1(-idleMs / tauMs) : 0;
-    return wake + r.overheadMs + Math.max((op.flops ?? 0) / r.flopsPerMs, (op.bytes ?? 0) / r.bytesPerMs);
+    const flops = op.flops ?? 0;
+    const context = r.contextFlopsPerMs === undefined ? 0 : Math.min(flops, op.contextFlops ?? 0);
+    const computeMs = context > 0 ? (flops - context) / r.flopsPerMs + context / (r.contextFlopsPerMs as number) : flops / r.flopsPerMs;
+    return wake + r.overheadMs + Math.max(computeMs, (op.bytes ?? 0) / r.bytesPerMs);
   };
   const link: LinkProfile = { latencyMs: profile.link.latencyUs / 1e3, gbps: (profile.link.bytesPerS * profile.link.efficiency) / 1e9 };
   return { deviceCost, link };
