@@ -18,13 +18,49 @@ test('calibrate: the roofline fit recovers the rates and overhead the points wer
     [1e8, 5e7],
     [1e9, 1e8],
     [4e9, 2e8],
-  ].map(([flops, bytes]) => ({ op: 'attention', size: '', flops, bytes, ms: 0.2 + Math.max(flops / 5e7, bytes / 1e7) }));
+  ].map(([flops, bytes]) => ({ op: 'attention', size: '', flops, bytes, contextFlops: 0, ms: 0.2 + Math.max(flops / 5e7, bytes / 1e7) }));
   const fit = fitOp('attention', points);
+  assert.equal(fit.contextFlopsPerS, undefined, 'no context FLOPs, no context rate');
   assert.ok(Math.abs(fit.flopsPerS / 50e9 - 1) < 0.05, `${fit.flopsPerS}`);
   assert.ok(Math.abs(fit.bytesPerS / 10e9 - 1) < 0.05, `${fit.bytesPerS}`);
   assert.ok(Math.abs(fit.overheadUs - 200) < 20, `${fit.overheadUs}`);
   assert.ok(fit.rmsLogError < 0.05);
   assert.throws(() => fitOp('experts', points), /no timings of op "experts"/);
+});
+
+test('calibrate: attention over a cache gets its own rate, which the fit recovers', () => {
+  // Projections at 40 GFLOP/s, context FLOPs at 200 GFLOP/s, 100 µs: whole prompts and chunks after a cache.
+  const points: OpPoint[] = [
+    [1e7, 1e6],
+    [1e8, 2e7],
+    [4e8, 1e8],
+    [2e8, 4e8],
+    [4e8, 2e9],
+    [1e8, 1e9],
+  ].map(([projections, context]) => ({
+    op: 'attention',
+    size: '',
+    flops: projections + context,
+    bytes: 1e5,
+    contextFlops: context,
+    ms: 0.1 + projections / 4e7 + context / 2e8,
+  }));
+  const fit = fitOp('attention', points);
+  assert.ok(Math.abs(fit.flopsPerS / 40e9 - 1) < 0.05, `${fit.flopsPerS}`);
+  assert.ok(Math.abs((fit.contextFlopsPerS ?? 0) / 200e9 - 1) < 0.05, `${fit.contextFlopsPerS}`);
+  assert.ok(fit.rmsLogError < 0.05);
+  // simCosts charges the same split once a profile carries the context efficiency.
+  const profile: HardwareProfile = {
+    name: 't',
+    models: 't',
+    device: { peakFlopsPerS: 400e9, memoryBytesPerS: 1e12, computeEfficiency: 1, memoryEfficiency: 1, overheadUs: 100, ops: { attention: { compute: 0.1, context: 0.5 } } },
+    link: { latencyUs: 1, bytesPerS: 1e9, efficiency: 1 },
+  };
+  const op = { name: 'attention', flops: 5e8, contextFlops: 4e8, bytes: 0 };
+  assert.ok(Math.abs(simCosts(profile).deviceCost(op, 'r') - (0.1 + 1e8 / 4e7 + 4e8 / 2e8)) < 1e-9);
+  const { context: _, ...oneRate } = profile.device.ops?.attention ?? {};
+  const plain = { ...profile, device: { ...profile.device, ops: { attention: oneRate } } };
+  assert.equal(simCosts(plain).deviceCost(op, 'r'), 0.1 + 5e8 / 4e7, 'without one, context FLOPs count as any other');
 });
 
 test('calibrate: a kernel-time factor and a per-op cost change the sim costs as they say', () => {

@@ -43,6 +43,7 @@ function efficiency(fit: OpFit, peakFlops: number, peakBytes: number): OpEfficie
   return {
     ...(Number.isFinite(fit.flopsPerS) && { compute: fit.flopsPerS / peakFlops }),
     ...(Number.isFinite(fit.bytesPerS) && { memory: fit.bytesPerS / peakBytes }),
+    ...(fit.contextFlopsPerS !== undefined && Number.isFinite(fit.contextFlopsPerS) && { context: fit.contextFlopsPerS / peakFlops }),
     overheadUs: fit.overheadUs,
   };
 }

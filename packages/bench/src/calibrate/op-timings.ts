@@ -23,6 +23,8 @@ export interface OpPoint {
   readonly size: string;
   readonly flops: number;
   readonly bytes: number;
+  /** Of `flops`, the context FLOPs (`DeviceOp.contextFlops`; 0: none). */
+  readonly contextFlops: number;
   /** Median of the repeats. */
   readonly ms: number;
 }
@@ -86,7 +88,7 @@ function timeOps(model: RankModel, quick: boolean): OpPoint[] {
   const random = new SeededRandom(7);
   const points: OpPoint[] = [];
   const add = (op: DeviceOp, size: string, ms: number): void => {
-    points.push({ op: op.name, size, flops: op.flops ?? 0, bytes: op.bytes ?? 0, ms });
+    points.push({ op: op.name, size, flops: op.flops ?? 0, bytes: op.bytes ?? 0, contextFlops: op.contextFlops ?? 0, ms });
   };
 
   for (const [n, start] of ATTENTION_POINTS) {

@@ -34,6 +34,7 @@ export async function run(args: string[]): Promise<void> {
     f.op,
     Number.isFinite(f.flopsPerS) ? formatNumber(f.flopsPerS / 1e9, 1) : '-',
     Number.isFinite(f.bytesPerS) ? formatNumber(f.bytesPerS / 1e9, 1) : '-',
+    f.contextFlopsPerS !== undefined && Number.isFinite(f.contextFlopsPerS) ? formatNumber(f.contextFlopsPerS / 1e9, 1) : '-',
     formatNumber(f.overheadUs, 0),
     `${formatNumber(100 * (Math.exp(f.rmsLogError) - 1), 0)}%`,
   ]);
@@ -46,7 +47,7 @@ export async function run(args: string[]): Promise<void> {
       `after a pause: each op ${formatNumber(wake.wake.us / 1000, 2)} ms × (1 − e^(−idle / ${formatNumber(wake.wake.tauMs, 0)} ms)) more, fitted end to end (a ${WAKE_PROMPT_TOKENS}-token prompt after idle gaps, threads → sim: ${wake.points.map((p) => `${p.config} ${p.gapMs} ms ${formatNumber(p.measuredMs, 1)} → ${formatNumber(p.fittedMs, 1)}`).join('; ')})`,
       `under load (Poisson requests, ranks computing at once): kernels ${formatNumber(loaded.kernelScale, 2)}× their time alone, fitted end to end (TTFT p50/p90, threads → sim: ${loaded.runs.map((r) => `${r.config} ${r.measured.map((v) => formatNumber(v, 1)).join('/')} → ${r.fitted.map((v) => formatNumber(v, 1)).join('/')} ms`).join('; ')}); the profile uses this factor`,
       '',
-      formatTable(['op', 'GFLOP/s', 'GB/s', 'kernel overhead µs', 'fit error (rms)'], rows),
+      formatTable(['op', 'GFLOP/s', 'GB/s', 'context GFLOP/s', 'kernel overhead µs', 'fit error (rms)'], rows),
       '',
       `wrote ${out}`,
     ].join('\n') + '\n',
