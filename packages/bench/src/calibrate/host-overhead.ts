@@ -5,12 +5,11 @@
 // message between ranks. A lone request's sim TTFT is linear in all three (c + k × kernels + h × ops +
 // latency × messages on its critical path), so four sim runs give each point's line; the (k, h, latency)
 // minimising the squared log error against the threads host's TTFTs is the fit.
-import { type Engine, createEngine } from '@asap/actors';
 import type { HardwareProfile } from '@asap/runtime';
-import { FIDELITY_CONFIGS, FIDELITY_WARMUP } from '../fidelity/configs.ts';
+import { TWO_RANK_CONFIGS } from '../fidelity/configs.ts';
 import { percentile } from '../metrics/percentile.ts';
-import { type EngineSetup, engineOptions } from '../run/engines.ts';
-import { promptIds } from '../workload/request.ts';
+import type { EngineSetup } from '../run/engines.ts';
+import { withWarmEngines } from './warm-engines.ts';
 
 export interface HostOverhead {
   /** Fitted fixed cost per device op, µs, on top of each op kind's kernel overhead. */
@@ -45,12 +44,8 @@ const PROBE_US = 1000;
  * Median TTFT of each length per setup, prompts run one at a time after a warm-up. The setups' engines run
  * side by side and take turns, prompt by prompt, so a busy spell of the (shared) machine hits them alike.
  */
-async function loneTtfts(setups: readonly EngineSetup[], model: string, vocabSize: number, repeats: number): Promise<number[][]> {
-  const engines: Engine[] = [];
-  try {
-    for (const setup of setups) engines.push(await createEngine(engineOptions(setup, model, false)));
-    const prompt = (n: number): ArrayLike<number> => promptIds({ id: -1, arrivalMs: 0, promptTokens: n }, vocabSize, 11);
-    for (const engine of engines) for (const n of FIDELITY_WARMUP) await engine.prefill({ tokens: prompt(n) });
+function loneTtfts(setups: readonly EngineSetup[], model: string, vocabSize: number, repeats: number): Promise<number[][]> {
+  return withWarmEngines(setups, model, vocabSize, async (engines, prompt) => {
     const runs = engines.map(() => LENGTHS.map((): number[] => []));
     for (let i = 0; i < repeats; i++) {
       for (const [l, n] of LENGTHS.entries()) {
@@ -58,9 +53,7 @@ async function loneTtfts(setups: readonly EngineSetup[], model: string, vocabSiz
       }
     }
     return runs.map((byLength) => byLength.map((r) => percentile(r, 0.5)));
-  } finally {
-    await Promise.all(engines.map((e) => e.close()));
-  }
+  });
 }
 
 /** argmin over [lo, hi] of a unimodal f (golden section). */
@@ -80,18 +73,16 @@ export function withLinkLatency(profile: HardwareProfile, us: number): HardwareP
   return { ...profile, link: { ...profile.link, latencyUs: us } };
 }
 
-const CONFIGS = FIDELITY_CONFIGS.filter((c) => c.setup.ranks <= 2);
-
 /** The threads host's lone-request TTFTs the fit matches: per configuration, per length of LENGTHS. */
 export function measureLoneTtfts(model: string, vocabSize: number, quick: boolean): Promise<number[][]> {
-  return loneTtfts(CONFIGS.map((c) => ({ ...c.setup, host: 'threads' })), model, vocabSize, quick ? 3 : 5);
+  return loneTtfts(TWO_RANK_CONFIGS.map((c) => ({ ...c.setup, host: 'threads' })), model, vocabSize, quick ? 3 : 5);
 }
 
 /** `measured`: what measureLoneTtfts gave. */
 export async function fitHostOverhead(kernels: HardwareProfile, model: string, vocabSize: number, measured: readonly (readonly number[])[]): Promise<HostOverhead> {
   const lines: { config: string; tokens: number; measured: number; c: number; kernel: number; ops: number; messages: number }[] = [];
   const latency0 = kernels.link.latencyUs;
-  for (const [i, { name, setup }] of CONFIGS.entries()) {
+  for (const [i, { name, setup }] of TWO_RANK_CONFIGS.entries()) {
     const sim = async (profile: HardwareProfile): Promise<number[]> => (await loneTtfts([{ ...setup, host: 'sim', profile }], model, vocabSize, 1))[0];
     const base = await sim(kernels);
     const doubled = await sim(withKernelScale(kernels, 2));

@@ -5,7 +5,7 @@
 // match on average (log ratio over the configurations). The workload is unlike the fidelity check's
 // (Poisson arrivals, uniform lengths, another seed), so the check does not grade the fit on its own data.
 import type { HardwareProfile } from '@asap/runtime';
-import { FIDELITY_CONFIGS, FIDELITY_WARMUP } from '../fidelity/configs.ts';
+import { FIDELITY_WARMUP, TWO_RANK_CONFIGS } from '../fidelity/configs.ts';
 import { percentile } from '../metrics/percentile.ts';
 import { runEngine } from '../run/run-engine.ts';
 import { type WorkloadSpec, buildWorkload } from '../workload/spec.ts';
@@ -27,7 +27,7 @@ const BISECTIONS = 8;
 export async function fitLoadedScale(build: (k: number) => HardwareProfile, lo: number, hi: number, model: string, vocabSize: number, maxTokens: number, quick: boolean): Promise<LoadedScale> {
   const requests = await buildWorkload(workload(maxTokens, quick));
   const options = { vocabSize, seed: 11, warmupLengths: FIDELITY_WARMUP };
-  const configs = FIDELITY_CONFIGS.filter((c) => c.setup.ranks <= 2);
+  const configs = TWO_RANK_CONFIGS;
   const p50p90 = (records: readonly { ttftMs: number }[]): number[] => [0.5, 0.9].map((q) => percentile(records.map((r) => r.ttftMs), q));
   const runs = configs.map((): number[][] => []);
   for (let i = 0; i < (quick ? 1 : 2); i++) {

@@ -5,13 +5,13 @@
 // milliseconds into the kernels, over-charging long prompts. The device's wake cost (see `WakeCost`) is
 // fitted end to end: lone prompts after idle gaps on the threads host against the sim, which is linear in
 // the cost for a given time constant, so two sim runs per candidate constant give each gap's line.
-import { type Engine, createEngine } from '@asap/actors';
+import type { Engine } from '@asap/actors';
 import type { HardwareProfile, WakeCost } from '@asap/runtime';
-import { FIDELITY_CONFIGS, FIDELITY_WARMUP } from '../fidelity/configs.ts';
+import { TWO_RANK_CONFIGS } from '../fidelity/configs.ts';
 import { percentile } from '../metrics/percentile.ts';
-import { type EngineSetup, engineOptions } from '../run/engines.ts';
-import { promptIds } from '../workload/request.ts';
+import type { EngineSetup } from '../run/engines.ts';
 import { minimise } from './host-overhead.ts';
+import { withWarmEngines } from './warm-engines.ts';
 
 export interface WakeFit {
   readonly wake: WakeCost;
@@ -40,12 +40,8 @@ function pause(engine: Engine, ms: number): Promise<void> {
  * Per setup, the median TTFT of a prompt after each idle gap. A gap of 0 times the second of two prompts
  * back to back: the first may follow the other setups' turn.
  */
-async function gapTtfts(setups: readonly EngineSetup[], model: string, vocabSize: number, repeats: number): Promise<number[][]> {
-  const engines: Engine[] = [];
-  try {
-    for (const setup of setups) engines.push(await createEngine(engineOptions(setup, model, false)));
-    const prompt = (n: number): Int32Array => promptIds({ id: -1, arrivalMs: 0, promptTokens: n }, vocabSize, 11);
-    for (const engine of engines) for (const n of FIDELITY_WARMUP) await engine.prefill({ tokens: prompt(n) });
+function gapTtfts(setups: readonly EngineSetup[], model: string, vocabSize: number, repeats: number): Promise<number[][]> {
+  return withWarmEngines(setups, model, vocabSize, async (engines, prompt) => {
     const tokens = prompt(WAKE_PROMPT_TOKENS);
     const runs = engines.map(() => GAPS_MS.map((): number[] => []));
     for (let i = 0; i < repeats; i++) {
@@ -58,14 +54,12 @@ async function gapTtfts(setups: readonly EngineSetup[], model: string, vocabSize
       }
     }
     return runs.map((byGap) => byGap.map((r) => percentile(r, 0.5)));
-  } finally {
-    await Promise.all(engines.map((e) => e.close()));
-  }
+  });
 }
 
 /** The wake cost that brings the sim's TTFTs after idle gaps to the threads host's, on `profile`'s other figures. */
 export async function fitWake(profile: HardwareProfile, model: string, vocabSize: number, quick: boolean): Promise<WakeFit> {
-  const configs = FIDELITY_CONFIGS.filter((c) => c.setup.ranks <= 2);
+  const configs = TWO_RANK_CONFIGS;
   const measured = await gapTtfts(configs.map((c) => ({ ...c.setup, host: 'threads' })), model, vocabSize, quick ? 9 : 15);
   const sim = async (wake: WakeCost): Promise<number[][]> => gapTtfts(configs.map((c) => ({ ...c.setup, host: 'sim', profile: withWake(profile, wake) })), model, vocabSize, 1);
   let best: { error: number; wake: WakeCost; fitted: number[][] } | undefined;

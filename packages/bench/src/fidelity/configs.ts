@@ -14,5 +14,8 @@ export const FIDELITY_CONFIGS: readonly FidelityConfig[] = [
   { name: 'asap-2+2', setup: { engine: 'asap', ranks: 4, knobs: { ...ASAP.defaults, attentionRanks: 2, expertRanks: 2 } } },
 ];
 
+/** The configurations the calibration fits on: one core per rank on this 2-core machine. */
+export const TWO_RANK_CONFIGS: readonly FidelityConfig[] = FIDELITY_CONFIGS.filter((c) => c.setup.ranks <= 2);
+
 /** Prompt lengths run before the figures start, twice over: every kernel size and arena page touched once. */
 export const FIDELITY_WARMUP: readonly number[] = [8, 64, 256, 1024, 8, 64, 256, 1024];
