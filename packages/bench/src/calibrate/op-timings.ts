@@ -6,6 +6,7 @@
 import {
   type ModelConfig,
   RankModel,
+  type RankKv,
   attentionOp,
   combineOp,
   embedOp,
@@ -41,28 +42,45 @@ const ATTENTION_POINTS: readonly (readonly [number, number])[] = [
 ];
 const LM_HEAD_ROWS = [1, 4];
 
-function medianMs(run: () => void, repeats: number): number {
-  run(); // warm: first-call compilation and page faults are not the op's cost
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    run();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
-
-function repeatsFor(tokens: number, quick: boolean): number {
-  const base = tokens >= 512 ? 5 : tokens >= 64 ? 11 : 31;
-  return quick ? Math.ceil(base / 3) : base;
+/**
+ * One op to time: `prepare` (untimed) makes what a run needs, `run` is the op, `done` (untimed) releases it.
+ * An attention run needs a fresh cache holding its earlier positions, made and freed outside the timing.
+ */
+interface Probe {
+  readonly op: DeviceOp;
+  readonly size: string;
+  readonly run: (prepared: unknown) => void;
+  readonly prepare?: () => unknown;
+  readonly done?: (prepared: unknown) => void;
 }
 
 /**
- * Embed and combine cost well under a millisecond unless their fresh output buffer page-faults (then
- * several): bimodal, so a median needs more than `repeatsFor`'s few repeats, and they are cheap to repeat.
+ * Rounds, each running every probe once: this machine's speed drifts in spells of a second or more (the same
+ * 512-token attention took 7 ms in one spell and 12 ms in the next), so probes take turns and a spell hits
+ * them alike, where timing one size's repeats back to back gave that size alone the spell. The first rounds
+ * are warm-up (first-call compilation, page faults of fresh buffers); each point is its median.
  */
-const CHEAP_OP_REPEATS = 15;
+function timeInRounds(probes: readonly Probe[], warmRounds: number, rounds: number): number[] {
+  const times = probes.map((): number[] => []);
+  for (let round = 0; round < warmRounds + rounds; round++) {
+    for (const [i, probe] of probes.entries()) {
+      const prepared = probe.prepare?.();
+      const start = performance.now();
+      probe.run(prepared);
+      const ms = performance.now() - start;
+      probe.done?.(prepared);
+      if (round >= warmRounds) times[i].push(ms);
+    }
+  }
+  return times.map((t) => {
+    const sorted = [...t].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  });
+}
+
+/** Every probe runs this many times, after WARM_ROUNDS untimed: a round costs well under a second. */
+const ROUNDS = { quick: 9, full: 21 };
+const WARM_ROUNDS = 2;
 
 function tokens(n: number, config: ModelConfig, random: SeededRandom): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(random.next() * config.vocabSize));
@@ -86,49 +104,43 @@ function timeOps(model: RankModel, quick: boolean): OpPoint[] {
   // Every expert on this one rank: the dispatch plan sends all routed rows to it.
   const holders = Array.from({ length: c.numExperts }, () => [0]);
   const random = new SeededRandom(7);
-  const points: OpPoint[] = [];
-  const add = (op: DeviceOp, size: string, ms: number): void => {
-    points.push({ op: op.name, size, flops: op.flops ?? 0, bytes: op.bytes ?? 0, contextFlops: op.contextFlops ?? 0, ms });
-  };
+  const probes: Probe[] = [];
 
   for (const [n, start] of ATTENTION_POINTS) {
     const ids = tokens(start + n, c, random);
-    const repeats = repeatsFor(n, quick);
     const size = start > 0 ? `${n} tokens after ${start}` : `${n} tokens`;
-    add(embedOp(c, n), `${n} tokens`, medianMs(() => model.embed(ids.subarray(start)), CHEAP_OP_REPEATS));
-    // A fresh cache per run (outside the timing), holding `start` positions already.
+    probes.push({ op: embedOp(c, n), size: `${n} tokens`, run: () => model.embed(ids.subarray(start)) });
     const hidden = model.embed(ids.subarray(start));
     const before = start > 0 ? model.embed(ids.subarray(0, start)) : undefined;
-    const fresh = () => {
-      const kv = model.newKv(start + n);
-      if (before) model.attention(layer, before, kv);
-      return kv;
-    };
-    let half = model.attention(layer, hidden, fresh());
-    const attentionMs: number[] = [];
-    for (let i = 0; i <= repeats; i++) {
-      const kv = fresh();
-      const t0 = performance.now();
-      half = model.attention(layer, hidden, kv);
-      if (i > 0) attentionMs.push(performance.now() - t0);
-      model.releaseKv(kv);
-    }
-    attentionMs.sort((a, b) => a - b);
-    add(attentionOp(c, layer, n, start, model.weightBytes), size, attentionMs[Math.floor(attentionMs.length / 2)]);
-    if (start > 0 || !half.moe) continue;
+    probes.push({
+      op: attentionOp(c, layer, n, start, model.weightBytes),
+      size,
+      prepare: () => {
+        const kv = model.newKv(start + n);
+        if (before) model.attention(layer, before, kv);
+        return kv;
+      },
+      run: (kv) => model.attention(layer, hidden, kv as RankKv),
+      done: (kv) => model.releaseKv(kv as RankKv),
+    });
+    if (start > 0) continue;
+    const kv = model.newKv(n);
+    const half = model.attention(layer, hidden, kv);
+    model.releaseKv(kv);
+    if (!half.moe) continue;
     const dispatch = half.moe;
     const [plan] = planDispatch([dispatch], holders, 1, () => 0);
     const source = [{ groups: plan.groups, rows: plan.rows }];
-    const run = () => model.experts(layer, source);
     const rows = plan.groups.map(([, count]) => count);
-    add(expertsOp(c, rows, model.weightBytes), `${n} tokens: ${n * c.topK} rows over ${rows.length} experts`, medianMs(run, repeats));
+    probes.push({ op: expertsOp(c, rows, model.weightBytes), size: `${n} tokens: ${n * c.topK} rows over ${rows.length} experts`, run: () => model.experts(layer, source) });
     // The rank fills the slot outputs from the combine replies; their values do not change combine's cost.
     const slots = slotOutputsFor(dispatch);
-    add(combineOp(c, n), `${n} tokens`, medianMs(() => model.combine(half.hidden, dispatch, slots), CHEAP_OP_REPEATS));
+    probes.push({ op: combineOp(c, n), size: `${n} tokens`, run: () => model.combine(half.hidden, dispatch, slots) });
   }
   for (const rows of LM_HEAD_ROWS) {
     const hidden = model.embed(tokens(rows, c, random));
-    add(lmHeadOp(c, rows, model.weightBytes), `${rows} row${rows > 1 ? 's' : ''}`, medianMs(() => model.finish(hidden), repeatsFor(1, quick)));
+    probes.push({ op: lmHeadOp(c, rows, model.weightBytes), size: `${rows} row${rows > 1 ? 's' : ''}`, run: () => model.finish(hidden) });
   }
-  return points;
+  const ms = timeInRounds(probes, WARM_ROUNDS, quick ? ROUNDS.quick : ROUNDS.full);
+  return probes.map(({ op, size }, i) => ({ op: op.name, size, flops: op.flops ?? 0, bytes: op.bytes ?? 0, contextFlops: op.contextFlops ?? 0, ms: ms[i] }));
 }
