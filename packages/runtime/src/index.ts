@@ -75,7 +75,7 @@ export { type ThreadsHostOptions, startThreadsHost } from './host/threads/host.t
 export { builtModule } from './host/threads/worker-entry.ts';
 export { type SimHost, type SimHostOptions, startSimHost } from './host/sim/host.ts';
 export { DEFAULT_LINK, type LinkProfile } from './host/sim/link.ts';
-export { DEFAULT_DEVICE_COST, type DeviceCost, type RooflineProfile, rooflineCost } from './host/sim/device.ts';
+export { DEFAULT_DEVICE_COST, type DeviceCost, type OpRates, type RooflineProfile, rooflineCost, rooflineMs } from './host/sim/device.ts';
 
 // hardware profiles for the sim host
 export type { DeviceHardware, HardwareProfile, LinkHardware, OpEfficiency, WakeCost } from './host/sim/profiles/hardware-profile.ts';

@@ -2,6 +2,7 @@
 // the form the sim charges (`simCosts`), minimising the squared log error (every size counts alike). An op with
 // context FLOPs (attention over its cache) gets a rate for those too: here whole prompts and chunks after a long
 // cache of the same FLOPs took 13.3 and 7.8 ms, which one rate cannot fit.
+import { rooflineMs } from '@asap/runtime';
 import type { OpPoint } from './op-timings.ts';
 
 export interface OpFit {
@@ -16,14 +17,11 @@ export interface OpFit {
   readonly rmsLogError: number;
 }
 
-function predictMs(p: OpPoint, overheadMs: number, flopsPerMs: number, bytesPerMs: number, contextPerMs: number): number {
-  const compute = p.contextFlops > 0 ? (p.flops - p.contextFlops) / flopsPerMs + p.contextFlops / contextPerMs : p.flops / flopsPerMs;
-  return overheadMs + Math.max(compute, p.bytes / bytesPerMs);
-}
-
-function error(points: readonly OpPoint[], overheadMs: number, flopsPerMs: number, bytesPerMs: number, contextPerMs: number): number {
+function error(points: readonly OpPoint[], overheadMs: number, flopsPerMs: number, bytesPerMs: number, contextFlopsPerMs: number): number {
+  // What the sim would charge at these rates (`rooflineMs`, as `simCosts` does).
+  const rates = { overheadMs, flopsPerMs, bytesPerMs, contextFlopsPerMs };
   let sum = 0;
-  for (const p of points) sum += Math.log(predictMs(p, overheadMs, flopsPerMs, bytesPerMs, contextPerMs) / p.ms) ** 2;
+  for (const p of points) sum += Math.log(rooflineMs(p, rates) / p.ms) ** 2;
   return Math.sqrt(sum / points.length);
 }
 

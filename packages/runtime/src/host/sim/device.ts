@@ -35,13 +35,35 @@ export interface RooflineProfile {
   readonly overheadMs?: number;
 }
 
+/** What one kind of op achieves on a device: the rates a roofline charges it at. */
+export interface OpRates {
+  /** Achieved FLOP per ms and bytes per ms. */
+  readonly flopsPerMs: number;
+  /** Achieved context FLOP per ms (`DeviceOp.contextFlops`); undefined: at flopsPerMs, as any other FLOP. */
+  readonly contextFlopsPerMs?: number;
+  readonly bytesPerMs: number;
+  readonly overheadMs: number;
+}
+
+/**
+ * The roofline every sim cost and the calibration's fit share: the fixed overhead plus the larger of the
+ * compute time (context FLOPs at their own rate where one is given) and the memory time, ms.
+ */
+export function rooflineMs(op: Pick<DeviceOp, 'flops' | 'bytes' | 'contextFlops'>, r: OpRates): number {
+  const flops = op.flops ?? 0;
+  const context = r.contextFlopsPerMs === undefined ? 0 : Math.min(flops, op.contextFlops ?? 0);
+  const computeMs = context > 0 ? (flops - context) / r.flopsPerMs + context / (r.contextFlopsPerMs as number) : flops / r.flopsPerMs;
+  return r.overheadMs + Math.max(computeMs, (op.bytes ?? 0) / r.bytesPerMs);
+}
+
 /** An op costs the larger of its compute time and its memory time (a roofline), plus a fixed overhead. */
 export function rooflineCost(profile: RooflineProfile): DeviceCost {
   const { gflops, gbps, overheadMs = 0 } = profile;
   if (!(gflops > 0) || !(gbps > 0) || !(overheadMs >= 0)) {
     throw new RangeError(`rooflineCost: needs gflops > 0, gbps > 0, overheadMs >= 0; got ${JSON.stringify(profile)}`);
   }
-  return (op) => overheadMs + Math.max((op.flops ?? 0) / (gflops * 1e6), (op.bytes ?? 0) / (gbps * 1e6));
+  const rates: OpRates = { flopsPerMs: gflops * 1e6, bytesPerMs: gbps * 1e6, overheadMs };
+  return (op) => rooflineMs(op, rates);
 }
 
 /** One core of this machine with 128-bit SIMD kernels (see DESIGN.md platform facts). */

@@ -1,16 +1,7 @@
 import type { DeviceOp } from '../../../actor/context.ts';
-import type { DeviceCost } from '../device.ts';
+import { type DeviceCost, type OpRates, rooflineMs } from '../device.ts';
 import type { LinkProfile } from '../link.ts';
 import type { HardwareProfile } from './hardware-profile.ts';
-
-interface OpRates {
-  /** Achieved FLOP per ms and bytes per ms. */
-  readonly flopsPerMs: number;
-  /** Achieved context FLOP per ms (`DeviceOp.contextFlops`); undefined: at flopsPerMs, as any other FLOP. */
-  readonly contextFlopsPerMs: number | undefined;
-  readonly bytesPerMs: number;
-  readonly overheadMs: number;
-}
 
 /**
  * The sim host's costs for a profile. An op costs its fixed overhead plus the longer of its compute time and
@@ -38,10 +29,7 @@ export function simCosts(profile: HardwareProfile): { deviceCost: DeviceCost; li
     let r = byName.get(op.name);
     if (!r) byName.set(op.name, (r = rates(op.name)));
     const wake = wakeMs > 0 && idleMs > 0 ? wakeMs * -Math.expm1(-idleMs / tauMs) : 0;
-    const flops = op.flops ?? 0;
-    const context = r.contextFlopsPerMs === undefined ? 0 : Math.min(flops, op.contextFlops ?? 0);
-    const computeMs = context > 0 ? (flops - context) / r.flopsPerMs + context / (r.contextFlopsPerMs as number) : flops / r.flopsPerMs;
-    return wake + r.overheadMs + Math.max(computeMs, (op.bytes ?? 0) / r.bytesPerMs);
+    return wake + rooflineMs(op, r);
   };
   const link: LinkProfile = { latencyMs: profile.link.latencyUs / 1e3, gbps: (profile.link.bytesPerS * profile.link.efficiency) / 1e9 };
   return { deviceCost, link };
