@@ -1,6 +1,7 @@
 // Every engine, every host, every fixture architecture: first token and logits equal the reference forward
 // bit for bit (same backend), with concurrent mixed-length requests, long ones chunked, each production
 // feature and each ASAP optimization switched off and on.
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { EngineOptions } from '@asap/actors';
@@ -84,6 +85,7 @@ describe('each feature off and on keeps the results exact', () => {
     ['asap without expert-side batching', asap({ asap: { expertBatching: false } })],
     ['asap with a bounded batch wait of 0.5 ms', asap({ asap: { batchWaitMs: 0.5 } })],
     ['asap with expert-side convoys (2 ms)', asap({ asap: { convoyWaitMs: 2, microBatchTokens: 8 } })],
+    ['asap with every ready layer in one expert call', asap({ asap: { groupLayers: true, microBatchTokens: 8 } })],
     ['asap without expert load balancing', asap({ asap: { expertLoadBalancing: false }, experts: { routingCounts: counts } })],
     ['asap with hot-expert replicas on 3 expert ranks', asap({ expertRanks: 3, experts: { routingCounts: counts, redundantExperts: 3 } })],
     ['asap with 1 attention and 1 expert rank', asap({ attentionRanks: 1, expertRanks: 1 })],
@@ -117,6 +119,19 @@ describe('asap under randomized link delays', () => {
     withEngine({ model, host: 'sim', ...asap({ asap: { microBatchTokens: 8, convoyWaitMs: 10 } }), sim: { seed: 8, deviceCost: (_op, actor) => (actor === 'attn-1' ? 9 : actor === 'attn-0' ? 1 : 5), link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } }, (e) =>
       assertMatchesReference(e, model, prompts),
     ));
+  test('every ready layer in one expert call, slow expert ranks: fewer device calls, results stay exact', async () => {
+    // Expert ops far slower than attention's: dispatches of several layers wait at once.
+    const sim = { seed: 5, deviceCost: (_op: unknown, actor: string) => (actor.startsWith('expert') ? 6 : 1), link: { latencyMs: 0.05, gbps: 5, jitterMs: 1 } };
+    const expertCalls = (grouped: boolean) =>
+      withEngine({ model, host: 'sim', ...asap({ asap: { microBatchTokens: 8, groupLayers: grouped } }), sim }, async (e) => {
+        await assertMatchesReference(e, model, prompts);
+        const stats = await e.stats();
+        return stats.ranks.filter((r) => r.rank.startsWith('expert')).reduce((n, r) => n + r.steps, 0);
+      });
+    const apart = await expertCalls(false);
+    const grouped = await expertCalls(true);
+    assert.ok(grouped < apart, `grouped layers: ${grouped} expert device calls, one layer per call: ${apart}`);
+  });
   test('colocated, seed 7', () =>
     withEngine(
       { model, host: 'sim', engine: 'asap', ranks: 3, asap: { placement: 'colocated', microBatchTokens: 8 }, sim: { seed: 7, link: { latencyMs: 0.05, gbps: 5, jitterMs: 2 } } },

@@ -65,7 +65,7 @@ export async function asapPlan(options: EngineOptions): Promise<ActorEnginePlan>
       leastLoadedReplica: balancing,
       kvBudgetBytes: common.kvBudgetBytes,
     },
-    experts: { continuousBatching: asap.expertBatching ?? true, batchWaitMs, batchRows: microBatchTokens * c.topK, convoyWaitMs },
+    experts: { continuousBatching: asap.expertBatching ?? true, batchWaitMs, batchRows: microBatchTokens * c.topK, convoyWaitMs, groupLayers: asap.groupLayers ?? false },
     logSpans: common.spans,
     fault: options.fault,
     shapesOnly: common.shapesOnly,

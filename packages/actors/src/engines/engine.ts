@@ -51,6 +51,11 @@ export interface AsapOptions {
    * it at the layer before), serving other layers meanwhile, ms. Default 0: no convoys.
    */
   readonly convoyWaitMs?: number;
+  /**
+   * Under expert batching, an expert rank runs every ready layer's rows in one device op, its fixed cost paid
+   * once for all (false: one layer per op). Default false.
+   */
+  readonly groupLayers?: boolean;
   /** Replicate hot experts and send each row to the least-loaded replica (false: one copy of each expert). */
   readonly expertLoadBalancing?: boolean;
 }

@@ -23,6 +23,11 @@ export interface ExpertRoleOptions {
    * before), ms, while the rank serves other ready layers. 0: no convoys, a batch is whatever has arrived.
    */
   readonly convoyWaitMs?: number;
+  /**
+   * Every ready layer's rows in one device op over (layer, expert) pairs, so the op's fixed cost is paid once
+   * for all (the kernels run the layers back to back; false: one layer per op, the earliest deadline's).
+   */
+  readonly groupLayers?: boolean;
   /** Record idle time (false where the rank's attention side records it: colocated, both idle at once). */
   readonly recordIdle?: boolean;
 }
@@ -189,6 +194,20 @@ export class ExpertRole {
   }
 
   /**
+   * Whether the layer served next may wait for other layers' rows in its call: its earliest deadline affords
+   * a wait at every MoE layer left, as a held convoy's must (tight deadlines are served alone, first).
+   */
+  private affordsGroup(layer: number): boolean {
+    const first = this.waiting.find((w) => w.layer === layer) as Waiting;
+    return this.convoys === undefined || this.convoys.holding(this.ctx.now(), first.deadlineMs, this.moeLayersFrom(layer));
+  }
+
+  /** Whether `layer` waits for its convoy, as the last readyLayer call found. */
+  private convoyHeld(layer: number): boolean {
+    return this.convoys !== undefined && this.convoyAt[layer] === this.stamp;
+  }
+
+  /**
    * Waits (bounded) for a small batch to grow: rows from other ranks are likely on their way. With no wait
    * configured the batch is what arrived while the last one computed.
    */
@@ -209,10 +228,12 @@ export class ExpertRole {
     // layer's rows, in that order.
     const layer = this.readyLayer();
     if (layer === undefined) return [];
+    const grouped = this.options.groupLayers === true && this.affordsGroup(layer);
     const batch: Waiting[] = [];
     let rows = 0;
     for (const w of this.waiting) {
-      if (w.layer !== layer || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
+      const joins = w.layer === layer || (grouped && !this.convoyHeld(w.layer));
+      if (!joins || (batch.length > 0 && rows + w.rowCount > 4 * this.options.batchRows)) continue;
       batch.push(w);
       w.taken = true;
       rows += w.rowCount;
@@ -239,12 +260,20 @@ export class ExpertRole {
 
   private async serve(batch: readonly Waiting[]): Promise<void> {
     // Rows of cancelled requests are not computed: a whole dispatch when all its requests are, else row by
-    // row. A dispatch computed whole is its own source; `sourceOf` maps each dispatch to its source (-1: none).
-    const sources: IncomingRows[] = [];
+    // row. A dispatch computed whole is its own source; `sourceOf` maps each dispatch to its source in its
+    // layer's group (-1: none).
+    const groups: LayerGroup[] = [];
     const keptOf: (Int32Array | undefined)[] = [];
     const sourceOf: number[] = [];
+    const groupOf: number[] = [];
     const cancelled = this.cancelled;
+    let computed = 0;
     for (const w of batch) {
+      let g = groups.findIndex((group) => group.layer === w.layer);
+      if (g < 0) g = groups.push({ layer: w.layer, members: [], sources: [], sizes: EMPTY_SIZES }) - 1;
+      const group = groups[g];
+      group.members.push(w);
+      groupOf.push(g);
       let rows: IncomingRows | undefined = w;
       let kept: Int32Array | undefined;
       const ids = w.meta.requests;
@@ -255,48 +284,80 @@ export class ExpertRole {
           this.droppedRows += w.rowCount - kept.length;
         }
       }
+      keptOf.push(kept);
       if (!rows || rows.rows.rowCount === 0) {
         sourceOf.push(-1);
         continue;
       }
-      sourceOf.push(sources.length);
-      sources.push(rows);
-      keptOf.push(kept);
+      sourceOf.push(group.sources.length);
+      group.sources.push(rows);
+      computed++;
     }
-    this.dropped += batch.length - sources.length;
-    const sizes = rowsPerExpert(sources);
-    const layer = batch[0].layer;
-    this.convoys?.served(batch.map(sourceOfWaiting), layer, layer === this.lastMoeLayer, this.ctx.now());
-    let outputs: Tensor[] = [];
-    if (sources.length > 0) {
-      let total = 0;
-      for (const k of sizes.values()) total += k;
-      const started = this.ctx.now();
-      ({ outputs } = await this.timeline.compute(
-        expertsOp(this.model.config, sizes.values(), this.model.weightBytes),
-        () => this.model.experts(layer, sources, sizes),
-        undefined,
-        total,
-      ));
-      this.convoys?.busy(started, this.ctx.now());
-      this.calls += sizes.size;
-      this.rows += total;
-      this.batches++;
+    this.dropped += batch.length - computed;
+    const now = this.ctx.now();
+    for (const g of groups) {
+      g.sizes = rowsPerExpert(g.sources);
+      this.convoys?.served(g.members.map(sourceOfWaiting), g.layer, g.layer === this.lastMoeLayer, now);
     }
+    const outputs = computed > 0 ? await this.compute(groups) : [];
     const queuedRows = this.queuedRows;
     const sent: Promise<void>[] = [];
     for (let b = 0; b < batch.length; b++) {
       const w = batch[b];
       const i = sourceOf[b];
-      const kept = i >= 0 ? keptOf[i] : undefined;
-      const out = i < 0 ? undefined : kept ? restoreRows(outputs[i], kept, w.rowCount) : outputs[i];
+      const kept = keptOf[b];
+      const computedRows = i < 0 ? undefined : outputs[groupOf[b]][i];
+      const out = computedRows && kept ? restoreRows(computedRows, kept, w.rowCount) : computedRows;
       // No `dropped` key unless dropped: the sim host copies a plain meta directly, but parses the JSON back for one with an undefined key.
       const meta: CombineMeta & { queuedRows: number; dropped?: boolean } =
-        i < 0 ? { layer, batch: w.meta.batch, rows: 0, queuedRows, dropped: true } : { layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows };
+        i < 0 ? { layer: w.layer, batch: w.meta.batch, rows: 0, queuedRows, dropped: true } : { layer: w.layer, batch: w.meta.batch, rows: out?.rowCount ?? 0, queuedRows };
       sent.push(this.reply(w.from, out ? withRows('combine', meta, out, this.model.config.hiddenSize) : { kind: 'combine', meta }));
     }
     await Promise.all(sent);
   }
+
+  /** Runs every group's experts as one device op; per group, its sources' outputs. */
+  private async compute(groups: readonly LayerGroup[]): Promise<Tensor[][]> {
+    const config = this.model.config;
+    let flops = 0;
+    let bytes = 0;
+    let total = 0;
+    let calls = 0;
+    for (const g of groups) {
+      const op = expertsOp(config, g.sizes.values(), this.model.weightBytes);
+      flops += op.flops ?? 0;
+      bytes += op.bytes ?? 0;
+      for (const k of g.sizes.values()) total += k;
+      calls += g.sizes.size;
+    }
+    const op = { name: 'experts', flops, bytes };
+    const started = this.ctx.now();
+    const outputs = await this.timeline.compute(
+      op,
+      () =>
+        groups.map((g, k) => {
+          if (g.sources.length === 0) return [];
+          const { outputs } = this.model.experts(g.layer, g.sources, g.sizes);
+          // A layer's outputs live in the model's output region until its next call: kept past it by a copy.
+          return this.model.numerics && k < groups.length - 1 ? outputs.map((t) => t.clone()) : outputs;
+        }),
+      undefined,
+      total,
+    );
+    this.convoys?.busy(started, this.ctx.now());
+    this.calls += calls;
+    this.rows += total;
+    this.batches++;
+    return outputs;
+  }
+}
+
+/** One layer's dispatches in a batch, and the rows its experts compute. */
+interface LayerGroup {
+  readonly layer: number;
+  readonly members: Waiting[];
+  readonly sources: IncomingRows[];
+  sizes: ReadonlyMap<number, number>;
 }
 
 /** Earliest deadline first (no deadline: by arrival). */
@@ -327,3 +388,4 @@ function sourceOfWaiting(w: Waiting): number {
 const MAX_SOURCE_RANKS = 1 << 16;
 
 const SETTLED = Promise.resolve();
+const EMPTY_SIZES: ReadonlyMap<number, number> = new Map();

@@ -78,6 +78,7 @@ export const ASAP: EngineFamily = {
     expertLoadBalancing: true,
     batchWaitMs: 0,
     convoyWaitMs: 0,
+    groupLayers: false,
     expressRoundTrips: DEFAULT_EXPRESS_ROUND_TRIPS,
   },
   candidates: (ranks, level) => {
@@ -98,6 +99,7 @@ export const ASAP: EngineFamily = {
       expertLoadBalancing: k.expertLoadBalancing as boolean,
       batchWaitMs: (k.batchWaitMs ?? 0) as number,
       convoyWaitMs: (k.convoyWaitMs ?? 0) as number,
+      groupLayers: (k.groupLayers ?? false) as boolean,
       expressRoundTrips: k.expressRoundTrips as number | undefined,
     };
     return k.placement === 'colocated'
