@@ -4,13 +4,13 @@ import { test } from 'node:test';
 import { clusterFamily } from '../src/run/cluster-families.ts';
 import { ASAP, SYNC, withKnobs } from '../src/run/engines.ts';
 
-test('asap at 16 ranks: colocated and five attention/expert splits in eighths, each at five micro-batch settings with and without convoys, every optimization on', () => {
+test('asap at 16 ranks: colocated and five attention/expert splits in eighths, each at six micro-batch settings with and without convoys, every optimization on', () => {
   const candidates = clusterFamily(ASAP).candidates(16, 'full');
   const layouts = [...new Set(candidates.map((k) => `${k.placement} ${k.attentionRanks}+${k.expertRanks}`))];
   assert.deepEqual(layouts, ['colocated 16+16', 'disaggregated 4+12', 'disaggregated 6+10', 'disaggregated 8+8', 'disaggregated 10+6', 'disaggregated 12+4']);
-  assert.equal(candidates.length, 60);
+  assert.equal(candidates.length, 72);
   const batching = new Set(candidates.map((k) => `${k.microBatchTokens}×${k.microBatches}/${k.convoyWaitMs}`));
-  assert.deepEqual([...batching], ['1024×2/0', '1024×2/5', '2048×2/0', '2048×2/5', '4096×2/0', '4096×2/5', '1024×3/0', '1024×3/5', '2048×3/0', '2048×3/5']);
+  assert.deepEqual([...batching], ['1024×2/0', '1024×2/5', '2048×2/0', '2048×2/5', '4096×2/0', '4096×2/5', '1024×3/0', '1024×3/5', '2048×3/0', '2048×3/5', '1024×4/0', '1024×4/5']);
   assert.ok(candidates.every((k) => k.expertBatching && k.expertLoadBalancing && k.microBatchPipelining && k.loadAwarePlacement));
 });
 
