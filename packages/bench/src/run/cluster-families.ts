@@ -13,7 +13,8 @@ const CONVOY_WAIT_MS = 5;
  * micro-batches of 1K, 2K or 4K tokens two in flight, 1K or 2K three in flight (6 + 10, trace, 37.5 req/s,
  * SLO×5, convoys and the express lane on: 1K × 3 keeps 91.0% within the SLO, 2K × 3 88.3%, 4K × 2 83.5%), or 1K
  * four in flight (384 ranks, 192 + 192, trace, 960 req/s, SLO×10: 99.5% within against 88.7% at 4K × 2 — short
- * requests stop queueing behind 4K micro-batches), each with and without expert-side convoys
+ * requests stop queueing behind 4K micro-batches — though its expert bound, 787 req/s, is below that rate), each
+ * with and without expert-side convoys
  * (16 ranks, Poisson 60 req/s, 8 + 8 2K: rows per expert call 60 → 74, ideal bound 54.3 → 59.0 req/s). Every
  * optimization on; the ablation switches them off. `groupLayers` stays off: at 384 ranks it moved 4K × 2 from
  * 88.7% to 84.3% and 1K × 4 from 99.5% to 98.4% within SLO×10 at 960 req/s, and doubling the grid is not worth that.
